@@ -1,0 +1,39 @@
+"""The models the harness measures, as data: the report's ten variants, published references, and
+whatever a user registers. This package only builds models: no I/O, no timing, no training loop.
+"""
+
+from architectures.registry import (
+    VARIANTS,
+    Entry,
+    RegistryError,
+    UnknownVariantError,
+    build_model,
+    get,
+    register,
+    register_spec,
+    select,
+    unregister,
+)
+from architectures.spec import Block, Conv, Dense, Published, Recipe, VariantSpec
+from architectures.variants import REPORT_VARIANTS
+
+for _id, _description, _spec, _recipe, _published in REPORT_VARIANTS:
+    register_spec(_id, _spec, _recipe, _published, _description)
+
+__all__ = [
+    "VARIANTS",
+    "Block",
+    "Conv",
+    "Dense",
+    "Entry",
+    "Published",
+    "Recipe",
+    "RegistryError",
+    "UnknownVariantError",
+    "VariantSpec",
+    "build_model",
+    "get",
+    "register",
+    "select",
+    "unregister",
+]

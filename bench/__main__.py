@@ -1,0 +1,33 @@
+"""`python -m bench run` (the main job) and `python -m bench gate BASE CURRENT` (the CI gate)."""
+
+from __future__ import annotations
+
+import sys
+
+USAGE = """usage: python -m bench {run,gate} ...
+
+  run   run the benchmark suite and build the report (python -m bench run --help)
+  gate  compare two suite JSON files and fail on a regression (python -m bench gate --help)
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(USAGE)
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command == "run":
+        from bench.runner import main as run_main
+
+        return run_main(rest)
+    if command == "gate":
+        from bench.gate import main as gate_main
+
+        return gate_main(rest)
+    print(f"unknown command {command!r}; choose 'run' or 'gate'.\n\n{USAGE}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

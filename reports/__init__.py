@@ -1,0 +1,1 @@
+"""The presenting half: reads suite JSON files and builds the Pareto report."""
