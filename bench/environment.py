@@ -1,0 +1,185 @@
+"""The process settings every timed figure depends on, applied once, and recorded with every result.
+
+TensorFlow fixes its thread pools and visible devices at the first op, so `configure` must run
+before anything touches TensorFlow (the suite's `pytest_configure` and the worker's `main` call it
+first). `machine_info` reads back what is really in force, so the JSON records the settings that
+produced the numbers, not the ones asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+Device = Literal["auto", "cpu", "gpu"]
+Precision = Literal["float32", "mixed_float16", "mixed_bfloat16"]
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+DEVICES = ("auto", "cpu", "gpu")
+
+
+class EnvironmentError_(RuntimeError):
+    """A setting that cannot be honoured on this machine (e.g. `--device gpu` without a GPU)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the user asked for; `configure` applies it.
+
+    Threads default to 1/1 on the CPU: on a shared 2-core machine that gave a latency CV of 9-13 %
+    against 25-57 % for TensorFlow's default (../shared/notes/measurement.md §1, §4). On a GPU the
+    host threads matter little and TensorFlow's choice (0) is kept.
+    """
+
+    device: Device = "auto"
+    xla: bool = False
+    precision: Precision = "float32"
+    intra_op_threads: int | None = None  # None: 1 on CPU, 0 (TF chooses) on GPU
+    inter_op_threads: int | None = None
+
+    def to_env(self) -> dict[str, str]:
+        """The settings as environment variables, for worker subprocesses."""
+        return {f"BENCH_{k.upper()}": "" if v is None else str(v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Inverse of `to_env`; missing variables keep the defaults."""
+        kwargs: dict[str, Any] = {}
+        for key, default in asdict(cls()).items():
+            raw = os.environ.get(f"BENCH_{key.upper()}")
+            if raw is None:
+                continue
+            if key == "xla":
+                kwargs[key] = raw == "True"
+            elif key.endswith("threads"):
+                kwargs[key] = int(raw) if raw else None
+            else:
+                kwargs[key] = raw or default
+        return cls(**kwargs)
+
+
+_applied: Settings | None = None
+
+
+def configure(settings: Settings) -> Settings:
+    """Apply `settings` to this process (once; a second call must ask for the same thing).
+
+    Raises:
+        EnvironmentError_: `device="gpu"` on a machine where TensorFlow sees no GPU.
+    """
+    global _applied
+    if _applied is not None:
+        if _applied != settings:
+            raise EnvironmentError_(
+                f"TensorFlow is already configured with {_applied}; "
+                "start a new process to change it."
+            )
+        return _applied
+    if settings.device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = "-1"  # before TF loads CUDA: no GPU context at all
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if settings.device == "gpu" and not gpus:
+        raise EnvironmentError_(
+            "--device gpu was asked for but TensorFlow sees no GPU here; install a CUDA build "
+            "(pip install 'tensorflow[and-cuda]') or use --device cpu."
+        )
+    on_gpu = bool(gpus) and settings.device != "cpu"
+    for gpu in gpus:
+        # Growth on: peak figures then reflect what the model needs, not TF's up-front grab of the
+        # whole card (measurement.md §3). Must precede GPU initialisation.
+        tf.config.experimental.set_memory_growth(gpu, True)
+    intra = settings.intra_op_threads
+    inter = settings.inter_op_threads
+    tf.config.threading.set_intra_op_parallelism_threads(
+        intra if intra is not None else (0 if on_gpu else 1)
+    )
+    tf.config.threading.set_inter_op_parallelism_threads(
+        inter if inter is not None else (0 if on_gpu else 1)
+    )
+    keras.mixed_precision.set_global_policy(settings.precision)
+    _applied = settings
+    return settings
+
+
+def device_name() -> str:
+    """What the timed code runs on: "CPU" or "GPU:0 <name>"."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
+    return f"GPU:0 {details.get('device_name', 'unknown GPU')}"
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def gpu_info() -> dict[str, Any] | None:
+    """Name, driver, memory of GPU 0 through NVML; `None` when there is no NVIDIA driver."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except Exception:  # NVMLError_LibraryNotFound and friends: no driver, hence no GPU to describe
+        return None
+    try:
+        if pynvml.nvmlDeviceGetCount() == 0:
+            return None
+        handle = pynvml.nvmlDeviceGetHandleByIndex(0)
+        name = pynvml.nvmlDeviceGetName(handle)
+        return {
+            "name": name.decode() if isinstance(name, bytes) else name,
+            "driver_version": _text(pynvml.nvmlSystemGetDriverVersion()),
+            "memory_total_bytes": int(pynvml.nvmlDeviceGetMemoryInfo(handle).total),
+            "cuda_version": pynvml.nvmlSystemGetCudaDriverVersion_v2(),
+        }
+    finally:
+        pynvml.nvmlShutdown()
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def machine_info() -> dict[str, Any]:
+    """The contract's `machine_info` additions (docs/contract.md), read from the live process."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    settings = _applied or Settings()
+    on_gpu = device_name() != "CPU"
+    return {
+        "tensorflow_version": tf.__version__,
+        "keras_version": keras.__version__,
+        "numpy_version": np.__version__,
+        "cpu_model": _cpu_model(),
+        "cpu_count_logical": os.cpu_count(),
+        "gpu": gpu_info() if on_gpu else None,
+        "device": device_name(),
+        "threads": {
+            "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+        },
+        "xla": settings.xla,
+        "precision": keras.mixed_precision.global_policy().name,
+        "tf32": tf.config.experimental.tensor_float_32_execution_enabled() if on_gpu else None,
+        # oneDNN is on by default on x86 Linux builds unless TF_ENABLE_ONEDNN_OPTS=0.
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1") != "0"
+        if platform.machine() in {"x86_64", "AMD64"}
+        else None,
+    }

@@ -1,0 +1,145 @@
+"""Timed functions: batch-1 inference, large-batch throughput, one training step, a reference load.
+
+The claim each timing makes (measurement.md §1): the time of one call of a pre-built `tf.function`
+with a fixed input signature (one trace, checked by `tracing_count`), the result read back to the
+host before the clock stops (`.numpy()`), the first call (trace / XLA compile) timed and kept apart.
+`model.predict` is never used: its per-call overhead is 30-100x the model on small inputs.
+
+`tests/test_latency.py` checks the single trace, the sync, and that the suite's figure is within
+10 % of a hand-written loop over the same function (also committed as a benchmark).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from architectures import Recipe
+from architectures.augmentation import build_augmentation
+
+
+@dataclass
+class Timed:
+    """A zero-argument callable that runs one synchronised call, and what it was built from."""
+
+    call: Callable[[], object]
+    batch_size: int
+    function: tf.types.experimental.PolymorphicFunction
+    first_call_s: float = float("nan")
+
+    def warm_up(self, calls: int) -> None:
+        """Run the first call (timed apart: trace, compile, cuDNN autotune) and `calls - 1` more."""
+        start = time.perf_counter()
+        self.call()
+        self.first_call_s = time.perf_counter() - start
+        for _ in range(max(calls - 1, 0)):
+            self.call()
+
+    @property
+    def tracing_count(self) -> int:
+        return self.function.experimental_get_tracing_count()
+
+
+def _on_device(array: np.ndarray) -> tf.Tensor:
+    """Put the input on the timed device once, so the host-to-device copy is not in the claim."""
+    device = "/GPU:0" if tf.config.list_logical_devices("GPU") else "/CPU:0"
+    with tf.device(device):
+        return tf.identity(tf.constant(array))
+
+
+def inference(model: keras.Model, *, batch_size: int, xla: bool, seed: int = 0) -> Timed:
+    """One inference call on a fixed random batch of `batch_size` images."""
+    shape = (batch_size, *model.input_shape[1:])
+    x = _on_device(np.random.default_rng(seed).random(shape, dtype=np.float32))
+    function = tf.function(
+        lambda images: model(images, training=False),
+        input_signature=[tf.TensorSpec(shape, tf.float32)],
+        jit_compile=xla,
+    )
+    return Timed(call=lambda: function(x).numpy(), batch_size=batch_size, function=function)
+
+
+def make_optimizer(recipe: Recipe) -> keras.optimizers.Optimizer:
+    """The recipe's optimizer; `None` settings keep Keras' defaults."""
+    kwargs = {} if recipe.learning_rate is None else {"learning_rate": recipe.learning_rate}
+    if recipe.weight_decay:
+        kwargs["weight_decay"] = recipe.weight_decay
+    if recipe.optimizer == "sgd":
+        return keras.optimizers.SGD(momentum=recipe.momentum or 0.0, **kwargs)
+    return keras.optimizers.Adam(**kwargs)
+
+
+def train_step(
+    model: keras.Model, recipe: Recipe, *, num_classes: int, xla: bool, seed: int = 0
+) -> Timed:
+    """One optimizer step at the recipe's batch size, its augmentation included.
+
+    Augmentation runs in its own (never XLA) function, as in the input pipeline: Keras' random
+    image layers do not support XLA (measurement.md §1). Both are in the timed call, because the
+    report's training time includes them.
+    """
+    batch = recipe.batch_size
+    shape = (batch, *model.input_shape[1:])
+    rng = np.random.default_rng(seed)
+    x = _on_device(rng.random(shape, dtype=np.float32))
+    y = _on_device(rng.integers(0, num_classes, size=(batch,)).astype(np.int64))
+    optimizer = make_optimizer(recipe)
+    if keras.mixed_precision.global_policy().name == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    optimizer.build(model.trainable_variables)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    augment = build_augmentation(recipe.augmentation, seed=seed)
+
+    @tf.function(jit_compile=xla, reduce_retracing=False)
+    def step(images, labels):
+        with tf.GradientTape() as tape:
+            predictions = model(images, training=True)
+            loss = loss_fn(labels, predictions)
+            if model.losses:
+                loss = loss + tf.add_n(model.losses)
+            scaled = optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled, model.trainable_variables)
+        optimizer.apply(gradients, model.trainable_variables)
+        return loss
+
+    if augment is None:
+        return Timed(call=lambda: step(x, y).numpy(), batch_size=batch, function=step)
+    augment_fn = tf.function(lambda images: augment(images, training=True))
+    return Timed(call=lambda: step(augment_fn(x), y).numpy(), batch_size=batch, function=step)
+
+
+def reference_workload(seed: int = 0) -> Timed:
+    """A fixed computation, identical in every run and version of this project.
+
+    The latency gate divides each variant's samples by this workload's samples from the same rounds
+    so that a machine-wide slowdown (a busy neighbour, a throttled CPU) cancels out. It is a small
+    convolution stack of about 2.4 MFLOPs, close to v01 in size, so it feels the same contention.
+    It must never change: changing it invalidates every saved baseline.
+    """
+    rng = np.random.default_rng(seed)
+    x = _on_device(rng.random((1, 32, 32, 3), dtype=np.float32))
+    k1 = tf.constant(rng.standard_normal((3, 3, 3, 16), dtype=np.float32))
+    k2 = tf.constant(rng.standard_normal((3, 3, 16, 16), dtype=np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec((1, 32, 32, 3), tf.float32)])
+    def workload(images):
+        h = tf.nn.relu(tf.nn.conv2d(images, k1, strides=1, padding="SAME"))
+        h = tf.nn.max_pool2d(h, 2, 2, "VALID")
+        h = tf.nn.relu(tf.nn.conv2d(h, k2, strides=1, padding="SAME"))
+        return tf.reduce_mean(h, axis=[1, 2])
+
+    return Timed(call=lambda: workload(x).numpy(), batch_size=1, function=workload)
+
+
+def rounds_for(timed: Timed, *, budget_s: float, min_rounds: int, max_rounds: int) -> int:
+    """Rounds that fit `budget_s`, from three calls timed after warm-up, within [min, max]."""
+    start = time.perf_counter()
+    for _ in range(3):
+        timed.call()
+    per_call = (time.perf_counter() - start) / 3
+    return int(min(max(budget_s / max(per_call, 1e-9), min_rounds), max_rounds))
