@@ -2,6 +2,7 @@
 whatever a user registers. This package only builds models: no I/O, no timing, no training loop.
 """
 
+from architectures.references import register_references
 from architectures.registry import (
     VARIANTS,
     Entry,
@@ -19,6 +20,7 @@ from architectures.variants import REPORT_VARIANTS
 
 for _id, _description, _spec, _recipe, _published in REPORT_VARIANTS:
     register_spec(_id, _spec, _recipe, _published, _description)
+register_references(register)  # published architectures, after the report's ten
 
 __all__ = [
     "VARIANTS",

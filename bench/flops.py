@@ -1,0 +1,394 @@
+"""Compute cost per image: multiply-accumulates and FLOPs, counted twice by independent means.
+
+Definitions, used everywhere in this project:
+
+* A **MAC** (multiply-accumulate) is one `a += w * x`. Only convolutions and dense layers have
+  MACs: Conv2D has `H_out * W_out * C_out * Kh * Kw * C_in / groups`, Dense has `N_in * N_out`.
+* A **FLOP** is one floating-point operation, so a FLOP is half a MAC: every MAC counts 2 FLOPs.
+  `flops` adds the element-wise work on top of `2 * macs`, with the conventions of the TensorFlow
+  profiler (`tensorflow/python/profiler/internal/flops_registry.py`, `ops/nn_ops.py`) for the
+  ops Keras 3 emits, so the analytic total and the profiler total can be compared:
+
+  ================================  ==================================================
+  layer / op                        FLOPs per image
+  ================================  ==================================================
+  bias add (Conv, Dense)            1 per output element (BiasAdd)
+  BatchNormalization (inference)    2 per element (Mul, AddV2) + 5 per channel (AddV2
+                                    eps, Rsqrt = 2, Mul mean, Sub beta or Neg), + 1 per
+                                    channel with `scale` (Mul gamma). Keras 3 lowers BN to
+                                    these ops, not to FusedBatchNormV3.
+  MaxPooling2D / AveragePooling2D   Kh * Kw per output element
+  GlobalAveragePooling2D            1 per input element (Mean)
+  GlobalMaxPooling2D                0 (the profiler registers no statistics for Max)
+  Add / Subtract / Multiply, ...    (inputs - 1) per output element
+  relu, linear, sigmoid, tanh       0 (Relu, Sigmoid, Tanh are not counted by the profiler)
+  swish / silu                      2 per element (`tf.nn.silu` is Mul, Sigmoid, Mul)
+  softmax                           5 per element (Softmax)
+  Flatten, Reshape, Dropout, pads,  0 (data movement, or identity at inference)
+  slicing, inference-time
+  augmentation, Input
+  ================================  ==================================================
+
+Two counters, kept side by side:
+
+* `analytic_counts` walks the layers of a functional Keras model and applies the table above.
+  A layer type it does not know is counted as 0 **and listed in `FlopCount.uncounted`**, never
+  silently.
+* `profiler_flops` runs the TF profiler on the frozen batch-1 inference graph.
+
+How the claims are checked (`tests/test_flops.py`): hand-computed MACs for small models; the
+model of `shared/notes/measurement.md` §2, whose profiler total (50,253,052) and 2 x MACs
+(50,006,528) were measured before this module existed; analytic totals equal to the profiler
+totals for every layer type above; and, for every registered variant, profiler Conv2D FLOPs ==
+2 x analytic Conv2D MACs and profiler MatMul FLOPs == 2 x analytic Dense MACs, exactly.
+
+Counts are per image (batch 1, inference). Nothing here rounds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+
+__all__ = [
+    "FlopCount",
+    "FlopCountError",
+    "analytic_counts",
+    "profiler_flops",
+]
+
+
+class FlopCountError(ValueError):
+    """A model these counters cannot handle (no `keras.Input`, an input shape that is not fixed)."""
+
+
+@dataclass(frozen=True)
+class FlopCount:
+    """Analytic cost of one image through a model.
+
+    Attributes:
+        macs: multiply-accumulates of the Conv and Dense layers.
+        flops: `2 * macs` plus the element-wise FLOPs (see the module docstring).
+        layers: one record per layer call, in `model.layers` order: `{"name", "type",
+            "output_shape", "params", "macs", "flops"}`; `output_shape` has no batch axis.
+        uncounted: names of the layer calls this counter does not know; their `macs` and
+            `flops` are recorded as 0.
+    """
+
+    macs: int
+    flops: int
+    layers: tuple[dict[str, Any], ...]
+    uncounted: tuple[str, ...] = ()
+
+    def macs_by_type(self) -> dict[str, int]:
+        """MACs summed per layer class name (e.g. `{"Conv2D": ..., "Dense": ...}`)."""
+        totals: dict[str, int] = {}
+        for layer in self.layers:
+            totals[layer["type"]] = totals.get(layer["type"], 0) + layer["macs"]
+        return totals
+
+
+# --------------------------------------------------------------------------------------------
+# Analytic counter
+# --------------------------------------------------------------------------------------------
+
+# FLOPs per element of each activation function, as the TF profiler counts what Keras 3 emits.
+_ACTIVATION_FLOPS_PER_ELEMENT = {
+    "linear": 0,
+    "relu": 0,  # Relu: not registered in flops_registry
+    "sigmoid": 0,  # Sigmoid: not registered
+    "tanh": 0,  # Tanh: not registered
+    "silu": 2,  # keras "swish" is silu; tf.nn.silu = x * sigmoid(beta * x): Mul, Sigmoid, Mul
+    "softmax": 5,  # Softmax: registered as 5 per element
+}
+
+# Layers that do no arithmetic in the inference graph. "ZeroPadShortcut" is the option-A
+# shortcut of architectures/references.py (strided slice + channel zero-padding); named here by
+# class name so that bench/ does not import architectures/.
+_ZERO_COST_TYPES = frozenset(
+    {
+        "InputLayer",
+        "Flatten",
+        "Reshape",
+        "Permute",
+        "Identity",
+        "Concatenate",
+        "Dropout",
+        "SpatialDropout1D",
+        "SpatialDropout2D",
+        "SpatialDropout3D",
+        "GaussianDropout",
+        "GaussianNoise",
+        "AlphaDropout",
+        "ActivityRegularization",
+        "ZeroPadding1D",
+        "ZeroPadding2D",
+        "ZeroPadding3D",
+        "Cropping1D",
+        "Cropping2D",
+        "Cropping3D",
+        # augmentation layers are the identity with training=False
+        "RandomFlip",
+        "RandomTranslation",
+        "RandomRotation",
+        "RandomZoom",
+        "RandomShear",
+        "RandomContrast",
+        "RandomBrightness",
+        "RandomCrop",
+        "ZeroPadShortcut",
+    }
+)
+
+# Layers whose output is an element-wise reduction of k inputs: (k - 1) ops per output element.
+_MERGE_TYPES = frozenset({"Add", "Subtract", "Multiply", "Maximum", "Minimum"})
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One call of a layer inside the model: shapes without the batch axis."""
+
+    layer: keras.layers.Layer
+    input_shapes: tuple[tuple[int, ...], ...]
+    output_shape: tuple[int, ...]
+
+
+def _elements(shape: Sequence[int]) -> int:
+    return math.prod(shape)
+
+
+def _activation_flops(activation: Callable | None, elements: int) -> int | None:
+    """FLOPs of `activation` over `elements` values; None for a function not in the table."""
+    name = getattr(activation, "__name__", None) if activation is not None else "linear"
+    per_element = _ACTIVATION_FLOPS_PER_ELEMENT.get(name)
+    return None if per_element is None else per_element * elements
+
+
+def _channels_axis(layer: keras.layers.Layer) -> int:
+    return 0 if getattr(layer, "data_format", "channels_last") == "channels_first" else -1
+
+
+def _count_call(call: _Call) -> tuple[int, int] | None:
+    """(macs, flops) of one layer call, or None when the layer type is not known."""
+    layer = call.layer
+    kind = type(layer).__name__
+    out = _elements(call.output_shape)
+
+    if kind in _ZERO_COST_TYPES:
+        return 0, 0
+
+    if isinstance(layer, keras.layers.DepthwiseConv2D):
+        macs = out * math.prod(layer.kernel_size)
+        bias = out if layer.use_bias else 0
+        act = _activation_flops(layer.activation, out)
+        return None if act is None else (macs, 2 * macs + bias + act)
+
+    if isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)):
+        # Conv*DTranspose and separable convs are not subclasses of these three.
+        c_in = call.input_shapes[0][_channels_axis(layer)]
+        macs = out * math.prod(layer.kernel_size) * (c_in // layer.groups)
+        bias = out if layer.use_bias else 0
+        act = _activation_flops(layer.activation, out)
+        return None if act is None else (macs, 2 * macs + bias + act)
+
+    if isinstance(layer, keras.layers.Dense) and kind == "Dense":
+        macs = out * call.input_shapes[0][-1]
+        bias = out if layer.use_bias else 0
+        act = _activation_flops(layer.activation, out)
+        return None if act is None else (macs, 2 * macs + bias + act)
+
+    if kind == "BatchNormalization":
+        channels = call.output_shape[layer.axis if layer.axis < 0 else layer.axis - 1]
+        per_channel = 5 + (1 if layer.scale else 0)
+        return 0, 2 * out + per_channel * channels
+
+    if kind in ("MaxPooling2D", "AveragePooling2D"):
+        return 0, out * math.prod(layer.pool_size)
+
+    if kind == "GlobalAveragePooling2D":
+        return 0, _elements(call.input_shapes[0])
+
+    if kind == "GlobalMaxPooling2D":
+        return 0, 0
+
+    if kind in _MERGE_TYPES:
+        return 0, (len(call.input_shapes) - 1) * out
+
+    if kind == "Activation":
+        act = _activation_flops(layer.activation, out)
+        return None if act is None else (0, act)
+
+    if kind == "ReLU":
+        plain = not layer.max_value and not layer.negative_slope and not layer.threshold
+        return (0, 0) if plain else None
+
+    if kind == "Softmax":
+        return 0, 5 * out
+
+    return None
+
+
+def _shape(tensor: Any) -> tuple[int | None, ...]:
+    return tuple(None if d is None else int(d) for d in tensor.shape[1:])
+
+
+def _functional(model: keras.Model) -> keras.Model:
+    """The functional graph behind `model` (a Sequential built with `keras.Input` has one)."""
+    graph = getattr(model, "_functional", None) if isinstance(model, keras.Sequential) else model
+    if graph is None or not hasattr(graph, "_nodes_by_depth"):
+        raise FlopCountError(
+            f"model {model.name!r} has no layer graph; build it with keras.Input(shape=...) "
+            "so that every layer has a known input shape."
+        )
+    return graph
+
+
+def _calls(model: keras.Model) -> list[tuple[str, _Call]]:
+    """Every layer call that belongs to `model`, in `model.layers` order, with its shapes."""
+    graph = _functional(model)
+    own = {id(node) for nodes in graph._nodes_by_depth.values() for node in nodes}
+    calls: list[tuple[str, _Call]] = []
+    for layer in model.layers:
+        nodes = [n for n in layer._inbound_nodes if id(n) in own]
+        for k, node in enumerate(nodes):
+            name = layer.name if len(nodes) == 1 else f"{layer.name}:{k}"
+            if len(node.outputs) != 1:
+                raise FlopCountError(
+                    f"layer {layer.name!r} has {len(node.outputs)} outputs; the analytic "
+                    "counter handles single-output layers only."
+                )
+            out = _shape(node.outputs[0])
+            ins = tuple(_shape(t) for t in node.input_tensors) or (out,)  # InputLayer: none
+            if any(d is None for shape in (*ins, out) for d in shape):
+                raise FlopCountError(
+                    f"layer {layer.name!r} has an input or output shape that is not fixed; "
+                    "build the model with a fully defined keras.Input(shape=...)."
+                )
+            calls.append((name, _Call(layer, ins, out)))
+    return calls
+
+
+def analytic_counts(model: keras.Model) -> FlopCount:
+    """Count MACs and FLOPs of one image through `model` in inference mode, layer by layer.
+
+    Nested functional models are counted layer by layer, their layers named `outer/inner`.
+
+    Args:
+        model: a functional (or `keras.Input`-built Sequential) Keras model.
+
+    Returns:
+        The totals, the per-layer records and the names of the layers that were not counted.
+
+    Raises:
+        FlopCountError: the model has no `keras.Input` or a shape that is not fixed.
+    """
+    records: list[dict[str, Any]] = []
+    uncounted: list[str] = []
+    for name, call in _calls(model):
+        layer = call.layer
+        if isinstance(layer, keras.Model):
+            inner = analytic_counts(layer)
+            records.extend({**r, "name": f"{name}/{r['name']}"} for r in inner.layers)
+            uncounted.extend(f"{name}/{u}" for u in inner.uncounted)
+            continue
+        counted = _count_call(call)
+        if counted is None:
+            uncounted.append(name)
+            counted = (0, 0)
+        macs, flops = counted
+        records.append(
+            {
+                "name": name,
+                "type": type(layer).__name__,
+                "output_shape": list(call.output_shape),
+                "params": int(layer.count_params()),
+                "macs": int(macs),
+                "flops": int(flops),
+            }
+        )
+    return FlopCount(
+        macs=sum(r["macs"] for r in records),
+        flops=sum(r["flops"] for r in records),
+        layers=tuple(records),
+        uncounted=tuple(uncounted),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# TF profiler
+# --------------------------------------------------------------------------------------------
+
+
+def _input_specs(model: keras.Model) -> list[Any]:
+    import tensorflow as tf
+
+    inputs = getattr(model, "inputs", None)
+    if not inputs:
+        raise FlopCountError(
+            f"model {model.name!r} has no inputs; build it with keras.Input(shape=...)."
+        )
+    specs = []
+    for tensor in inputs:
+        shape = tuple(tensor.shape[1:])
+        if any(d is None for d in shape):
+            raise FlopCountError(
+                f"model {model.name!r} has input shape {shape} with an unknown dimension; "
+                "the profiler needs a fixed shape: build it with keras.Input(shape=(h, w, c))."
+            )
+        # A fixed batch of 1: with a None batch the profiler skips ops with "incomplete shapes"
+        # and reports nonsense (96 FLOPs for a 50 M-FLOP model, measurement.md §2).
+        specs.append(tf.TensorSpec([1, *shape], tensor.dtype))
+    return specs
+
+
+def profiler_flops(model: keras.Model, *, by_op_type: bool = False) -> int | dict[str, int]:
+    """FLOPs of one image counted by the TF profiler on the frozen inference graph.
+
+    The graph is `model(x, training=False)` traced for a batch of 1, with variables frozen to
+    constants (`convert_variables_to_constants_v2`), profiled with
+    `ProfileOptionBuilder.float_operation()`; the profiler's table is not printed.
+
+    Args:
+        model: a Keras model built with `keras.Input` and a fully defined input shape.
+        by_op_type: return the profiler's totals per op type instead of the grand total.
+
+    Returns:
+        The total FLOPs, or `{op_type: flops}` (e.g. `{"Conv2D": ..., "MatMul": ...,
+        "BiasAdd": ...}`) for the op types with non-zero FLOPs.
+
+    Raises:
+        FlopCountError: the model has no inputs or an input shape that is not fixed.
+    """
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+    from tensorflow.python.util import deprecation
+
+    specs = _input_specs(model)
+    forward = tf.function(lambda x: model(x, training=False))
+    concrete = forward.get_concrete_function(specs[0] if len(specs) == 1 else specs)
+    graph = convert_variables_to_constants_v2(concrete).graph
+
+    builder = tf.compat.v1.profiler.ProfileOptionBuilder
+    options = builder.float_operation()
+    options["output"] = "none"
+    # The profiler's shape helper is deprecated (tensor_shape_from_node_def_name) and says so.
+    with deprecation.silence():
+        if not by_op_type:
+            return int(tf.compat.v1.profiler.profile(graph, options=options).total_float_ops)
+        root = tf.compat.v1.profiler.profile(graph, cmd="op", options=options)
+
+    # The "op" view is a chain: each op type is the only child of the previous one, and its
+    # own figure is `float_ops` (`total_float_ops` includes everything below it).
+    totals: dict[str, int] = {}
+    pending = list(root.children)
+    while pending:
+        node = pending.pop()
+        totals[node.name] = totals.get(node.name, 0) + int(node.float_ops)
+        pending.extend(node.children)
+    return totals

@@ -1,0 +1,249 @@
+"""The two FLOP counters of bench/flops.py against hand arithmetic, a prior measurement and each
+other.
+
+Expected MACs are worked out by hand in the comments; the 50,253,052 / 50,006,528 figures were
+measured with the TF profiler before bench/flops.py existed (shared/notes/measurement.md §2).
+"""
+
+from __future__ import annotations
+
+import keras
+import pytest
+
+from architectures import VARIANTS
+from bench.flops import FlopCount, FlopCountError, analytic_counts, profiler_flops
+
+L = keras.layers
+
+
+def _by_name(count: FlopCount) -> dict[str, dict]:
+    return {layer["name"]: layer for layer in count.layers}
+
+
+# --- hand-computed MACs ----------------------------------------------------------------------
+
+
+def _small_model() -> keras.Model:
+    inputs = keras.Input(shape=(8, 8, 3))
+    x = L.Conv2D(8, 3, padding="same", name="same_conv")(inputs)
+    x = L.Conv2D(4, 3, strides=2, padding="valid", name="valid_s2_conv")(x)
+    x = L.Conv2D(6, 3, strides=2, padding="same", groups=2, name="grouped_s2_conv")(x)
+    x = L.Flatten(name="flatten")(x)
+    outputs = L.Dense(10, name="dense")(x)
+    return keras.Model(inputs, outputs)
+
+
+def test_conv_and_dense_macs_by_hand():
+    count = analytic_counts(_small_model())
+    layers = _by_name(count)
+    # same, stride 1: 8x8 out, 8 filters, 3x3 kernel over 3 channels: 8*8*8*9*3 = 13,824
+    assert layers["same_conv"]["macs"] == 13_824
+    assert layers["same_conv"]["output_shape"] == [8, 8, 8]
+    assert layers["same_conv"]["params"] == 3 * 3 * 3 * 8 + 8  # 224
+    # valid, stride 2 on 8x8: floor((8 - 3) / 2) + 1 = 3; 3*3*4 outputs x 3*3*8 = 36 * 72 = 2,592
+    assert layers["valid_s2_conv"]["macs"] == 2_592
+    assert layers["valid_s2_conv"]["output_shape"] == [3, 3, 4]
+    # same, stride 2 on 3x3: ceil(3 / 2) = 2; groups=2 so each filter sees 4/2 = 2 channels:
+    # 2*2*6 outputs x 3*3*2 = 24 * 18 = 432
+    assert layers["grouped_s2_conv"]["macs"] == 432
+    assert layers["grouped_s2_conv"]["output_shape"] == [2, 2, 6]
+    # dense: 2*2*6 = 24 inputs x 10 outputs = 240
+    assert layers["dense"]["macs"] == 240
+    assert count.macs == 13_824 + 2_592 + 432 + 240
+    # FLOPs: 2 per MAC plus one bias add per output element (8*8*8 + 3*3*4 + 2*2*6 + 10 = 582)
+    assert count.flops == 2 * (13_824 + 2_592 + 432 + 240) + 512 + 36 + 24 + 10
+    assert count.uncounted == ()
+
+
+def test_records_carry_the_contract_keys():
+    count = analytic_counts(_small_model())
+    for layer in count.layers:
+        assert set(layer) == {"name", "type", "output_shape", "params", "macs", "flops"}
+    assert [layer["type"] for layer in count.layers] == [
+        "InputLayer",
+        "Conv2D",
+        "Conv2D",
+        "Conv2D",
+        "Flatten",
+        "Dense",
+    ]
+    assert count.macs_by_type() == {
+        "InputLayer": 0,
+        "Conv2D": 13_824 + 2_592 + 432,
+        "Flatten": 0,
+        "Dense": 240,
+    }
+
+
+def test_a_shared_layer_is_counted_once_per_call():
+    inputs = keras.Input(shape=(16,))
+    dense = L.Dense(16, name="shared")
+    outputs = dense(dense(inputs))
+    count = analytic_counts(keras.Model(inputs, outputs))
+    # two calls of 16x16 = 256 MACs each
+    assert count.macs == 512
+    assert {"shared:0", "shared:1"} <= set(_by_name(count))
+
+
+def test_sequential_built_with_input_is_counted():
+    model = keras.Sequential([keras.Input(shape=(4,)), L.Dense(3, name="d")])
+    assert analytic_counts(model).macs == 12
+    assert profiler_flops(model) == 2 * 12 + 3  # MatMul + BiasAdd
+
+
+# --- the model measured in shared/notes/measurement.md §2 -------------------------------------
+
+
+def _measurement_model() -> keras.Model:
+    """Conv32, BN, Conv32, Pool, Conv64, BN, Conv64, Pool, Dense128, Dense10 on 32x32x3."""
+    inputs = keras.Input(shape=(32, 32, 3))
+    x = L.Conv2D(32, 3, padding="same", activation="relu")(inputs)
+    x = L.BatchNormalization()(x)
+    x = L.Conv2D(32, 3, padding="same", activation="relu")(x)
+    x = L.MaxPooling2D()(x)
+    x = L.Conv2D(64, 3, padding="same", activation="relu")(x)
+    x = L.BatchNormalization()(x)
+    x = L.Conv2D(64, 3, padding="same", activation="relu")(x)
+    x = L.MaxPooling2D()(x)
+    x = L.Flatten()(x)
+    x = L.Dense(128, activation="relu")(x)
+    outputs = L.Dense(10, activation="softmax")(x)
+    return keras.Model(inputs, outputs)
+
+
+# MACs by hand:
+#   conv 3->32 on 32x32:   32*32*32 * 9*3  =    884,736
+#   conv 32->32 on 32x32:  32*32*32 * 9*32 =  9,437,184
+#   conv 32->64 on 16x16:  16*16*64 * 9*32 =  4,718,592
+#   conv 64->64 on 16x16:  16*16*64 * 9*64 =  9,437,184
+#   dense 8*8*64 -> 128:   4096 * 128      =    524,288
+#   dense 128 -> 10:       128 * 10        =      1,280
+#   total                                     25,003,264   (2 x = 50,006,528, as measured)
+MEASURED_MACS = 25_003_264
+# Element-wise FLOPs as the profiler counts them:
+#   bias: 2*32*32*32 + 2*16*16*64 + 128 + 10           = 98,442
+#   BN:   2 per element (32*32*32 + 16*16*64) * 2       = 98,304, + 6 per channel * 96 = 576
+#   pool: 4 per output element (16*16*32 + 8*8*64) * 4  = 49,152
+#   softmax: 5 * 10                                      = 50
+MEASURED_PROFILER_TOTAL = 50_253_052
+assert 2 * MEASURED_MACS + 98_442 + 98_304 + 576 + 49_152 + 50 == MEASURED_PROFILER_TOTAL
+
+
+def test_measurement_model_reproduces_the_measured_figures():
+    model = _measurement_model()
+    count = analytic_counts(model)
+    assert 2 * count.macs == 50_006_528
+    assert count.flops == MEASURED_PROFILER_TOTAL
+    assert profiler_flops(model) == MEASURED_PROFILER_TOTAL
+    by_op = profiler_flops(model, by_op_type=True)
+    # 2 x (884,736 + 9,437,184 + 4,718,592 + 9,437,184) and 2 x (524,288 + 1,280)
+    assert by_op["Conv2D"] == 48_955_392
+    assert by_op["MatMul"] == 1_051_136
+    assert by_op["BiasAdd"] == 98_442
+    assert by_op["MaxPool"] == 49_152
+    assert by_op["Softmax"] == 50
+    assert sum(by_op.values()) == MEASURED_PROFILER_TOTAL
+
+
+# --- element-wise conventions ------------------------------------------------------------------
+
+
+def _elementwise_model() -> keras.Model:
+    inputs = keras.Input(shape=(8, 8, 4))
+    x = L.ZeroPadding2D(1, name="pad")(inputs)
+    x = L.Conv2D(8, 3, activation="swish", name="swish_conv")(x)  # 8x8x8
+    x = L.BatchNormalization(center=False, scale=False, name="bn_plain")(x)
+    y = L.DepthwiseConv2D(3, padding="same", name="dw")(x)
+    y = L.BatchNormalization(name="bn_full")(y)
+    x = L.Add(name="add")([x, y])
+    x = L.Subtract(name="sub")([x, y])
+    x = L.Multiply(name="mul")([x, y, x])
+    x = L.ReLU(name="relu")(x)
+    x = L.Activation("swish", name="act_swish")(x)
+    x = L.AveragePooling2D(2, name="avg")(x)  # 4x4x8
+    x = L.Dropout(0.5, name="drop")(x)
+    a = L.GlobalAveragePooling2D(name="gap")(x)
+    b = L.GlobalMaxPooling2D(name="gmp")(x)
+    x = L.Concatenate(name="cat")([a, b])
+    x = L.Dense(10, activation="sigmoid", name="dense")(x)
+    outputs = L.Softmax(name="softmax")(x)
+    return keras.Model(inputs, outputs)
+
+
+def test_elementwise_terms_by_hand():
+    layers = _by_name(analytic_counts(_elementwise_model()))
+    n = 8 * 8 * 8  # elements of an 8x8x8 map
+    # conv 4->8 valid on 10x10: 8*8*8 * 9*4 MACs, bias 1/elem, swish 2/elem
+    assert layers["swish_conv"]["flops"] == 2 * n * 36 + n + 2 * n
+    assert layers["bn_plain"]["flops"] == 2 * n + 5 * 8  # eps add, rsqrt (2), mul, neg
+    assert layers["bn_full"]["flops"] == 2 * n + 6 * 8  # ... plus gamma mul
+    assert layers["dw"]["macs"] == n * 9
+    assert layers["add"]["flops"] == n
+    assert layers["mul"]["flops"] == 2 * n  # three inputs: two multiplies
+    assert layers["relu"]["flops"] == 0
+    assert layers["avg"]["flops"] == 4 * 4 * 8 * 4
+    assert layers["gap"]["flops"] == 4 * 4 * 8
+    assert layers["gmp"]["flops"] == 0
+    assert layers["softmax"]["flops"] == 5 * 10
+
+
+def test_analytic_total_equals_profiler_total_for_every_counted_layer_type():
+    model = _elementwise_model()
+    count = analytic_counts(model)
+    assert count.uncounted == ()
+    assert count.flops == profiler_flops(model)
+
+
+# --- unknown layers are listed, never silently dropped ----------------------------------------
+
+
+class _Doubler(keras.layers.Layer):
+    def call(self, x):
+        return x * 2.0
+
+
+def test_unknown_layers_and_activations_are_reported():
+    inputs = keras.Input(shape=(4, 4, 2))
+    x = L.Conv2DTranspose(2, 3, padding="same", name="deconv")(inputs)
+    x = _Doubler(name="doubler")(x)
+    x = L.Flatten()(x)
+    outputs = L.Dense(3, activation="elu", name="elu_dense")(x)
+    count = analytic_counts(keras.Model(inputs, outputs))
+    assert count.uncounted == ("deconv", "doubler", "elu_dense")
+    layers = _by_name(count)
+    assert layers["deconv"]["macs"] == layers["deconv"]["flops"] == 0
+    assert layers["elu_dense"]["macs"] == 0  # not counted at all rather than counted in part
+
+
+# --- user errors ---------------------------------------------------------------------------------
+
+
+def test_unfixed_input_shape_is_a_clear_error():
+    inputs = keras.Input(shape=(None, None, 3))
+    model = keras.Model(inputs, L.Conv2D(4, 3)(inputs))
+    with pytest.raises(FlopCountError, match="fixed"):
+        analytic_counts(model)
+    with pytest.raises(FlopCountError, match="fixed shape"):
+        profiler_flops(model)
+
+
+def test_sequential_without_input_is_a_clear_error():
+    model = keras.Sequential([L.Dense(3)])
+    with pytest.raises(FlopCountError, match=r"keras\.Input"):
+        analytic_counts(model)
+
+
+# --- every registered model: the two counters agree on Conv2D and Dense ----------------------
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_profiler_conv_and_matmul_terms_are_twice_the_analytic_macs(variant):
+    model = VARIANTS[variant].build()
+    count = analytic_counts(model)
+    by_op = profiler_flops(model, by_op_type=True)
+    macs = count.macs_by_type()
+    assert count.uncounted == ()
+    assert by_op.get("Conv2D", 0) == 2 * macs.get("Conv2D", 0)
+    assert by_op.get("MatMul", 0) == 2 * macs.get("Dense", 0)
+    # The element-wise conventions are meant to match too; allow 1 % for a future layer type.
+    assert abs(count.flops - sum(by_op.values())) <= 0.01 * sum(by_op.values())
