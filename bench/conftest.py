@@ -117,6 +117,21 @@ class Suite:
 SUITE_KEY = pytest.StashKey[Suite]()
 
 
+@pytest.fixture(scope="session")
+def suite(pytestconfig: pytest.Config) -> Suite:
+    return pytestconfig.stash[SUITE_KEY]
+
+
+@pytest.fixture(scope="session")
+def reference():
+    """The fixed reference workload, warmed up once per session."""
+    from bench import latency
+
+    timed = latency.reference_workload()
+    timed.warm_up(10)
+    return timed
+
+
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
     if SUITE_KEY not in config.stash:
         return

@@ -28,18 +28,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("variant", ids, ids=ids)
 
 
-@pytest.fixture(scope="session")
-def suite(pytestconfig: pytest.Config) -> Suite:
-    return pytestconfig.stash[SUITE_KEY]
-
-
-@pytest.fixture(scope="session")
-def reference() -> latency.Timed:
-    timed = latency.reference_workload()
-    timed.warm_up(10)
-    return timed
-
-
 def _live(config: pytest.Config):
     """Show worker progress lines even while pytest captures output."""
     capture = config.pluginmanager.getplugin("capturemanager")
@@ -136,13 +124,13 @@ def _extra(suite: Suite, variant: str, scenario: str, timed: latency.Timed) -> d
     }
 
 
-def test_latency(benchmark, variant: str, suite: Suite, reference: latency.Timed) -> None:
-    """Batch-1 latency, interleaved round by round with the fixed reference workload."""
-    model = _model(suite, variant)
-    timed = latency.inference(model, batch_size=1, xla=suite.settings.xla)
+def measure_latency(benchmark, timed: latency.Timed, reference: latency.Timed, budget_s: float):
+    """Batch-1 samples of `timed`, each round preceded by one untimed-by-the-fixture reference call.
+
+    Returns the reference samples (one per round, same order as `benchmark.stats.data`).
+    """
     timed.warm_up(10)  # >= 5-10 calls: cuDNN autotuning runs on first calls (measurement.md §1)
-    budget = suite.config.option.latency_budget
-    rounds = latency.rounds_for(timed, budget_s=budget, min_rounds=30, max_rounds=500)
+    rounds = latency.rounds_for(timed, budget_s=budget_s, min_rounds=30, max_rounds=500)
     reference_samples: list[float] = []
 
     def time_reference() -> None:  # setup runs before each round and is not timed by the fixture
@@ -151,8 +139,16 @@ def test_latency(benchmark, variant: str, suite: Suite, reference: latency.Timed
         reference_samples.append(time.perf_counter() - start)
 
     benchmark.pedantic(timed.call, setup=time_reference, rounds=rounds, iterations=1)
+    return reference_samples
+
+
+def test_latency(benchmark, variant: str, suite: Suite, reference: latency.Timed) -> None:
+    """Batch-1 latency, interleaved round by round with the fixed reference workload."""
+    model = _model(suite, variant)
+    timed = latency.inference(model, batch_size=1, xla=suite.settings.xla)
+    samples = measure_latency(benchmark, timed, reference, suite.config.option.latency_budget)
     benchmark.extra_info.update(_extra(suite, variant, "latency", timed))
-    benchmark.extra_info["reference_samples_s"] = reference_samples
+    benchmark.extra_info["reference_samples_s"] = samples
     assert timed.tracing_count == 1, "the inference function retraced: the timing mixes in tracing"
 
 
