@@ -155,10 +155,11 @@ def pytest_benchmark_update_json(
     suite = config.stash[SUITE_KEY]
     variants: dict[str, dict[str, Any]] = {}
     for entry in suite.entries:
-        record = suite.records.get(entry.id)
-        if record is None:
-            record = empty_variant_record(entry.id)
-            record.update(kind=entry.kind, description=entry.description)
+        record = empty_variant_record(entry.id)
+        record.update(kind=entry.kind, description=entry.description)
+        if entry.id in suite.records:
+            record.update(suite.records[entry.id])
+        else:
             record["unavailable"]["all"] = "the worker for this variant did not run (deselected?)"
         variants[entry.id] = record
     for bench in output_json["benchmarks"]:
