@@ -57,6 +57,13 @@ def import_plugins(names: list[str]) -> None:
             importlib.import_module(name)
 
 
+def _validation_examples(dataset: str, profile: Any, recipe: Any) -> int | None:
+    """The profile's size, else the recipe's (5,000); synthetic data keeps its own default."""
+    if profile is not None and profile.validation_examples:
+        return profile.validation_examples
+    return None if dataset == "synthetic" else recipe.validation_examples
+
+
 def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -94,8 +101,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 args.dataset,
                 data_dir=args.data_dir,
                 seed=args.seed,
-                validation_examples=(profile.validation_examples if profile else None)
-                or recipe.validation_examples,
+                validation_examples=_validation_examples(args.dataset, profile, recipe),
                 train_examples=profile.train_examples if profile else None,
                 test_examples=profile.test_examples if profile else None,
             )
