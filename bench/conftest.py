@@ -87,7 +87,21 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     if config.option.accuracy == "load" and config.option.weights_dir is None:
         raise pytest.UsageError("--accuracy load needs --weights-dir DIR holding <id>.keras files.")
+    if config.option.accuracy in {"train", "load"}:
+        _check_dataset(config)
     config.stash[SUITE_KEY] = Suite(config=config, settings=settings, entries=entries)
+
+
+def _check_dataset(config: pytest.Config) -> None:
+    """Fail fast, once, in one sentence, when the dataset cannot be read (not once per variant)."""
+    from bench.datasets import DatasetError, load_dataset
+
+    try:
+        load_dataset(
+            config.option.dataset, data_dir=config.option.data_dir, seed=config.option.seed
+        )
+    except DatasetError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 class Suite:
