@@ -1,0 +1,81 @@
+"""`build_report`: suite JSON files in, a report directory out (the one entry point).
+
+The directory holds `report.html` (self-contained), `report.md` (the same content),
+`variants.csv`, `runs.csv`, `frontiers.csv` (SI units, unrounded) and `plots/*.png|svg`.
+Steps: `reports.data` loads and aggregates, `reports.pareto` analyses, `reports.verdict` answers,
+`reports.plots` draws, `reports.render` writes. `tests/test_reports.py` builds a report from
+hand-made files and checks every artefact; `tests/test_report_browser.py` opens the page in
+headless Chromium.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from reports import plots, render
+from reports.data import aggregate, load_suite
+from reports.pareto import analyse
+from reports.verdict import dataset_name, make_verdict
+
+
+def _remove_stale_plots(plot_dir: Path) -> None:
+    """Delete plots an earlier build left (an axis measured then may be absent now)."""
+    if not plot_dir.is_dir():
+        return
+    for pattern in ("pareto_*", "time_to_accuracy.*", "latency_distribution.*"):
+        for path in plot_dir.glob(pattern):
+            if path.suffix in {".png", ".svg"}:
+                path.unlink()
+
+
+def build_report(paths: Sequence[str | Path], out_dir: str | Path) -> Path:
+    """Build the report for `paths` into `out_dir` (created if needed).
+
+    Args:
+        paths: one or more suite JSON files (several: seeds or repeated runs of one device).
+        out_dir: the report directory; existing files of the same names are replaced.
+
+    Returns:
+        The path of `report.html`.
+
+    Raises:
+        bench.contract.ContractError: a file is not a suite JSON.
+        reports.data.ReportInputError: the files cannot make one report (no variants, mixed
+            devices or datasets, malformed figures).
+    """
+    out_dir = Path(out_dir)
+    suite = load_suite(paths)
+    table = aggregate(suite)
+    analysis = analyse(table)
+    device, dataset = suite.device, dataset_name(suite.dataset)
+    verdict = make_verdict(table, analysis, device=suite.device, dataset=suite.dataset)
+
+    plot_dir = out_dir / "plots"
+    _remove_stale_plots(plot_dir)
+    axis_plots = {
+        result.axis.slug: plots.pareto_plot(
+            result, table, device=device, dataset=dataset, out_dir=plot_dir
+        )
+        for result in analysis.measured_axes
+    }
+    order = list(table["variant"])
+    content = render.Content(
+        suite=suite,
+        table=table,
+        analysis=analysis,
+        verdict=verdict,
+        axis_plots=axis_plots,
+        time_to_accuracy=plots.time_to_accuracy_plot(
+            suite.history, device=device, dataset=dataset, out_dir=plot_dir
+        ),
+        latency=plots.latency_plot(
+            suite.latency, order, device=device, dataset=dataset, out_dir=plot_dir
+        ),
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html_path = out_dir / "report.html"
+    html_path.write_text(render.render_html(content, out_dir), encoding="utf-8")
+    (out_dir / "report.md").write_text(render.render_markdown(content, out_dir), encoding="utf-8")
+    render.write_csv(content, out_dir)
+    return html_path

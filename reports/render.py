@@ -1,0 +1,598 @@
+"""Render the report: one self-contained HTML page, the same content as Markdown, and CSV.
+
+Claims:
+
+* The HTML page needs nothing but itself: CSS inline, every plot embedded as a base64 PNG, no
+  external script, font or stylesheet. A small inline script marks `<body data-render="ok">`
+  once every image has decoded and no script error was raised, or lists what failed;
+  `tests/test_report_browser.py` opens the page in headless Chromium and reads that attribute.
+* HTML and Markdown are made from the same rows of strings, so they say the same thing.
+* Tables and plots each carry the provenance line (device, dataset, TensorFlow/Keras versions,
+  precision, XLA, profile) and every row its accuracy source.
+* The CSV files keep SI units and full precision (`variants.csv`: one row per variant;
+  `runs.csv`: one row per variant per file; `frontiers.csv`: one row per axis and variant).
+  Rounding happens here and only for the HTML and Markdown.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from reports import units
+from reports.data import ACCURACY_SOURCE_PHRASES, Suite
+from reports.pareto import Analysis, AxisResult, lowercase_label
+from reports.plots import Plot
+from reports.verdict import (
+    Verdict,
+    accuracy_comparisons,
+    compare_variants,
+    dataset_name,
+    short_citation,
+)
+
+TITLE = "Is the bigger model worth it? Accuracy against cost"
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto;
+       max-width: 1240px; padding: 0 1rem; color: #222; line-height: 1.45; }
+h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
+h2 { font-size: 1.25rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
+.provenance { color: #555; font-size: 0.9rem; }
+#verdict p { background: #f3f7fb; border-left: 4px solid #1f77b4; padding: 0.8rem 1rem; }
+table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.86rem; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
+td { white-space: nowrap; }
+td.long { white-space: normal; min-width: 16em; }
+th { background: #f0f0f0; }
+caption { caption-side: bottom; text-align: left; color: #666; font-size: 0.8rem;
+          padding-top: 0.3rem; }
+.scroll { overflow-x: auto; }
+figure { margin: 0.8rem 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #555; font-size: 0.85rem; }
+.notes { color: #555; font-size: 0.88rem; }
+"""
+
+# Runs before anything else: collects script errors, then checks every image on load.
+RENDER_CHECK = """
+window.__reportErrors = [];
+window.onerror = function (message, source, line) {
+  window.__reportErrors.push(String(message) + " (line " + line + ")");
+};
+window.addEventListener("load", function () {
+  var broken = [];
+  Array.prototype.forEach.call(document.images, function (img) {
+    if (!(img.complete && img.naturalWidth > 0)) { broken.push(img.alt || img.src.slice(0, 60)); }
+  });
+  var problems = [];
+  if (broken.length) { problems.push("broken images: " + broken.join(", ")); }
+  if (window.__reportErrors.length) {
+    problems.push("errors: " + window.__reportErrors.join("; "));
+  }
+  document.body.dataset.render = problems.length ? problems.join(" | ") : "ok";
+  document.body.dataset.images = String(document.images.length);
+  document.body.dataset.tables = String(document.querySelectorAll("table").length);
+});
+"""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A rendered table: headings, rows of strings, and a caption."""
+
+    headings: list[str]
+    rows: list[list[str]]
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Content:
+    """Everything the renderers need."""
+
+    suite: Suite
+    table: pd.DataFrame
+    analysis: Analysis
+    verdict: Verdict
+    axis_plots: dict[str, Plot]
+    time_to_accuracy: Plot | None
+    latency: Plot | None
+
+
+def _nan(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def provenance_line(suite: Suite) -> str:
+    """One line: device, dataset, TF/Keras versions, precision, XLA, profile."""
+    files = suite.files
+
+    def joined(column: str) -> str:
+        values = [str(v) for v in dict.fromkeys(files[column]) if not _nan(v)]
+        return ", ".join(values) if values else "unknown"
+
+    xla = ", ".join("on" if v else "off" for v in dict.fromkeys(files["xla"]) if v is not None)
+    profile = joined("profile")
+    return (
+        f"Device: {suite.device} · dataset: {dataset_name(suite.dataset)} · "
+        f"TensorFlow {joined('tensorflow_version')} · Keras {joined('keras_version')} · "
+        f"precision {joined('precision')} · XLA {xla or 'unknown'} · "
+        f"profile {profile if profile != 'unknown' else 'none'}"
+    )
+
+
+def _source(row: pd.Series) -> str:
+    phrase = ACCURACY_SOURCE_PHRASES.get(row.get("accuracy_source"), "unknown")
+    citation = row.get("accuracy_citation")
+    if row.get("accuracy_source") == "reported":
+        phrase = "reported by the course report, not measured here"
+    elif not _nan(citation) and citation:
+        phrase += f" ({short_citation(citation)})"
+    return phrase
+
+
+def _interval(row: pd.Series) -> str:
+    if _nan(row.get("accuracy_low")) or _nan(row.get("accuracy_high")):
+        return units.MISSING
+    return f"{units.percent(row['accuracy_low'])}–{units.percent(row['accuracy_high'])}"
+
+
+VARIANT_COLUMNS: list[tuple[str, str, Any]] = [
+    ("Params", "params_total", units.count),
+    ("MACs", "macs", units.macs),
+    ("FLOPs", "flops", units.flops),
+    ("Latency p50", "latency_median_s", units.seconds),
+    ("Latency p99", "latency_p99_s", units.seconds),
+    ("Throughput", "throughput_images_per_s", units.images_per_s),
+    ("Peak GPU memory", "peak_gpu_memory_bytes", units.mebibytes),
+    ("Training time", "train_time_s", units.seconds),
+]
+
+
+def variants_table(content: Content) -> tuple[Table, list[str]]:
+    """The main table and the notes on columns left out because nothing was measured."""
+    table = content.table
+    present = [c for c in VARIANT_COLUMNS if table[c[1]].notna().any()]
+    present_keys = {key for _, key, _ in present}
+    notes = []
+    for heading, key, _ in VARIANT_COLUMNS:
+        if key in present_keys:
+            continue
+        reasons = [u[key] for u in table["unavailable"] if isinstance(u, dict) and u.get(key)]
+        reason = f" ({reasons[0]})" if reasons else ""
+        notes.append(f"{heading}: not measured for any variant{reason}.")
+    headings = ["Variant", "Kind", "Accuracy", "95 % interval", "Runs", "Accuracy source"]
+    headings += [c[0] for c in present] + ["Notes"]
+    rows = []
+    for _, row in table.iterrows():
+        remarks = list(row.get("notes") or ())
+        remarks += list(row.get("errors") or ())
+        if _nan(row["accuracy"]):
+            unavailable = row.get("unavailable") or {}
+            remarks.insert(
+                0, f"no accuracy: {unavailable.get('accuracy', 'no figure in the data')}"
+            )
+        n_runs = row.get("n_runs")
+        rows.append(
+            [
+                str(row["variant"]),
+                str(row["kind"]),
+                units.percent(row["accuracy"]),
+                _interval(row),
+                "published" if _nan(n_runs) or n_runs == 0 else str(int(n_runs)),
+                _source(row),
+                *[fmt(row[key]) for _, key, fmt in present],
+                "; ".join(remarks),
+            ]
+        )
+    return Table(headings, rows, provenance_line(content.suite)), notes
+
+
+def files_table(suite: Suite) -> Table:
+    """One row per input file with its provenance."""
+    rows = []
+    for _, f in suite.files.iterrows():
+        rows.append(
+            [
+                str(f["file"]),
+                str(f["device"]),
+                dataset_name(f["dataset"]),
+                str(f["tensorflow_version"]),
+                str(f["keras_version"]),
+                str(f["precision"]),
+                "on" if f["xla"] else "off",
+                str(f["profile"] or "—"),
+                str(f["accuracy_source"] or "—"),
+                str(f["seed"]),
+                str(f["commit"] or "—")[:12],
+                str(f["datetime"] or "—"),
+            ]
+        )
+    headings = [
+        "File", "Device", "Dataset", "TensorFlow", "Keras", "Precision", "XLA", "Profile",
+        "Accuracy source", "Seed", "Commit", "Date",
+    ]  # fmt: skip
+    return Table(headings, rows)
+
+
+def comparisons_table(content: Content) -> Table:
+    """Each variant against the next less accurate one."""
+    rows = []
+    for _, c in accuracy_comparisons(content.table).iterrows():
+        rows.append(
+            [
+                f"{c['higher']} vs {c['lower']}",
+                units.points(c["difference"]),
+                units.p_value(c["p_value"]),
+                c["method"],
+                "yes" if c["distinguishable"] else "cannot be told apart",
+            ]
+        )
+    return Table(
+        ["Pair (by accuracy)", "Difference", "p", "Test", "Different at 5 %?"],
+        rows,
+        "Two-proportion z-test on the test-set size (Welch t-test when both have several seeds); "
+        "it ignores that all variants share the same test images, so it errs towards "
+        "'cannot be told apart'. " + provenance_line(content.suite),
+    )
+
+
+def axis_table(content: Content, result: AxisResult) -> Table:
+    """Every variant on one axis, cheapest first: frontier status and the step to the next."""
+    kind = result.axis.kind
+    steps = {s.from_id: s for s in result.steps}
+    rows = []
+    for _, p in result.points.sort_values(["cost", "accuracy"], kind="stable").iterrows():
+        step = steps.get(p["variant"]) if p["on_frontier"] else None
+        if step is not None:
+            c = compare_variants(content.table, step.to_id, step.from_id)
+            step_text = (
+                f"→ {step.to_id}: {units.ratio(step.cost_ratio)} cost, "
+                f"{units.points(step.accuracy_gain)}"
+            )
+            gain = units.points(step.gain_per_doubling)
+            resolved = (
+                "yes" if c.distinguishable else "cannot be told apart"
+            ) + f" ({units.p_value(c.p_value)})"
+        else:
+            step_text, gain, resolved = "", "", ""
+        status = (
+            "on the frontier"
+            if p["on_frontier"]
+            else f"dominated by {', '.join(p['dominated_by'])}"
+        )
+        rows.append(
+            [
+                str(p["variant"]),
+                units.cost(kind, p["cost"]),
+                units.percent(p["accuracy"]),
+                status,
+                step_text,
+                gain,
+                resolved,
+                "yes" if p["best_per_unit"] else "",
+            ]
+        )
+    for _, r in result.references.iterrows():
+        rows.append(
+            [
+                f"{r['variant']} (reference)",
+                units.cost(kind, r["cost"]),
+                units.percent(r["accuracy"]),
+                "reference layer"
+                + (f"; would dominate {', '.join(r['dominates'])}" if r["dominates"] else ""),
+                "",
+                "",
+                "",
+                "",
+            ]
+        )
+    headings = [
+        "Variant",
+        result.axis.label,
+        "Accuracy",
+        "Status",
+        "Next step on the frontier",
+        "Gain per doubling of cost",
+        "Gain resolvable?",
+        "Most accuracy per unit",
+    ]
+    return Table(headings, rows, provenance_line(content.suite))
+
+
+def axis_notes(result: AxisResult) -> list[str]:
+    """Left-out variants and ties on one axis."""
+    notes = [f"{v} is left out of this axis: {why}." for v, why in result.left_out.items()]
+    notes += [
+        f"{' and '.join(t)} tie (same cost and accuracy); both stay on the frontier."
+        for t in result.ties
+    ]
+    return notes
+
+
+def references_table(content: Content) -> Table:
+    """The reference layer: each reference point's figures and source."""
+    refs = content.table[content.table["kind"] == "reference"]
+    rows = []
+    for _, r in refs.iterrows():
+        rows.append(
+            [
+                str(r["variant"]),
+                units.percent(r["accuracy"]),
+                units.count(r.get("params_total")),
+                units.macs(r.get("macs")),
+                "published (not measured here)"
+                if r.get("cost_source") == "published"
+                else "measured here",
+                str(r.get("accuracy_citation") or "—"),
+            ]
+        )
+    return Table(
+        ["Reference", "Accuracy", "Params", "MACs", "Costs", "Source"],
+        rows,
+        "Drawn as a separate grey layer on the plots; not part of the variants' frontier. "
+        + provenance_line(content.suite),
+    )
+
+
+def _general_notes(content: Content) -> list[str]:
+    notes = list(content.suite.notes)
+    for v, why in content.analysis.no_accuracy.items():
+        notes.append(f"{v} has no accuracy and is left out of every axis: {why}.")
+    for result in content.analysis.axes:
+        if result.empty:
+            reasons = list(dict.fromkeys(result.left_out.values()))
+            reason = f": {reasons[0]}" if len(reasons) == 1 else ""
+            notes.append(f"{result.axis.label}: not measured for any variant{reason}.")
+    return notes
+
+
+METHOD_NOTES = [
+    "A variant is dominated on an axis when another has accuracy ≥ and cost ≤, one of them strict;"
+    " the frontier is every variant not dominated. Exact ties (same accuracy and cost) both stay on"
+    " the frontier.",
+    "Gain per doubling between frontier neighbours = Δaccuracy / log2(cost ratio), in percentage"
+    " points.",
+    "Accuracy intervals: Wilson 95 % on the test-set size (10,000 images for CIFAR-10); with"
+    " several measured seeds, the Student-t interval of their mean, at least as wide as Wilson's.",
+    "'Most accuracy per unit' is accuracy divided by cost on that axis.",
+    "Throughput is analysed as its inverse (time per image), so every cost is minimised.",
+]
+
+
+# ---------------------------------------------------------------- HTML
+
+
+def _html_table(table: Table) -> str:
+    esc = html.escape
+    head = "".join(f"<th>{esc(h)}</th>" for h in table.headings)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="long">{esc(cell)}</td>' if len(cell) > 28 else f"<td>{esc(cell)}</td>"
+            for cell in row
+        )
+        + "</tr>"
+        for row in table.rows
+    )
+    caption = f"<caption>{esc(table.caption)}</caption>" if table.caption else ""
+    return (
+        f'<div class="scroll"><table>{caption}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+def _html_list(items: list[str]) -> str:
+    if not items:
+        return ""
+    return '<ul class="notes">' + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+
+
+def _html_figure(plot: Plot, out_dir: Path) -> str:
+    data = base64.b64encode(plot.png.read_bytes()).decode("ascii")
+    svg = plot.svg.relative_to(out_dir).as_posix()
+    png = plot.png.relative_to(out_dir).as_posix()
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(plot.title)}">'
+        f"<figcaption>{html.escape(plot.caption)} "
+        f'Files: <a href="{html.escape(png)}">PNG</a>, <a href="{html.escape(svg)}">SVG</a>.'
+        "</figcaption></figure>"
+    )
+
+
+def render_html(content: Content, out_dir: Path) -> str:
+    """The self-contained page."""
+    esc = html.escape
+    variants, column_notes = variants_table(content)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(TITLE)}</title>",
+        f"<style>{CSS}</style>",
+        f"<script>{RENDER_CHECK}</script>",
+        "</head><body>",
+        f"<h1>{esc(TITLE)}</h1>",
+        f'<p class="provenance">{esc(provenance_line(content.suite))}</p>',
+        '<section id="verdict"><h2>Verdict</h2>',
+        f"<p>{esc(content.verdict.text)}</p></section>",
+        '<section id="variants"><h2>Variants</h2>',
+        _html_table(variants),
+        _html_list(column_notes),
+        "</section>",
+        '<section id="comparisons"><h2>Can the accuracies be told apart?</h2>',
+        _html_table(comparisons_table(content)),
+        "</section>",
+    ]
+    for result in content.analysis.measured_axes:
+        plot = content.axis_plots.get(result.axis.slug)
+        parts += [
+            f'<section id="axis-{esc(result.axis.slug)}">',
+            f"<h2>Accuracy vs {esc(lowercase_label(result.axis.label))}</h2>",
+            _html_figure(plot, out_dir) if plot else "",
+            _html_table(axis_table(content, result)),
+            _html_list(axis_notes(result)),
+            "</section>",
+        ]
+    parts += [
+        '<section id="references"><h2>Reference points</h2>',
+        _html_table(references_table(content)),
+        "</section>",
+    ]
+    if content.time_to_accuracy:
+        parts += [
+            '<section id="time-to-accuracy"><h2>Time to accuracy</h2>',
+            _html_figure(content.time_to_accuracy, out_dir),
+            "</section>",
+        ]
+    if content.latency:
+        parts += [
+            '<section id="latency"><h2>Latency distributions</h2>',
+            _html_figure(content.latency, out_dir),
+            "</section>",
+        ]
+    parts += [
+        '<section id="notes"><h2>Notes</h2>',
+        _html_list(_general_notes(content)) or "<p>None.</p>",
+        "<h3>Method</h3>",
+        _html_list(METHOD_NOTES),
+        "</section>",
+        '<section id="provenance"><h2>Input files</h2>',
+        _html_table(files_table(content.suite)),
+        "</section>",
+        "</body></html>",
+    ]
+    return "\n".join(p for p in parts if p)
+
+
+# ---------------------------------------------------------------- Markdown
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(table: Table) -> str:
+    lines = [
+        "| " + " | ".join(_md_cell(h) for h in table.headings) + " |",
+        "|" + "---|" * len(table.headings),
+    ]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows]
+    if table.caption:
+        lines += ["", f"*{table.caption}*"]
+    return "\n".join(lines)
+
+
+def _md_list(items: list[str]) -> str:
+    return "\n".join(f"- {i}" for i in items)
+
+
+def _md_figure(plot: Plot, out_dir: Path) -> str:
+    png = plot.png.relative_to(out_dir).as_posix()
+    svg = plot.svg.relative_to(out_dir).as_posix()
+    return f"![{plot.title}]({png})\n\n*{plot.caption}* ([SVG]({svg}))"
+
+
+def render_markdown(content: Content, out_dir: Path) -> str:
+    """The same content as the HTML page, with the plots referenced as files."""
+    variants, column_notes = variants_table(content)
+    parts = [
+        f"# {TITLE}",
+        f"*{provenance_line(content.suite)}*",
+        "## Verdict",
+        content.verdict.text,
+        "## Variants",
+        _md_table(variants),
+        _md_list(column_notes),
+        "## Can the accuracies be told apart?",
+        _md_table(comparisons_table(content)),
+    ]
+    for result in content.analysis.measured_axes:
+        plot = content.axis_plots.get(result.axis.slug)
+        parts += [
+            f"## Accuracy vs {lowercase_label(result.axis.label)}",
+            _md_figure(plot, out_dir) if plot else "",
+            _md_table(axis_table(content, result)),
+            _md_list(axis_notes(result)),
+        ]
+    parts += ["## Reference points", _md_table(references_table(content))]
+    if content.time_to_accuracy:
+        parts += ["## Time to accuracy", _md_figure(content.time_to_accuracy, out_dir)]
+    if content.latency:
+        parts += ["## Latency distributions", _md_figure(content.latency, out_dir)]
+    parts += [
+        "## Notes",
+        _md_list(_general_notes(content)) or "None.",
+        "### Method",
+        _md_list(METHOD_NOTES),
+        "## Input files",
+        _md_table(files_table(content.suite)),
+    ]
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Tuples and dicts as JSON so the CSV round-trips; numbers untouched."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].map(lambda v: isinstance(v, dict | tuple | list)).any():
+            out[column] = out[column].map(
+                lambda v: (
+                    json.dumps(list(v) if isinstance(v, tuple) else v)
+                    if isinstance(v, dict | tuple | list)
+                    else v
+                )
+            )
+    return out
+
+
+def frontiers_frame(content: Content) -> pd.DataFrame:
+    """One row per axis and variant: cost (SI), accuracy, frontier status, step to the next."""
+    rows = []
+    for result in content.analysis.axes:
+        steps = {s.from_id: s for s in result.steps}
+        for _, p in result.points.iterrows():
+            step = steps.get(p["variant"]) if p["on_frontier"] else None
+            rows.append(
+                {
+                    "axis": result.axis.key,
+                    "variant": p["variant"],
+                    "cost": p["cost"],
+                    "accuracy": p["accuracy"],
+                    "on_frontier": bool(p["on_frontier"]),
+                    "dominated_by": " ".join(p["dominated_by"]),
+                    "best_per_unit": bool(p["best_per_unit"]),
+                    "next_on_frontier": step.to_id if step else None,
+                    "gain_per_doubling": step.gain_per_doubling if step else None,
+                }
+            )
+        for variant, why in result.left_out.items():
+            rows.append(
+                {
+                    "axis": result.axis.key,
+                    "variant": variant,
+                    "on_frontier": False,
+                    "best_per_unit": False,
+                    "left_out": why,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def write_csv(content: Content, out_dir: Path) -> list[Path]:
+    """variants.csv, runs.csv and frontiers.csv in SI units."""
+    paths = [out_dir / "variants.csv", out_dir / "runs.csv", out_dir / "frontiers.csv"]
+    _csv_ready(content.table).to_csv(paths[0], index=False)
+    _csv_ready(content.suite.runs).to_csv(paths[1], index=False)
+    frontiers_frame(content).to_csv(paths[2], index=False)
+    return paths

@@ -1,0 +1,113 @@
+"""Human-readable rendering of SI figures: the only place in the project where numbers are rounded.
+
+Everything upstream (the suite's JSON, `reports.data`, `reports.pareto`, `reports.stats`) keeps SI
+units and full precision; the verdict, the tables and the plot labels call these functions at the
+last moment. `tests/test_reports.py` checks each unit against hand-written strings.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+CostKind = Literal["count", "macs", "flops", "seconds", "bytes"]
+
+MISSING = "n/a"
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _scaled(value: float, scales: tuple[tuple[float, str], ...], digits: int) -> str:
+    """`value` divided by the largest scale not above it, with `digits` significant figures."""
+    for factor, suffix in scales:
+        if abs(value) >= factor or factor == scales[-1][0]:
+            scaled = value / factor
+            decimals = max(0, digits - 1 - math.floor(math.log10(abs(scaled)))) if scaled else 0
+            return f"{scaled:.{decimals}f}{suffix}"
+    raise AssertionError("unreachable: the last scale always matches")
+
+
+def percent(fraction: float | None, decimals: int = 2) -> str:
+    """An accuracy fraction as a percentage: 0.9135 -> "91.35 %"."""
+    if _missing(fraction):
+        return MISSING
+    return f"{100 * fraction:.{decimals}f} %"
+
+
+def points(delta_fraction: float | None, decimals: int = 2) -> str:
+    """A difference of two fractions in percentage points, signed: 0.009 -> "+0.90 pp"."""
+    if _missing(delta_fraction):
+        return MISSING
+    return f"{100 * delta_fraction:+.{decimals}f} pp"
+
+
+def count(value: float | None, digits: int = 3) -> str:
+    """A parameter count: 36_595_850 -> "36.6 M", 159_146 -> "159 k"."""
+    if _missing(value):
+        return MISSING
+    if abs(value) < 1e3:
+        return f"{value:.0f}"
+    return _scaled(value, ((1e9, " G"), (1e6, " M"), (1e3, " k")), digits)
+
+
+def macs(value: float | None, digits: int = 3) -> str:
+    """Multiply-accumulates per image: 851_847_168 -> "852 M MACs"."""
+    if _missing(value):
+        return MISSING
+    return _scaled(value, ((1e9, " G "), (1e6, " M "), (1e3, " k "), (1.0, " ")), digits) + "MACs"
+
+
+def flops(value: float | None, digits: int = 3) -> str:
+    """FLOPs per image: 1.7e9 -> "1.70 GFLOPs", 2.08e7 -> "20.8 MFLOPs"."""
+    if _missing(value):
+        return MISSING
+    return _scaled(value, ((1e9, " G"), (1e6, " M"), (1e3, " k"), (1.0, " ")), digits) + "FLOPs"
+
+
+def seconds(value: float | None, digits: int = 3) -> str:
+    """A duration: 0.00123 -> "1.23 ms", 42.0 -> "42.0 s", 5400 -> "90.0 min"."""
+    if _missing(value):
+        return MISSING
+    if abs(value) >= 600:
+        return _scaled(value / 60, ((1.0, " min"),), digits)
+    return _scaled(value, ((1.0, " s"), (1e-3, " ms"), (1e-6, " µs"), (1e-9, " ns")), digits)
+
+
+def mebibytes(value: float | None, digits: int = 3) -> str:
+    """Bytes as MiB (GiB from 1 GiB): 536_870_912 -> "512 MiB"."""
+    if _missing(value):
+        return MISSING
+    return _scaled(
+        value, ((2.0**30, " GiB"), (2.0**20, " MiB"), (2.0**10, " KiB"), (1.0, " B")), digits
+    )
+
+
+def cost(kind: CostKind, value: float | None, digits: int = 3) -> str:
+    """Render a cost of the given kind (see `reports.pareto.Axis.kind`)."""
+    render = {"count": count, "macs": macs, "flops": flops, "seconds": seconds, "bytes": mebibytes}
+    return render[kind](value, digits=digits)
+
+
+def images_per_s(value: float | None, digits: int = 3) -> str:
+    """A throughput: 12_345.6 -> "12.3 k images/s"."""
+    if _missing(value):
+        return MISSING
+    if abs(value) < 1e3:
+        return _scaled(value, ((1.0, ""),), digits) + " images/s"
+    return _scaled(value, ((1e6, " M"), (1e3, " k")), digits) + " images/s"
+
+
+def ratio(value: float | None) -> str:
+    """A cost ratio: 5.3755 -> "5.38×", 0.5 -> "0.500×", 136.2 -> "136×"."""
+    if _missing(value):
+        return MISSING
+    return _scaled(value, ((1.0, "×"),), 3) if value >= 1 else f"{value:.3f}×"
+
+
+def p_value(p: float | None) -> str:
+    """A p-value for prose: "p = 0.0269", "p = 0.45", "p < 0.001" (never rounded across 0.05)."""
+    if _missing(p):
+        return MISSING
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3g}" if p < 0.1 else f"p = {p:.2g}"
