@@ -167,6 +167,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     stopped_by=result.stopped_by,
                     from_cache=result.from_cache,
                     model_path=str(result.cache_dir / "final.keras"),
+                    # where and with what the training ran (a cached run may come from elsewhere)
+                    train_provenance=result.provenance,
                 )
             else:
                 path = (args.weights_dir or Path(".")) / f"{entry.id}.keras"
