@@ -133,3 +133,23 @@ def test_smoke_training_runs_and_a_rerun_comes_from_the_cache(tmp_path):
     again = load(out)["variants"]["v01"]
     assert again["from_cache"] is True
     assert again["accuracy"] == record["accuracy"] and again["history"] == record["history"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["missing", "corrupt"])
+def test_unreadable_cifar10_stops_the_run_in_one_sentence(tmp_path, monkeypatch, case):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-home"))
+    args = ["--variants", "v01", "--accuracy", "train"]
+    if case == "corrupt":
+        tarball = tmp_path / "cifar-10-python.tar.gz"
+        tarball.write_bytes(b"\x1f\x8b\x08\x00 this is not a tarball")
+        args += ["--data-dir", str(tarball)]
+    proc, _ = run_suite(tmp_path, *args)
+    assert proc.returncode == 4  # a usage error: nothing ran
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    if case == "missing":
+        assert str(tmp_path / "empty-keras-home") in errors[0] and "--data-dir" in errors[0]
+    else:
+        assert str(tarball) in errors[0]
