@@ -51,6 +51,7 @@ from bench.contract import load
 ROOT = Path(__file__).resolve().parents[2]
 SLOW_SUFFIX = "_slow"
 THRESHOLD_SWEEP = (1.05, 1.10, 1.15, 1.20, 1.25, 1.30)
+QUANTILE_SWEEP = (0.5, 0.25, 0.1, 0.0)  # medians ... minimum
 BARE_PERCENT = (10, 25)  # pytest-benchmark --benchmark-compare-fail=median:N%
 
 PLUGIN_TEMPLATE = '''\
@@ -270,7 +271,7 @@ def analyze(out_dir: Path, pairs: int, slow: str) -> dict[str, Any]:
     raw = replace(default, normalize="none")
     figures: dict[str, Any] = {"slow_variant": slow, "pairs": pairs}
 
-    print("\nper pair (default policy; ratio of normalised medians [99% interval] p verdict):")
+    print("\nper pair (default policy; ratio [99% interval] p verdict):")
     aa_results, ab_results = run(aa, default), run(ab, default)
     for kind, results in (("A/A", aa_results), ("A/B", ab_results)):
         for i, result in enumerate(results, 1):
@@ -313,12 +314,19 @@ def analyze(out_dir: Path, pairs: int, slow: str) -> dict[str, Any]:
     figures["ab_slow_delta_s_min"] = min(r.delta for r in ab_slow)
 
     sweep = []
-    for t in THRESHOLD_SWEEP:
-        for norm in gate.NORMALIZATIONS:
-            policy = replace(default, threshold=t, normalize=norm)
-            sweep.append(
-                {"threshold": t, "normalize": norm, **counts(run(aa, policy), run(ab, policy))}
-            )
+    for q in QUANTILE_SWEEP:
+        for t in THRESHOLD_SWEEP:
+            for norm in gate.NORMALIZATIONS:
+                # fewer resamples than the gate's default: the sweep only counts verdicts
+                policy = replace(default, threshold=t, normalize=norm, quantile=q, resamples=500)
+                sweep.append(
+                    {
+                        "quantile": q,
+                        "threshold": t,
+                        "normalize": norm,
+                        **counts(run(aa, policy), run(ab, policy)),
+                    }
+                )
     figures["sweep"] = sweep
 
     # pytest-benchmark's bare rule: fail if current median > saved median * (1 + N %), raw.
@@ -356,13 +364,14 @@ def analyze(out_dir: Path, pairs: int, slow: str) -> dict[str, Any]:
         f"{figures['ab_slow_delta_s_min'] * 1e6:.0f} µs"
     )
     print(f"\nthreshold sweep (A/A false positives / A/B detections, of {n}):")
-    for norm in gate.NORMALIZATIONS:
-        cells = [
-            f"{s['threshold']:.2f}: {s['aa_false_positives']}/{s['ab_detected']}"
-            for s in sweep
-            if s["normalize"] == norm
-        ]
-        print(f"  normalize={norm:9s} " + "  ".join(cells))
+    for q in QUANTILE_SWEEP:
+        for norm in gate.NORMALIZATIONS:
+            cells = [
+                f"{s['threshold']:.2f}: {s['aa_false_positives']}/{s['ab_detected']}"
+                for s in sweep
+                if s["normalize"] == norm and s["quantile"] == q
+            ]
+            print(f"  quantile={q:<4g} normalize={norm:9s} " + "  ".join(cells))
     for rule, c in bare.items():
         print(
             f"pytest-benchmark --benchmark-compare-fail={rule} (raw): A/A "
