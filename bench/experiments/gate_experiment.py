@@ -25,8 +25,18 @@ Run (CPU-heavy: about 30 suite runs of ~30 s each; nothing else should be runnin
 Re-analyse saved runs without timing anything:
     python -m bench.experiments.gate_experiment --out-dir results/gate-experiment --analyze-only
 
-Results (filled in from the run on the 2-core dev box; see the report for the full printout):
-    pending: the suite is not yet runnable end to end.
+Results on the 2-core dev box (AMD EPYC, 2 vCPUs, TF 2.21 CPU, 1/1 threads), --busy, 10 + 10
+pairs each, slowdown calibrated to x1.24 (run 1) and x1.28 (run 2) in-process:
+  run 1 (used to choose the rule; per-round reference quotients and medians, the first design):
+    A/A 3/10 false positives, A/B 8/10 detected; pytest-benchmark median:10% 3/10 and 10/10,
+    median:25% 2/10 and 5/10. The same runs re-gated with the minimum normalised by each run's
+    reference floor: 0/10 false positives, 10/10 detected.
+  run 2 (held out, gate defaults fixed before it ran): A/A 0/10 false positives, A/B 7/10
+    detected, no other variant flagged; raw minima at 1.20 would have given 1/10 and 10/10;
+    pytest-benchmark median:10% 2/10 and 10/10, median:25% 0/10 and 9/10.
+  An earlier run with the whole test suite running beside it (more runnable threads than cores)
+  defeated every rule (best: 1/10 false positives with 8/10 detected): do not gate runs made on
+  an oversubscribed machine; run base and candidate in the same job instead.
 """
 
 from __future__ import annotations
