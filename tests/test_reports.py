@@ -770,3 +770,13 @@ def test_cli_end_to_end_in_a_subprocess_without_tensorflow(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().endswith("report.html")
+
+
+def test_published_cifar10_points_stay_out_of_a_report_on_another_dataset():
+    doc = make_suite(dataset="synthetic", accuracy_source="measured")
+    for record in doc["variants"].values():
+        record["dataset"] = "synthetic"
+    table = aggregate(suite_from_documents([("synthetic.json", doc)]))
+    assert "reference" not in set(table["kind"])
+    cifar = aggregate(suite_from_documents([("cifar.json", make_suite())]))
+    assert {"resnet20", "resnet56"} <= set(cifar["variant"])
