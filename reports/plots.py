@@ -294,11 +294,12 @@ def time_to_accuracy_plot(
         units="run",
         estimator=None,
         marker="o",
-        markersize=3,
+        markersize=6,  # single-epoch runs are one point each: they must stay visible
         ax=ax,
     )
     ax.set_title(title, fontsize=11)
-    ax.legend(fontsize=8, title="variant", loc="lower right")
+    # Outside the axes: inside, it hid the slowest variant's points at the lower right.
+    ax.legend(fontsize=8, title="variant", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     caption = (
         f"Validation accuracy after each epoch against cumulative training wall time on {device} "
         f"({dataset}); one line per variant and run. Validation, not test, accuracy."
