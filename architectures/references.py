@@ -41,8 +41,8 @@ __all__ = [
 ]
 
 RESNET_CITATION = (
-    "He, Zhang, Ren, Sun, 'Deep Residual Learning for Image Recognition', CVPR 2016, "
-    "§4.2 and Table 6"
+    "He et al. 2016; 'Deep Residual Learning for Image Recognition' by He, Zhang, Ren and Sun, "
+    "CVPR 2016, §4.2 and Table 6"
 )
 
 _STAGE_FILTERS = (16, 32, 64)
