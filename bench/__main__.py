@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 
-USAGE = """usage: python -m bench {run,gate} ...
+USAGE = """usage: python -m bench {run,gate,paired} ...
 
-  run   run the benchmark suite and build the report (python -m bench run --help)
-  gate  compare two suite JSON files and fail on a regression (python -m bench gate --help)
+  run     run the benchmark suite and build the report (python -m bench run --help)
+  gate    compare two suite JSON files and fail on a regression (python -m bench gate --help)
+  paired  time saved baseline models against the current ones in one process, interleaved
+          (python -m bench paired --help)
 """
 
 
@@ -25,7 +27,14 @@ def main(argv: list[str] | None = None) -> int:
         from bench.gate import main as gate_main
 
         return gate_main(rest)
-    print(f"unknown command {command!r}; choose 'run' or 'gate'.\n\n{USAGE}", file=sys.stderr)
+    if command == "paired":
+        from bench.paired import main as paired_main
+
+        return paired_main(rest)
+    print(
+        f"unknown command {command!r}; choose 'run', 'gate' or 'paired'.\n\n{USAGE}",
+        file=sys.stderr,
+    )
     return 2
 
 

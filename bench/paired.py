@@ -1,0 +1,223 @@
+"""`python -m bench paired --baseline-models DIR`: baseline and candidate timed in one process.
+
+Claim: for a change to a model, timing the baseline's saved network and the candidate's network
+interleaved in the same process (ABBA order, round by round) and comparing the per-round ratio
+cancels what a busy shared machine does to both, far better than comparing two separate runs
+(`bench.gate`, whose held-out experiment missed 3 of 10 slowdowns of 25 %; see its docstring).
+This is measurement.md §4's first recommendation ("the best reference is the baseline version of
+the same model").
+
+Use: save the baseline's models once (e.g. on the main branch, `python -m bench paired
+--save-models DIR`), then on the candidate run `python -m bench paired --baseline-models DIR`.
+It covers changes to models and to the harness's timed function; a change of TensorFlow itself
+cannot be put in one process with the old one, and stays with `bench.gate`.
+
+Rule, per variant: r_i = (c_1 + c_2) / (b_1 + b_2) for the ABBA calls of round i; the ratio is
+the median of r_i; a seeded bootstrap over rounds gives its interval; a one-sided Wilcoxon
+signed-rank test on log r_i gives p. A regression needs ratio > threshold AND interval low > 1
+AND p < alpha AND (ratio - 1) x baseline median > floor. Exit 0 pass, 1 regression, 2 unusable
+input. `bench/experiments/paired_experiment.py` measures false positives and detections.
+`tests/test_paired.py` checks the rule on hand-made samples and the command on tiny models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+DEFAULT_THRESHOLD = 1.10
+DEFAULT_ALPHA = 0.002
+DEFAULT_CONFIDENCE = 0.99
+DEFAULT_FLOOR_S = 50e-6
+DEFAULT_BUDGET_S = 3.0
+
+
+@dataclass
+class PairedRow:
+    """One variant's verdict; times in seconds (medians of the raw calls)."""
+
+    variant: str
+    baseline_s: float
+    current_s: float
+    ratio: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    rounds: int
+    verdict: str
+    note: str = ""
+
+
+def round_ratios(base: np.ndarray, cur: np.ndarray) -> np.ndarray:
+    """Per-round ratios from ABBA samples shaped (rounds, 2): (c1 + c2) / (b1 + b2)."""
+    return cur.sum(axis=1) / base.sum(axis=1)
+
+
+def decide(
+    variant: str,
+    base: np.ndarray,
+    cur: np.ndarray,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    alpha: float = DEFAULT_ALPHA,
+    confidence: float = DEFAULT_CONFIDENCE,
+    floor_s: float = DEFAULT_FLOOR_S,
+    seed: int = 0,
+    resamples: int = 2000,
+) -> PairedRow:
+    """Apply the rule to ABBA samples of shape (rounds, 2) for baseline and candidate."""
+    ratios = round_ratios(base, cur)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, ratios.size, size=(resamples, ratios.size))
+    boot = np.median(ratios[idx], axis=1)
+    tail = (1.0 - confidence) / 2.0
+    low, high = (float(v) for v in np.quantile(boot, [tail, 1.0 - tail]))
+    logs = np.log(ratios)
+    p = (
+        1.0
+        if np.allclose(logs, 0.0)
+        else float(scipy_stats.wilcoxon(logs, alternative="greater").pvalue)
+    )
+    ratio = float(np.median(ratios))
+    base_median = float(np.median(base))
+    row = PairedRow(
+        variant=variant,
+        baseline_s=base_median,
+        current_s=float(np.median(cur)),
+        ratio=ratio,
+        ci_low=low,
+        ci_high=high,
+        p_value=p,
+        rounds=int(ratios.size),
+        verdict="ok",
+    )
+    large = ratio > threshold
+    real = low > 1.0 and p < alpha
+    if large and real and (ratio - 1.0) * base_median > floor_s:
+        row.verdict = "REGRESSION"
+    elif ratio < 1.0 / threshold and high < 1.0:
+        row.verdict = "faster"
+    elif large:
+        row.note = "slower but not significant" if not real else "slower by less than the floor"
+    return row
+
+
+def time_abba(base_call, cur_call, rounds: int) -> tuple[np.ndarray, np.ndarray]:
+    """ABBA rounds (BA in odd rounds, so neither side always goes first); (rounds, 2) each."""
+    base = np.empty((rounds, 2))
+    cur = np.empty((rounds, 2))
+    clock = time.perf_counter
+    for i in range(rounds):
+        order = ((base_call, base, 0), (cur_call, cur, 0), (cur_call, cur, 1), (base_call, base, 1))
+        if i % 2:
+            order = tuple(reversed(order))
+        for call, out, slot in order:
+            start = clock()
+            call()
+            out[i, slot] = clock() - start
+    return base, cur
+
+
+def _per_call_s(timed, calls: int = 3) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        timed.call()
+    return (time.perf_counter() - start) / calls
+
+
+def compare_models(baseline, candidate, *, budget_s: float = DEFAULT_BUDGET_S):
+    """Time two Keras models interleaved at batch 1; returns the ABBA samples."""
+    from bench import latency
+
+    base = latency.inference(baseline, batch_size=1, xla=False)
+    cur = latency.inference(candidate, batch_size=1, xla=False)
+    base.warm_up(10)
+    cur.warm_up(10)
+    per_round = 2 * (_per_call_s(base) + _per_call_s(cur))
+    rounds = int(min(max(budget_s / per_round, 20), 400))
+    return time_abba(base.call, cur.call, rounds)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench paired",
+        description="Time the baseline's saved models and the current registry's models "
+        "interleaved in this process, and fail on a latency regression.",
+        epilog="exit status: 0 nothing regressed, 1 something regressed, 2 unusable input.",
+    )
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--baseline-models", type=Path, help="folder of <id>.keras (the baseline)")
+    what.add_argument("--save-models", type=Path, help="write this checkout's models there")
+    p.add_argument("--variants", default="all", help="comma-separated ids (default all)")
+    p.add_argument("--plugin", action="append", default=[], help="module registering models")
+    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
+    p.add_argument("--floor-s", type=float, default=DEFAULT_FLOOR_S)
+    p.add_argument("--budget-s", type=float, default=DEFAULT_BUDGET_S, help="seconds per variant")
+    p.add_argument("--json-summary", type=Path)
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    from bench.environment import Settings, configure
+
+    configure(Settings())
+    import keras
+
+    import architectures
+    from bench.worker import import_plugins
+
+    try:
+        import_plugins(args.plugin)
+        entries = architectures.select(args.variants)
+    except Exception as exc:  # unknown variant or a plugin that does not import
+        print(f"paired: {exc}", file=sys.stderr)
+        return 2
+    if args.save_models:
+        args.save_models.mkdir(parents=True, exist_ok=True)
+        for entry in entries:
+            keras.utils.set_random_seed(0)
+            entry.build().save(args.save_models / f"{entry.id}.keras")
+        print(f"saved {len(entries)} models to {args.save_models}")
+        return 0
+    rows: list[PairedRow] = []
+    problems: list[str] = []
+    for entry in entries:
+        path = args.baseline_models / f"{entry.id}.keras"
+        try:
+            baseline = keras.saving.load_model(path, compile=False, safe_mode=True)
+        except (OSError, ValueError) as exc:
+            problems.append(f"{entry.id}: the baseline model {path} cannot be loaded ({exc}).")
+            continue
+        keras.utils.set_random_seed(0)
+        base, cur = compare_models(baseline, entry.build(), budget_s=args.budget_s)
+        rows.append(
+            decide(entry.id, base, cur, threshold=args.threshold, alpha=args.alpha,
+                   floor_s=args.floor_s)
+        )  # fmt: skip
+    print(f"{'variant':10s} {'baseline':>10s} {'current':>10s} {'ratio':>6s}  interval        "
+          f"p        verdict")  # fmt: skip
+    for r in rows:
+        print(
+            f"{r.variant:10s} {r.baseline_s * 1e3:8.3f}ms {r.current_s * 1e3:8.3f}ms "
+            f"{r.ratio:6.3f}  [{r.ci_low:.3f}, {r.ci_high:.3f}]  {r.p_value:<7.2g}  {r.verdict}"
+            + (f" ({r.note})" if r.note else "")
+        )
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    status = 2 if problems else (1 if any(r.verdict == "REGRESSION" for r in rows) else 0)
+    if args.json_summary:
+        args.json_summary.write_text(
+            json.dumps({"exit_code": status, "rows": [asdict(r) for r in rows],
+                        "problems": problems}, indent=1),
+            encoding="utf-8",
+        )  # fmt: skip
+    return status

@@ -1,0 +1,100 @@
+"""The paired gate: the decision rule on hand-made ABBA samples, and the command on tiny models."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from bench import paired
+
+
+def abba(seed: int, cost_s: float, *, slowdown: float = 1.0, rounds: int = 60):
+    """ABBA samples sharing a per-round machine load that only adds time, as a neighbour would."""
+    rng = np.random.default_rng(seed)
+    load = 1.0 + rng.exponential(0.3, (rounds, 1))  # the same for all four calls of a round
+    base = cost_s * load * (1.0 + rng.exponential(0.02, (rounds, 2)))
+    cur = cost_s * slowdown * load * (1.0 + rng.exponential(0.02, (rounds, 2)))
+    return base, cur
+
+
+def test_round_ratio_is_the_sum_of_each_side_of_the_round():
+    base = np.array([[1.0, 3.0], [2.0, 2.0]])
+    cur = np.array([[2.0, 2.0], [3.0, 5.0]])
+    np.testing.assert_allclose(paired.round_ratios(base, cur), [1.0, 2.0])  # 4/4, 8/4
+
+
+def test_unchanged_model_on_a_busy_machine_passes():
+    base, cur = abba(1, 1e-3)
+    row = paired.decide("v01", base, cur)
+    assert row.verdict == "ok"
+    assert 0.97 < row.ratio < 1.03
+
+
+def test_twenty_five_percent_slowdown_is_a_regression():
+    base, cur = abba(2, 1e-3, slowdown=1.25)
+    row = paired.decide("v05", base, cur)
+    assert row.verdict == "REGRESSION"
+    assert row.ci_low > 1.2 and row.ratio == pytest.approx(1.25, abs=0.02)
+
+
+def test_speed_up_is_reported_as_faster():
+    base, cur = abba(3, 1e-3, slowdown=0.7)
+    assert paired.decide("v10", base, cur).verdict == "faster"
+
+
+def test_slowdown_under_the_floor_passes():
+    base, cur = abba(4, 20e-6, slowdown=1.5)  # 10 µs slower: below the 50 µs floor
+    assert paired.decide("v01", base, cur).verdict == "ok"
+
+
+def test_abba_alternates_which_side_goes_first():
+    order: list[str] = []
+    paired.time_abba(lambda: order.append("b"), lambda: order.append("c"), rounds=2)
+    assert "".join(order) == "bccb" + "bccb"[::-1]
+
+
+def _tiny(width: int) -> keras.Model:
+    inputs = keras.Input(shape=(32, 32, 3))
+    x = keras.layers.Conv2D(width, 3, padding="same")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
+
+
+@pytest.fixture
+def tf_already_configured(monkeypatch):
+    """The command configures TensorFlow first; in this test process TF is already running."""
+    from bench import environment
+
+    monkeypatch.setattr(environment, "configure", lambda settings: settings)
+
+
+@pytest.mark.usefixtures("tf_already_configured")
+def test_command_saves_then_compares_and_reports_a_missing_baseline(tmp_path):
+    import architectures
+
+    architectures.register("tiny_paired", lambda input_shape, num_classes: _tiny(4),
+                           architectures.Recipe())  # fmt: skip
+    try:
+        models = tmp_path / "models"
+        assert paired.main(["--save-models", str(models), "--variants", "tiny_paired"]) == 0
+        assert (models / "tiny_paired.keras").exists()
+        summary = tmp_path / "summary.json"
+        code = paired.main(["--baseline-models", str(models), "--variants", "tiny_paired",
+                            "--budget-s", "0.3", "--json-summary", str(summary)])  # fmt: skip
+        assert code == 0
+        rows = json.loads(summary.read_text())["rows"]
+        assert rows[0]["variant"] == "tiny_paired" and rows[0]["verdict"] in {"ok", "faster"}
+        code = paired.main(["--baseline-models", str(tmp_path / "none"), "--variants",
+                            "tiny_paired"])  # fmt: skip
+        assert code == 2
+    finally:
+        architectures.unregister("tiny_paired")
+
+
+@pytest.mark.usefixtures("tf_already_configured")
+def test_unknown_variant_is_unusable_input(capsys):
+    assert paired.main(["--baseline-models", "x", "--variants", "v99"]) == 2
+    assert "unknown variant 'v99'" in capsys.readouterr().err
