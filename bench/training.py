@@ -298,6 +298,36 @@ class TrainResult:
     cache_dir: Path
     provenance: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_record(
+        cls,
+        result: dict[str, Any],
+        *,
+        model: keras.Model,
+        key: str,
+        cache_dir: Path,
+        resumed_from_epoch: int,
+        from_cache: bool,
+    ) -> TrainResult:
+        """Build from a finished run's `result.json` record (fresh or read from the cache)."""
+        return cls(
+            model=model,
+            history=result["history"],
+            epochs=result["epochs"],
+            train_time_s=result["train_time_s"],
+            test_accuracy=result["test_accuracy"],
+            test_examples=result["test_examples"],
+            stopped_by=result["stopped_by"],
+            resumed_from_epoch=resumed_from_epoch,
+            from_cache=from_cache,
+            cache_dir=cache_dir,
+            provenance={
+                "key": key,
+                "key_inputs": result["key_inputs"],
+                "segments": result["segments"],
+            },
+        )
+
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
     """Keras' `EarlyStopping`, whose `wait` and `best` can be carried over from a killed run.
@@ -625,22 +655,13 @@ def train_variant(
                 f"{label} taken from the cache {cache.directory} ({_epochs(result['epochs'])}, "
                 f"test accuracy {result['test_accuracy']:.4f}); nothing trained."
             )
-            return TrainResult(
+            return TrainResult.from_record(
+                result,
                 model=model,
-                history=result["history"],
-                epochs=result["epochs"],
-                train_time_s=result["train_time_s"],
-                test_accuracy=result["test_accuracy"],
-                test_examples=result["test_examples"],
-                stopped_by=result["stopped_by"],
+                key=key,
+                cache_dir=cache.directory,
                 resumed_from_epoch=result["epochs"],
                 from_cache=True,
-                cache_dir=cache.directory,
-                provenance={
-                    "key": key,
-                    "key_inputs": result["key_inputs"],
-                    "segments": result["segments"],
-                },
             )
     except CorruptEntryError as exc:
         discard(str(exc))
@@ -783,18 +804,13 @@ def train_variant(
         f"test accuracy {test_accuracy:.4f} on {len(split.y_test)} images"
         + (f", stopped by {state['stopped_by']}" if state["stopped_by"] else "")
     )
-    return TrainResult(
+    return TrainResult.from_record(
+        result,
         model=model,
-        history=result["history"],
-        epochs=result["epochs"],
-        train_time_s=result["train_time_s"],
-        test_accuracy=result["test_accuracy"],
-        test_examples=result["test_examples"],
-        stopped_by=result["stopped_by"],
+        key=key,
+        cache_dir=cache.directory,
         resumed_from_epoch=resumed_from,
         from_cache=False,
-        cache_dir=cache.directory,
-        provenance={"key": key, "key_inputs": key_inputs, "segments": state["segments"]},
     )
 
 
