@@ -18,7 +18,7 @@ grid by one pixel and changes neither parameters nor MACs.
 
 How this is checked (`tests/test_references.py`): parameter counts derived by hand from the
 layer list and rounded as the paper rounds them (0.27 M, 0.85 M), MACs from
-`bench/flops.py` against the 40.55 M / 125.49 M figures quoted for option A, and a `.keras`
+`bench/measure/flops.py` against the 40.55 M / 125.49 M figures quoted for option A, and a `.keras`
 round trip in safe mode.
 """
 
@@ -58,8 +58,8 @@ class ZeroPadShortcut(keras.layers.Layer):
 
     `x[:, ::s, ::s, :]`, then `filters - C_in` zero channels split evenly before and after the
     input channels (as the authors' Torch code and its PyTorch ports do). No weights and no
-    arithmetic: `bench/flops.py` counts it as 0 FLOPs, which the TF profiler confirms (strided
-    slice and pad are not floating-point work).
+    arithmetic: `bench/measure/flops.py` counts it as 0 FLOPs, which the TF profiler confirms
+    (strided slice and pad are not floating-point work).
 
     Args:
         filters: channels of the output (at least the input's channels).

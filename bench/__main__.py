@@ -20,15 +20,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "run":
-        from bench.runner import main as run_main
+        from bench.suite.runner import main as run_main
 
         return run_main(rest)
     if command == "gate":
-        from bench.gate import main as gate_main
+        from bench.gates.twofile import main as gate_main
 
         return gate_main(rest)
     if command == "paired":
-        from bench.paired import main as paired_main
+        from bench.gates.paired import main as paired_main
 
         return paired_main(rest)
     print(

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from bench.contract import CONTRACT_VERSION, VARIANT_KEYS, empty_variant_record
-from bench.environment import DEVICES, PRECISIONS, EnvironmentError_, Settings, configure
+from bench.contract import CONTRACT_VERSION, empty_variant_record, variant_keys
+from bench.measure.environment import DEVICES, PRECISIONS, EnvironmentError_, Settings, configure
 
 DATASETS = ("cifar10", "fashion_mnist", "synthetic")
 PROFILES = ("paper", "quick", "smoke")
@@ -75,7 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except EnvironmentError_ as exc:
         raise pytest.UsageError(str(exc)) from None
     import architectures
-    from bench.worker import import_plugins
+    from bench.suite.worker import import_plugins
 
     try:
         import_plugins(config.option.plugin)
@@ -94,7 +94,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _check_dataset(config: pytest.Config) -> None:
     """Fail fast, once, in one sentence, when the dataset cannot be read (not once per variant)."""
-    from bench.datasets import DatasetError, load_dataset
+    from bench.training.datasets import DatasetError, load_dataset
 
     try:
         load_dataset(
@@ -123,7 +123,7 @@ class Suite:
             "seed": opt.seed,
             "latency_batch_size": 1,
             "throughput_batch_size": opt.throughput_batch,
-            "latency_reference": "bench.latency.reference_workload",
+            "latency_reference": "bench.measure.timing.reference_workload",
             "plugins": list(opt.plugin),
         }
 
@@ -139,7 +139,7 @@ def suite(pytestconfig: pytest.Config) -> Suite:
 @pytest.fixture(scope="session")
 def reference():
     """The fixed reference workload, warmed up once per session."""
-    from bench import latency
+    from bench.measure import timing as latency
 
     timed = latency.reference_workload()
     timed.warm_up(10)
@@ -149,7 +149,7 @@ def reference():
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
     if SUITE_KEY not in config.stash:
         return
-    from bench.environment import machine_info as read
+    from bench.measure.environment import machine_info as read
 
     machine_info.update(read())
 
@@ -199,7 +199,7 @@ def pytest_benchmark_update_json(
         for key in ("throughput_images_per_s", "train_step_s"):
             if record[key] is None:
                 record["unavailable"].setdefault(key, timing_reason)
-        for key in VARIANT_KEYS:
+        for key in variant_keys():
             record.setdefault(key, None)
     output_json["contract_version"] = CONTRACT_VERSION
     output_json["run"] = suite.run_options()
@@ -210,7 +210,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     if SUITE_KEY not in config.stash:
         return None
     suite = config.stash[SUITE_KEY]
-    from bench.environment import machine_info
+    from bench.measure.environment import machine_info
 
     info = machine_info()
     return (

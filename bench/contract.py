@@ -11,25 +11,22 @@ import json
 from pathlib import Path
 from typing import Any
 
-CONTRACT_VERSION = 1
+from bench import metrics
 
-SCENARIOS = ("latency", "throughput", "train_step")
+# 2: the metric keys come from `bench.metrics`; published reference points travel in the file
+# (`published_references`), so `reports/` reads nothing but the JSON (docs/contract.md).
+CONTRACT_VERSION = 2
+
 ACCURACY_SOURCES = ("measured", "reported", "published")
 
 BENCHMARK_EXTRA_KEYS = ("variant", "scenario", "batch_size", "device", "xla", "precision")
 
-VARIANT_KEYS = (
+# What a variant record says about itself, besides its metrics.
+RECORD_FIELDS = (
     "variant",
     "kind",
     "description",
-    "params_total",
-    "params_trainable",
-    "params_non_trainable",
-    "macs",
-    "flops",
-    "flops_analytic",
     "layers",
-    "accuracy",
     "accuracy_source",
     "accuracy_citation",
     "test_examples",
@@ -37,22 +34,28 @@ VARIANT_KEYS = (
     "input_shape",
     "profile",
     "seed",
-    "train_time_s",
     "epochs",
     "history",
-    "peak_gpu_memory_bytes",
-    "gpu_process_memory_bytes",
-    "peak_host_memory_bytes",
-    "latency_median_s",
-    "latency_p90_s",
-    "latency_p99_s",
-    "throughput_images_per_s",
-    "train_step_s",
     "recipe",
     "published",
     "errors",
     "unavailable",
 )
+# Record fields that are numbers (the report reads them with the metrics).
+NUMERIC_FIELDS = ("test_examples", "seed", "epochs")
+# Keys of one entry of the top-level `published_references` list.
+REFERENCE_KEYS = ("variant", "description", "accuracy", "test_examples", "dataset", "citation",
+                  "costs")  # fmt: skip
+
+
+def variant_keys() -> tuple[str, ...]:
+    """Every key a `variants[id]` record carries: its fields, then the metrics' keys."""
+    return (*RECORD_FIELDS, *metrics.record_keys())
+
+
+def scenarios() -> tuple[str, ...]:
+    """The timed benchmark scenarios (one pytest-benchmark entry per scenario and model)."""
+    return metrics.scenarios()
 
 
 class ContractError(ValueError):
@@ -61,7 +64,7 @@ class ContractError(ValueError):
 
 def empty_variant_record(variant: str) -> dict[str, Any]:
     """A record with every contract key, figures `None`, lists and dicts empty."""
-    record: dict[str, Any] = dict.fromkeys(VARIANT_KEYS)
+    record: dict[str, Any] = dict.fromkeys(variant_keys())
     record.update(variant=variant, layers=[], history=[], errors=[], unavailable={})
     return record
 
@@ -90,7 +93,7 @@ def validate(data: Any, *, source: str = "the file") -> dict[str, Any]:
     for vid, record in variants.items():
         if not isinstance(record, dict):
             raise ContractError(f"{source}: variants[{vid!r}] is not an object; {hint}.")
-        missing = [k for k in VARIANT_KEYS if k not in record]
+        missing = [k for k in variant_keys() if k not in record]
         if missing:
             raise ContractError(
                 f"{source}: variants[{vid!r}] lacks {', '.join(missing)}; "

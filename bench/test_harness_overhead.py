@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from bench import latency
 from bench.conftest import Suite
+from bench.measure import timing as latency
 from bench.test_suite import _extra, measure_latency
 
 OVERHEAD_VARIANTS = ("v01", "v10")

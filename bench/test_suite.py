@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import latency
 from bench.conftest import SUITE_KEY, Suite
+from bench.measure import timing as latency
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -46,7 +46,7 @@ def test_record(variant: str, suite: Suite, tmp_path_factory: pytest.TempPathFac
     """Params, FLOPs, accuracy (reported / trained / loaded) and memory, in a fresh process."""
     opt = suite.config.option
     out = tmp_path_factory.mktemp("records") / f"{variant}.json"
-    command = [sys.executable, "-m", "bench.worker", "--variant", variant, "--out", str(out)]
+    command = [sys.executable, "-m", "bench.suite.worker", "--variant", variant, "--out", str(out)]
     command += ["--accuracy", opt.accuracy, "--profile", opt.profile, "--dataset", opt.dataset]
     command += ["--model-cache", str(opt.model_cache), "--seed", str(opt.seed)]
     command += ["--throughput-batch", str(opt.throughput_batch)]
@@ -110,7 +110,7 @@ def _model(suite: Suite, variant: str):
 
 
 def _extra(suite: Suite, variant: str, scenario: str, timed: latency.Timed) -> dict:
-    from bench.environment import device_name
+    from bench.measure.environment import device_name
 
     return {
         "variant": variant,

@@ -26,8 +26,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bench import datasets
-from bench.datasets import DATASETS, DatasetError, load_dataset, make_pipeline, read_fashion_mnist
+from bench.training import datasets
+from bench.training.datasets import (
+    DATASETS,
+    DatasetError,
+    load_dataset,
+    make_pipeline,
+    read_fashion_mnist,
+)
 
 N_PER_BATCH = 20  # 5 training batches of 20 images and a test batch of 20
 

@@ -1,8 +1,9 @@
-"""The two FLOP counters of bench/flops.py against hand arithmetic, a prior measurement and each
-other.
+"""The two FLOP counters of bench/measure/flops.py against hand arithmetic, a prior measurement
+and each other.
 
 Expected MACs are worked out by hand in the comments; the 50,253,052 / 50,006,528 figures were
-measured with the TF profiler before bench/flops.py existed (shared/notes/measurement.md §2).
+measured with the TF profiler before bench/measure/flops.py existed (shared/notes/measurement.md
+§2).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import keras
 import pytest
 
 from architectures import VARIANTS
-from bench.flops import FlopCount, FlopCountError, analytic_counts, profiler_flops
+from bench.measure.flops import FlopCount, FlopCountError, analytic_counts, profiler_flops
 
 L = keras.layers
 

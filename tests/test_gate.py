@@ -1,4 +1,4 @@
-"""Tests of the regression gate (`bench/gate.py`) on suite JSON files built by hand.
+"""Tests of the regression gate (`bench/gates/twofile.py`) on suite JSON files built by hand.
 
 Each file is made from `bench.contract.empty_variant_record` and pytest-benchmark entries whose
 samples are drawn from seeded distributions of known shape, so the right verdict is known before
@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 from pytest_benchmark.stats import Stats
 
-from bench import gate
 from bench.contract import empty_variant_record
+from bench.gates import twofile as gate
 
 VARIANTS = ("v01", "v05", "v10")
 # Batch-1 medians of the same order as the suite's on a 2-core CPU; only their size matters.

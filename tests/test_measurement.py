@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from architectures import Recipe, get
-from bench import latency, memory
-from bench.environment import Settings
+from bench.measure import memory
+from bench.measure import timing as latency
+from bench.measure.environment import Settings
 
 
 def tiny_model() -> keras.Model:

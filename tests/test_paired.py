@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from bench import paired
+from bench.gates import paired
 
 
 def abba(seed: int, cost_s: float, *, slowdown: float = 1.0, rounds: int = 60):
@@ -66,7 +66,7 @@ def _tiny(width: int) -> keras.Model:
 @pytest.fixture
 def tf_already_configured(monkeypatch):
     """The command configures TensorFlow first; in this test process TF is already running."""
-    from bench import environment
+    from bench.measure import environment
 
     monkeypatch.setattr(environment, "configure", lambda settings: settings)
 

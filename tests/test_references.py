@@ -18,7 +18,7 @@ from architectures.references import (
     register_references,
     resnet_cifar,
 )
-from bench.flops import analytic_counts
+from bench.measure.flops import analytic_counts
 
 
 def _count(weights: list) -> int:

@@ -1,4 +1,4 @@
-"""Training, the trained-model cache with resume, and loading user weights (`bench/training.py`).
+"""Training, the trained-model cache with resume, and loading user weights (`bench/training/`).
 
 Every test uses a tiny user model (one 3x3 convolution, global pooling, two dense layers: 155
 parameters) on 8x8 random images, so the whole file runs in well under a minute on two cores.
@@ -24,8 +24,8 @@ import pytest
 import tensorflow as tf
 
 from architectures import Entry, Recipe
-from bench import training
-from bench.datasets import Dataset
+from bench.training import fit as training
+from bench.training.datasets import Dataset
 
 TRAIN, VALIDATION, TEST = 96, 32, 32
 BATCH = 32
@@ -239,7 +239,7 @@ _KILLED_RUN = """
 import os, signal, sys
 from pathlib import Path
 import test_training as t
-from bench import training
+from bench.training import fit as training
 
 def progress(line):
     if " epoch 2/" in line:  # epoch 2 is saved: die the hard way, no cleanup runs

@@ -118,7 +118,7 @@ def reference_workload(seed: int = 0) -> Timed:
     """A fixed computation, identical in every run and version of this project.
 
     The latency gate divides each run's samples by this workload's samples from the same rounds
-    (by default by their minimum over the run, see bench/gate.py) so that a machine that is
+    (by default by their minimum over the run, see bench/gates/twofile.py) so that a machine that is
     uniformly slower cancels out. A small convolution stack: 32x32x3 -> conv 16 (442 k MACs) ->
     pool -> conv 16 at 16x16 (590 k MACs), about 2 MFLOPs, a tenth of v01. It must never change:
     changing it invalidates every saved baseline.

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SUITE = Path(__file__).resolve().parent / "test_suite.py"
+SUITE = Path(__file__).resolve().parent.parent / "test_suite.py"
 
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:

@@ -3,20 +3,21 @@
 Claim: for a change to a model, timing the baseline's saved network and the candidate's network
 interleaved in the same process (ABBA order, round by round) and comparing the per-round ratio
 cancels what a busy shared machine does to both, far better than comparing two separate runs
-(`bench.gate`, whose held-out experiment missed 3 of 10 slowdowns of 25 %; see its docstring).
+(`bench.gates.twofile`, whose held-out experiment missed 3 of 10 slowdowns of 25 %; see its
+docstring).
 This is measurement.md §4's first recommendation ("the best reference is the baseline version of
 the same model").
 
 Use: save the baseline's models once (e.g. on the main branch, `python -m bench paired
 --save-models DIR`), then on the candidate run `python -m bench paired --baseline-models DIR`.
 It covers changes to models and to the harness's timed function; a change of TensorFlow itself
-cannot be put in one process with the old one, and stays with `bench.gate`.
+cannot be put in one process with the old one, and stays with `bench.gates.twofile`.
 
 Rule, per variant: r_i = (c_1 + c_2) / (b_1 + b_2) for the ABBA calls of round i; the ratio is
 the median of r_i; a seeded bootstrap over rounds gives its interval; a one-sided Wilcoxon
 signed-rank test on log r_i gives p. A regression needs ratio > threshold AND interval low > 1
 AND p < alpha AND (ratio - 1) x baseline median > floor. Exit 0 pass, 1 regression, 2 unusable
-input. `bench/experiments/paired_experiment.py` measures false positives and detections.
+input. `experiments/paired_experiment.py` measures false positives and detections.
 `tests/test_paired.py` checks the rule on hand-made samples and the command on tiny models.
 """
 
@@ -134,7 +135,7 @@ def _per_call_s(timed, calls: int = 3) -> float:
 
 def compare_models(baseline, candidate, *, budget_s: float = DEFAULT_BUDGET_S):
     """Time two Keras models interleaved at batch 1; returns the ABBA samples."""
-    from bench import latency
+    from bench.measure import timing as latency
 
     base = latency.inference(baseline, batch_size=1, xla=False)
     cur = latency.inference(candidate, batch_size=1, xla=False)
@@ -167,13 +168,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    from bench.environment import Settings, configure
+    from bench.measure.environment import Settings, configure
 
     configure(Settings())
     import keras
 
     import architectures
-    from bench.worker import import_plugins
+    from bench.suite.worker import import_plugins
 
     try:
         import_plugins(args.plugin)

@@ -1,10 +1,10 @@
 """One variant, one fresh process: parameters, FLOPs, accuracy, training, memory -> a JSON record.
 
-The suite starts `python -m bench.worker` once per variant so that memory peaks cannot leak from one
-variant into the next (TensorFlow never hands allocator memory back within a process), and so that a
-crash, an out-of-memory or a NaN in one variant costs only that variant. The record has every key of
-the contract (docs/contract.md, `bench.contract.VARIANT_KEYS`) except the timing figures, which the
-suite measures in its own process and adds.
+The suite starts `python -m bench.suite.worker` once per variant so that memory peaks cannot leak
+from one variant into the next (TensorFlow never hands allocator memory back within a process),
+and so that a crash, an out-of-memory or a NaN in one variant costs only that variant. The record
+has every key of the contract (docs/contract.md, `bench.contract.variant_keys`) except the timing
+figures, which the suite measures in its own process and adds.
 
 Faults a user can cause become one sentence in `record["errors"]`; the worker still writes the
 record and exits 0. Exit 1 means a bug in the harness (the traceback is printed for us).
@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.contract import empty_variant_record
-from bench.environment import Settings, configure
+from bench.measure.environment import Settings, configure
 
 ACCURACY_MODES = ("reported", "train", "load")
 CIFAR10_TEST_EXAMPLES = 10_000  # the report's figures are on the full CIFAR-10 test set
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.worker")
+    parser = argparse.ArgumentParser(prog="python -m bench.suite.worker")
     parser.add_argument("--variant", required=True)
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--accuracy", choices=ACCURACY_MODES, default="reported")
@@ -74,7 +74,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     import tensorflow as tf
 
     import architectures
-    from bench import flops, latency, memory
+    from bench.measure import flops, memory
+    from bench.measure import timing as latency
 
     entry = architectures.get(args.variant)
     record = empty_variant_record(entry.id)
@@ -93,7 +94,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     data = None
     profile = None
     if args.accuracy in {"train", "load"}:
-        from bench import datasets, training
+        from bench.training import datasets
+        from bench.training import fit as training
 
         profile = training.PROFILES[args.profile] if args.accuracy == "train" else None
         try:

@@ -1,4 +1,4 @@
-"""False positives and detections of `bench.paired` (baseline and candidate in one process).
+"""False positives and detections of `bench.gates.paired` (baseline and candidate in one process).
 
 Claim checked: on this 2-core shared machine, timing the baseline and the candidate of v01, v05
 and v10 interleaved in one process gives no failure when nothing changed (A/A) and catches a
@@ -7,14 +7,15 @@ CPU-burning neighbour beside every other pair. Each pair runs in a fresh process
 jobs would.
 
 Run (CPU-heavy, a few minutes; nothing else should be running):
-    python -m bench.experiments.paired_experiment --pairs 10 --busy
+    python -m experiments.paired_experiment --pairs 10 --busy
 
 Results on the 2-core dev box (AMD EPYC, 2 vCPUs, TF 2.21 CPU, 1/1 threads), 10 pairs each,
 side-branch width 147 (x1.28 in the gate experiment's calibration), default rule (threshold 1.10):
   --busy (a CPU burner beside pairs 1, 3, ...): A/A 0/10 pairs with a false positive, ratios
     0.987-1.008; A/B 10/10 detected, ratios 1.281-1.307.
   --busy with the whole test suite running beside it (oversubscribed, the case that defeated every
-    two-file rule in bench/gate.py): A/A 0/10, ratios 0.922-1.045; A/B 10/10, ratios 1.275-1.309.
+    two-file rule in bench/gates/twofile.py): A/A 0/10, ratios 0.922-1.045; A/B 10/10, ratios
+    1.275-1.309.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import paired
-from bench.experiments.gate_experiment import busy_machine, slow_model
+from bench.gates import paired
+from experiments.gate_experiment import busy_machine, slow_model
 
 VARIANTS = ("v01", "v05", "v10")
 SLOW = "v05"
@@ -34,7 +35,7 @@ SLOW = "v05"
 
 def run_pair(width: int, budget_s: float) -> dict:
     """One process: A/A for each variant, then A/B for the slowed one."""
-    from bench.environment import Settings, configure
+    from bench.measure.environment import Settings, configure
 
     configure(Settings())
     import keras
@@ -58,7 +59,7 @@ def run_pair(width: int, budget_s: float) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.experiments.paired_experiment")
+    parser = argparse.ArgumentParser(prog="python -m experiments.paired_experiment")
     parser.add_argument("--pairs", type=int, default=10)
     parser.add_argument("--width", type=int, default=147, help="side-branch width (slowdown)")
     parser.add_argument("--budget-s", type=float, default=paired.DEFAULT_BUDGET_S)
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         command = [
             sys.executable,
             "-m",
-            "bench.experiments.paired_experiment",
+            "experiments.paired_experiment",
             "--worker",
             str(out),
             "--width",

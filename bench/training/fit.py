@@ -46,7 +46,7 @@ import numpy as np
 import tensorflow as tf
 
 from architectures.spec import Recipe
-from bench.checkpoints import CacheEntry, CorruptEntryError
+from bench.training.cache import CacheEntry, CorruptEntryError
 
 Progress = Callable[[str], None]
 
@@ -499,7 +499,9 @@ def _dataset_tag(dataset: Any, split: _Split) -> str:
 
 
 def _compile(model: keras.Model, recipe: Recipe, *, jit_compile: bool) -> None:
-    from bench.latency import make_optimizer  # the one definition of "the recipe's optimizer"
+    from bench.measure.timing import (
+        make_optimizer,  # the one definition of "the recipe's optimizer"
+    )
 
     model.compile(
         optimizer=make_optimizer(recipe),
@@ -554,7 +556,7 @@ def _is_out_of_memory(exc: Exception) -> bool:
 
 
 def _device() -> str:
-    from bench.environment import device_name
+    from bench.measure.environment import device_name
 
     return device_name()
 
@@ -580,7 +582,7 @@ def train_variant(
 
     Args:
         entry: a registry entry (`id`, `recipe`, `build`).
-        dataset: a `bench.datasets.Dataset` (x/y train, val, test; `name`, `input_shape`,
+        dataset: a `bench.training.datasets.Dataset` (x/y train, val, test; `name`, `input_shape`,
             `num_classes`), cut to the profile's sizes if bigger.
         profile: one of `PROFILES`.
         cache_root: folder holding the cache entries.
@@ -598,7 +600,7 @@ def train_variant(
         TrainingError: NaN loss, out of memory, or no usable validation data; one sentence.
     """
     from architectures.augmentation import build_augmentation
-    from bench.datasets import make_pipeline
+    from bench.training.datasets import make_pipeline
 
     recipe = recipe or entry.recipe
     say = progress if progress is not None else (lambda line: None)

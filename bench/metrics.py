@@ -1,0 +1,169 @@
+"""The one table of metrics: every figure the suite records, declared once.
+
+Each `Metric` row says what a figure is (its JSON key in `variants[id]`, its SI unit, which
+direction is better, its labels), where it appears (a column of the report's main table, a
+Pareto cost axis) and how the regression gate treats it. Everything else is derived from this
+table, never retyped:
+
+- `bench.contract`: the keys every variant record must carry (`record_keys`);
+- `bench.suite.assemble`: which benchmark statistic fills which key (`timed_metrics`);
+- `reports.data`: the numeric columns it reads (`numeric_keys`) and the costs it aggregates;
+- `reports.pareto`: the cost axes (`axes`);
+- `reports.render`: the main table's columns (`columns`); `reports.units`: the formatting (`unit`);
+- `bench.gates`: exact figures, tolerances and the latency rule (`gated`).
+
+So a new metric with an existing unit is one row here plus the module that measures it
+(`docs/architecture.md` has the recipe; `tests/test_metrics.py` adds a made-up metric and follows
+it to the contract, the report's table and an axis).
+
+This module imports nothing but the standard library (no TensorFlow): `reports/` and the gates
+read it cheaply.
+
+Conventions: a FLOP is half a multiply-accumulate (every MAC counts 2 FLOPs); seconds, bytes and
+images per second are SI; accuracy is a fraction in [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Unit = Literal["count", "macs", "flops", "s", "bytes", "images/s", "fraction", "J"]
+Better = Literal["lower", "higher"]
+# How the two-file gate treats a figure: equal or fail ("exact"); an absolute drop at most the
+# policy's tolerance ("max_drop", accuracy); a relative growth at most the tolerance
+# ("max_growth", memory); the latency rule on the raw samples of `scenario` ("latency"); or not.
+GateRule = Literal["exact", "max_drop", "max_growth", "latency", "none"]
+# Statistics of a benchmark's raw samples that fill a record key (`bench.suite.assemble`).
+Statistic = Literal["median", "p90", "p99", "images_per_s"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One recorded figure.
+
+    Attributes:
+        key: the JSON key in `variants[id]` (SI unit in the name).
+        unit: how `reports.units` renders it.
+        better: which direction is an improvement.
+        label: for headings and axis titles ("Batch-1 latency, median").
+        short: for prose ("5.4x the {short}").
+        axis: a Pareto cost axis (accuracy against it) in the report.
+        column: a column of the report's main table (its heading is `column_label`).
+        gate: how the regression gate treats it (see `GateRule`).
+        scenario: the benchmark scenario a timed figure comes from ("latency", ...).
+        statistic: which statistic of that scenario's raw samples fills `key`.
+        inverse_of: a derived figure, 1 / that key (not in the JSON; computed by the reader).
+        min_samples: the fewest raw samples the statistic may be computed from; with fewer the
+            figure is null and says why (a p99 of 50 samples is a maximum, not a percentile).
+        heading: the main table's column heading (default: `label`).
+    """
+
+    key: str
+    unit: Unit
+    better: Better
+    label: str
+    short: str
+    axis: bool = False
+    column: bool = False
+    gate: GateRule = "none"
+    scenario: str | None = None
+    statistic: Statistic | None = None
+    inverse_of: str | None = None
+    min_samples: int = 1
+    heading: str | None = None
+
+    @property
+    def slug(self) -> str:
+        """File-name stem of this axis's plot."""
+        return self.key.removesuffix("_s").removesuffix("_bytes")
+
+    @property
+    def column_label(self) -> str:
+        return self.heading or self.label
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("params_total", "count", "lower", "Parameters", "parameters", axis=True, column=True,
+           gate="exact", heading="Params"),
+    Metric("params_trainable", "count", "lower", "Trainable parameters", "trainable parameters",
+           gate="exact"),
+    Metric("params_non_trainable", "count", "lower", "Non-trainable parameters",
+           "non-trainable parameters", gate="exact"),
+    Metric("macs", "macs", "lower", "MACs per image", "MACs", axis=True, column=True,
+           gate="exact", heading="MACs"),
+    Metric("flops", "flops", "lower", "FLOPs per image (TF profiler)", "FLOPs", axis=True,
+           column=True, gate="exact", heading="FLOPs"),
+    Metric("flops_analytic", "flops", "lower", "FLOPs per image (analytic)", "analytic FLOPs",
+           gate="exact"),
+    Metric("accuracy", "fraction", "higher", "Test accuracy", "accuracy", gate="max_drop"),
+    Metric("latency_median_s", "s", "lower", "Batch-1 latency, median", "median latency",
+           axis=True, column=True, gate="latency", scenario="latency", statistic="median",
+           heading="Latency p50"),
+    Metric("latency_p90_s", "s", "lower", "Batch-1 latency, p90", "p90 latency",
+           scenario="latency", statistic="p90", min_samples=20),
+    # p99 needs >= 200 samples to be a percentile at all (with fewer it is about the maximum).
+    Metric("latency_p99_s", "s", "lower", "Batch-1 latency, p99", "p99 latency", axis=True,
+           column=True, scenario="latency", statistic="p99", min_samples=200,
+           heading="Latency p99"),
+    Metric("throughput_images_per_s", "images/s", "higher", "Throughput", "throughput",
+           column=True, scenario="throughput", statistic="images_per_s"),
+    Metric("time_per_image_s", "s", "lower",
+           "Time per image at the throughput batch (1 / throughput)", "time per image",
+           axis=True, inverse_of="throughput_images_per_s"),
+    Metric("train_step_s", "s", "lower", "Training step at the recipe's batch", "training step",
+           scenario="train_step", statistic="median"),
+    Metric("peak_gpu_memory_bytes", "bytes", "lower", "Peak GPU memory", "peak GPU memory",
+           axis=True, column=True, gate="max_growth"),
+    # NVML's figure is the CUDA context plus TensorFlow's pool, about the whole card without
+    # memory growth: it does not move with the model, so it is not gated.
+    Metric("gpu_process_memory_bytes", "bytes", "lower", "GPU process memory (NVML)",
+           "GPU process memory"),
+    Metric("peak_host_memory_bytes", "bytes", "lower", "Peak host memory", "peak host memory",
+           gate="max_growth"),
+    Metric("train_time_s", "s", "lower", "Training time", "training time", axis=True,
+           column=True),
+)  # fmt: skip
+
+
+def get(key: str) -> Metric:
+    """The metric called `key`; an unknown key raises KeyError naming the known ones."""
+    for metric in METRICS:
+        if metric.key == key:
+            return metric
+    raise KeyError(f"unknown metric {key!r}; known: {', '.join(m.key for m in METRICS)}")
+
+
+def record_keys() -> tuple[str, ...]:
+    """Metric keys a variant record carries (derived figures are computed by readers)."""
+    return tuple(m.key for m in METRICS if m.inverse_of is None)
+
+
+def numeric_keys() -> tuple[str, ...]:
+    """Every metric key, derived ones included: the report's numeric columns."""
+    return tuple(m.key for m in METRICS)
+
+
+def axes() -> tuple[Metric, ...]:
+    """The Pareto cost axes, in table order."""
+    return tuple(m for m in METRICS if m.axis)
+
+
+def columns() -> tuple[Metric, ...]:
+    """The report's main-table columns, in table order."""
+    return tuple(m for m in METRICS if m.column)
+
+
+def gated(rule: GateRule) -> tuple[Metric, ...]:
+    """The metrics the gate treats with `rule`."""
+    return tuple(m for m in METRICS if m.gate == rule)
+
+
+def timed_metrics(scenario: str) -> tuple[Metric, ...]:
+    """The metrics filled from the raw samples of one benchmark scenario."""
+    return tuple(m for m in METRICS if m.scenario == scenario)
+
+
+def scenarios() -> tuple[str, ...]:
+    """Benchmark scenarios that fill metrics, in table order."""
+    return tuple(dict.fromkeys(m.scenario for m in METRICS if m.scenario))
