@@ -149,13 +149,6 @@ def get(id: str) -> Entry:
     return VARIANTS[id]
 
 
-def build_model(
-    id: str, *, input_shape: tuple[int, int, int] = (32, 32, 3), num_classes: int = 10
-) -> keras.Model:
-    """Build registry entry `id` for the given input shape and class count."""
-    return get(id).build(input_shape=input_shape, num_classes=num_classes)
-
-
 def select(ids: str | list[str] | None, *, kinds: tuple[Kind, ...] | None = None) -> list[Entry]:
     """Entries named in `ids` (a list or a comma-separated string), in registry order.
 

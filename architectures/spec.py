@@ -3,7 +3,7 @@
 A variant of the report is data: a `VariantSpec` read by the one builder in `builder.py`. The
 recipe records where each value comes from (shown in the report's code, stated in its prose, or
 assumed by us), because the report leaves several values unstated. `tests/test_variants.py` checks
-every value against `../shared/VARIANTS.md`.
+every value against the report as described in `docs/source-report.md`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Origin = Literal["shown", "stated", "assumed"]
+
+# The course report's figures and He et al.'s are accuracies on the full CIFAR-10 test set.
+CIFAR10_TEST_EXAMPLES = 10_000
+REPORT_CITATION = (
+    'course report "Proyecto IV – Visión por Computador" (S. E. Velasco; see docs/source-report.md)'
+)
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,8 @@ class Recipe:
 class Published:
     """Figures published for a model (the course report's, or a paper's for references).
 
-    `test_accuracy` is a fraction; `None` with `accuracy_note` saying why when none was published.
+    `test_accuracy` is a fraction on `test_examples` images of `dataset`; `None` with
+    `accuracy_note` saying why when none was published.
     """
 
     test_accuracy: float | None
@@ -79,7 +86,9 @@ class Published:
     params_trainable: int | None
     params_non_trainable: int | None
     macs: int | None = None
-    citation: str = "course report (../shared/seed/report.txt)"
+    citation: str = REPORT_CITATION
+    dataset: str = "cifar10"
+    test_examples: int = CIFAR10_TEST_EXAMPLES
 
 
 @dataclass(frozen=True)

@@ -8,45 +8,20 @@ with one sentence. TensorFlow is configured (threads, visible devices, precision
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bench.contract import CONTRACT_VERSION, empty_variant_record, variant_keys
-from bench.measure.environment import DEVICES, PRECISIONS, EnvironmentError_, Settings, configure
-
-DATASETS = ("cifar10", "fashion_mnist", "synthetic")
-PROFILES = ("paper", "quick", "smoke")
-ACCURACY = ("reported", "train", "load")
+from bench.contract import CONTRACT_VERSION
+from bench.measure.environment import EnvironmentError_, Settings, configure
+from bench.suite import assemble
+from bench.suite.options import OPTIONS
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("cnn-bench", "CNN efficiency suite")
-    group.addoption("--variants", default="all", help="comma-separated ids, or 'all' (default)")
-    group.addoption(
-        "--accuracy", default="reported", choices=ACCURACY, help="where accuracy comes from"
-    )
-    group.addoption("--profile", default="smoke", choices=PROFILES, help="training profile")
-    group.addoption("--dataset", default="cifar10", choices=DATASETS)
-    group.addoption("--data-dir", type=Path, default=None, help="folder or tarball of the dataset")
-    group.addoption("--weights-dir", type=Path, default=None, help="<id>.keras files for 'load'")
-    group.addoption(
-        "--model-cache", type=Path, default=Path("results/models"), help="trained-model cache"
-    )
-    group.addoption("--device", default="auto", choices=DEVICES)
-    group.addoption("--xla", action="store_true", help="jit_compile every timed function")
-    group.addoption("--precision", default="float32", choices=PRECISIONS)
-    group.addoption("--threads", default=None, help="INTRA,INTER (default 1,1 on CPU, 0,0 on GPU)")
-    group.addoption("--seed", type=int, default=0)
-    group.addoption("--throughput-batch", type=int, default=256)
-    group.addoption(
-        "--latency-budget", type=float, default=3.0, help="seconds of batch-1 samples per variant"
-    )
-    group.addoption(
-        "--plugin", action="append", default=[], help="module or .py file that registers models"
-    )
-    group.addoption("--skip-profiler", action="store_true", help="analytic FLOPs only (faster)")
+    for option in OPTIONS:
+        option.add_to(group.addoption)
 
 
 def _threads(raw: str | None) -> tuple[int | None, int | None]:
@@ -75,12 +50,12 @@ def pytest_configure(config: pytest.Config) -> None:
     except EnvironmentError_ as exc:
         raise pytest.UsageError(str(exc)) from None
     import architectures
-    from bench.suite.worker import import_plugins
+    from bench.suite.plugins import PluginError, import_plugins
 
     try:
         import_plugins(config.option.plugin)
-    except Exception as exc:
-        raise pytest.UsageError(f"the plugin could not be imported: {exc}") from None
+    except PluginError as exc:
+        raise pytest.UsageError(str(exc)) from None
     try:
         entries = architectures.select(config.option.variants)
     except architectures.UnknownVariantError as exc:
@@ -154,56 +129,23 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
     machine_info.update(read())
 
 
-def _percentile(data: list[float], q: float) -> float:
-    import numpy as np
-
-    return float(np.percentile(np.asarray(data), q))
-
-
 def pytest_benchmark_update_json(
     config: pytest.Config, benchmarks: list, output_json: dict
 ) -> None:
-    """Add the contract's `contract_version`, `run` and `variants` to pytest-benchmark's JSON."""
+    """Add the contract's `contract_version`, `run`, `variants` and `published_references`."""
     if SUITE_KEY not in config.stash:
         return
+    import architectures
+
     suite = config.stash[SUITE_KEY]
-    variants: dict[str, dict[str, Any]] = {}
-    for entry in suite.entries:
-        record = empty_variant_record(entry.id)
-        record.update(kind=entry.kind, description=entry.description)
-        if entry.id in suite.records:
-            record.update(suite.records[entry.id])
-        else:
-            record["unavailable"]["all"] = "the worker for this variant did not run (deselected?)"
-        variants[entry.id] = record
-    for bench in output_json["benchmarks"]:
-        extra = bench.get("extra_info", {})
-        record = variants.get(extra.get("variant"))
-        if record is None:
-            continue
-        stats = bench["stats"]
-        scenario = extra.get("scenario")
-        if scenario == "latency" and stats.get("data"):
-            record["latency_median_s"] = stats["median"]
-            record["latency_p90_s"] = _percentile(stats["data"], 90)
-            record["latency_p99_s"] = _percentile(stats["data"], 99)
-        elif scenario == "throughput":
-            record["throughput_images_per_s"] = extra["batch_size"] / stats["median"]
-        elif scenario == "train_step":
-            record["train_step_s"] = stats["median"]
-    for record in variants.values():
-        timing_reason = "this scenario was not run (deselected, disabled or failed)"
-        for key in ("latency_median_s", "latency_p90_s", "latency_p99_s"):
-            if record[key] is None:
-                record["unavailable"].setdefault(key, timing_reason)
-        for key in ("throughput_images_per_s", "train_step_s"):
-            if record[key] is None:
-                record["unavailable"].setdefault(key, timing_reason)
-        for key in variant_keys():
-            record.setdefault(key, None)
     output_json["contract_version"] = CONTRACT_VERSION
     output_json["run"] = suite.run_options()
-    output_json["variants"] = variants
+    output_json["variants"] = assemble.variants_section(
+        suite.entries, suite.records, output_json["benchmarks"]
+    )
+    output_json["published_references"] = assemble.published_references(
+        architectures.VARIANTS.values()
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -87,6 +87,13 @@ def validate(data: Any, *, source: str = "the file") -> dict[str, Any]:
             f"{source} is a pytest-benchmark JSON without the suite's 'variants' section, "
             f"so it was not written by this project's suite; {hint}."
         )
+    version = data.get("contract_version")
+    if version != CONTRACT_VERSION:
+        raise ContractError(
+            f"{source} was written by contract version {version!r}; this version reads "
+            f"{CONTRACT_VERSION} (docs/contract.md lists the changes): rerun the suite."
+        )
+    _check_references(data.get("published_references"), source, hint)
     variants = data["variants"]
     if not isinstance(variants, dict):
         raise ContractError(f"{source}: 'variants' must be an object keyed by variant id; {hint}.")
@@ -110,6 +117,17 @@ def validate(data: Any, *, source: str = "the file") -> dict[str, Any]:
                 f"({', '.join(BENCHMARK_EXTRA_KEYS)}); {hint}."
             )
     return data
+
+
+def _check_references(points: Any, source: str, hint: str) -> None:
+    if not isinstance(points, list):
+        raise ContractError(f"{source}: 'published_references' must be a list; {hint}.")
+    for point in points:
+        missing = [k for k in REFERENCE_KEYS if not isinstance(point, dict) or k not in point]
+        if missing:
+            raise ContractError(
+                f"{source}: a published reference point lacks {', '.join(missing)}; {hint}."
+            )
 
 
 def load(path: str | Path) -> dict[str, Any]:

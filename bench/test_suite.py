@@ -19,6 +19,7 @@ import pytest
 
 from bench.conftest import SUITE_KEY, Suite
 from bench.measure import timing as latency
+from bench.suite.options import worker_argv
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -44,19 +45,9 @@ class _Null:
 
 def test_record(variant: str, suite: Suite, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Params, FLOPs, accuracy (reported / trained / loaded) and memory, in a fresh process."""
-    opt = suite.config.option
     out = tmp_path_factory.mktemp("records") / f"{variant}.json"
     command = [sys.executable, "-m", "bench.suite.worker", "--variant", variant, "--out", str(out)]
-    command += ["--accuracy", opt.accuracy, "--profile", opt.profile, "--dataset", opt.dataset]
-    command += ["--model-cache", str(opt.model_cache), "--seed", str(opt.seed)]
-    command += ["--throughput-batch", str(opt.throughput_batch)]
-    for flag, value in (("--data-dir", opt.data_dir), ("--weights-dir", opt.weights_dir)):
-        if value is not None:
-            command += [flag, str(value)]
-    for plugin in opt.plugin:
-        command += ["--plugin", plugin]
-    if opt.skip_profiler:
-        command.append("--skip-profiler")
+    command += worker_argv(vars(suite.config.option))
     env = {**os.environ, **suite.settings.to_env(), "PYTHONPATH": _pythonpath()}
     start = time.perf_counter()
     with subprocess.Popen(

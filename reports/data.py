@@ -32,31 +32,9 @@ from typing import Any
 
 import pandas as pd
 
-from bench import contract
-from reports.references import static_reference_rows
+from bench import contract, metrics
 from reports.stats import estimate
 
-NUMERIC_KEYS = (
-    "params_total",
-    "params_trainable",
-    "params_non_trainable",
-    "macs",
-    "flops",
-    "flops_analytic",
-    "accuracy",
-    "test_examples",
-    "seed",
-    "train_time_s",
-    "epochs",
-    "peak_gpu_memory_bytes",
-    "gpu_process_memory_bytes",
-    "peak_host_memory_bytes",
-    "latency_median_s",
-    "latency_p90_s",
-    "latency_p99_s",
-    "throughput_images_per_s",
-    "train_step_s",
-)
 TEXT_KEYS = (
     "variant",
     "kind",
@@ -66,11 +44,18 @@ TEXT_KEYS = (
     "dataset",
     "profile",
 )
-# Costs aggregated as the median over runs (accuracy is handled apart).
-COST_KEYS = (
-    *(k for k in NUMERIC_KEYS if k not in {"accuracy", "test_examples", "seed"}),
-    "time_per_image_s",
-)
+
+
+def numeric_keys() -> tuple[str, ...]:
+    """Every numeric column read from a record: the metrics (`bench.metrics`) and numeric fields."""
+    return (*metrics.numeric_keys(), *contract.NUMERIC_FIELDS)
+
+
+def cost_keys() -> tuple[str, ...]:
+    """Figures aggregated as the median over runs: every metric but accuracy."""
+    return tuple(k for k in metrics.numeric_keys() if k != "accuracy")
+
+
 PROVENANCE_KEYS = (
     "run",
     "file",
@@ -106,6 +91,8 @@ class Suite:
         history: training histories, long format: `run`, `variant`, `epoch`, `cumulative_s`,
             `accuracy`, `val_accuracy`.
         notes: data-level remarks for the report (e.g. a latency benchmark without raw samples).
+        references: the published reference points the files carry (`published_references`),
+            one per model id.
     """
 
     runs: pd.DataFrame
@@ -113,6 +100,7 @@ class Suite:
     latency: pd.DataFrame
     history: pd.DataFrame
     notes: tuple[str, ...]
+    references: tuple[dict[str, Any], ...] = ()
 
     @property
     def device(self) -> str:
@@ -167,7 +155,7 @@ def _variant_row(file_row: dict[str, Any], vid: str, record: dict[str, Any]) -> 
     row["kind"] = row["kind"] or "variant"
     row["dataset"] = row["dataset"] or file_row["dataset"]
     row["profile"] = row["profile"] or file_row["profile"]
-    for key in NUMERIC_KEYS:
+    for key in numeric_keys():
         row[key] = _number(record.get(key), f"{where}.{key}")
     acc = row["accuracy"]
     if not math.isnan(acc) and not 0.0 <= acc <= 1.0:
@@ -179,14 +167,55 @@ def _variant_row(file_row: dict[str, Any], vid: str, record: dict[str, Any]) -> 
             f"{where}.accuracy_source is {row['accuracy_source']!r}; "
             f"expected one of {', '.join(contract.ACCURACY_SOURCES)}."
         )
-    tput = row["throughput_images_per_s"]
-    row["time_per_image_s"] = 1.0 / tput if tput > 0 else math.nan
     unavailable = dict(record.get("unavailable") or {})
-    if math.isnan(row["time_per_image_s"]) and "throughput_images_per_s" in unavailable:
-        unavailable.setdefault("time_per_image_s", unavailable["throughput_images_per_s"])
+    for metric in metrics.METRICS:
+        if metric.inverse_of is None:
+            continue
+        source = row[metric.inverse_of]
+        row[metric.key] = 1.0 / source if source > 0 else math.nan
+        if math.isnan(row[metric.key]) and metric.inverse_of in unavailable:
+            unavailable.setdefault(metric.key, unavailable[metric.inverse_of])
     row["unavailable"] = unavailable
     row["errors"] = tuple(str(e) for e in record.get("errors") or ())
     return row
+
+
+def _history_rows(run: int, vid: str, record: dict[str, Any]) -> list[dict[str, Any]]:
+    keys = ("epoch", "cumulative_s", "accuracy", "val_accuracy")
+    return [
+        {"run": run, "variant": vid, **{k: entry.get(k) for k in keys}}
+        for entry in record.get("history") or ()
+    ]
+
+
+def _latency_rows(run: int, name: str, doc: dict[str, Any], notes: list[str]) -> list[dict]:
+    rows = []
+    for bench in doc["benchmarks"]:
+        extra = bench["extra_info"]
+        if extra.get("scenario") != "latency":
+            continue
+        samples = (bench.get("stats") or {}).get("data")
+        if not samples:
+            notes.append(
+                f"{name}: the latency benchmark of {extra['variant']} has no raw samples "
+                "(stats.data), so it is missing from the latency distributions."
+            )
+            continue
+        rows.extend(
+            {"run": run, "variant": extra["variant"], "round": i, "latency_s": float(s)}
+            for i, s in enumerate(samples)
+        )
+    return rows
+
+
+def _refuse_mixed(files: pd.DataFrame) -> None:
+    for column, what in (("device", "devices"), ("dataset", "datasets")):
+        values = list(dict.fromkeys(files[column]))
+        if len(values) > 1:
+            raise ReportInputError(
+                f"the files mix {what} ({', '.join(map(str, values))}); "
+                f"build one report per {column}."
+            )
 
 
 def suite_from_documents(documents: Sequence[tuple[str, dict[str, Any]]]) -> Suite:
@@ -200,49 +229,22 @@ def suite_from_documents(documents: Sequence[tuple[str, dict[str, Any]]]) -> Sui
     if not documents:
         raise ReportInputError("no input file was given; pass at least one suite JSON.")
     files, runs, latency, history, notes = [], [], [], [], []
+    references: dict[str, dict[str, Any]] = {}
     for index, (name, doc) in enumerate(documents):
         contract.validate(doc, source=name)
         file_row = _file_row(index, name, doc)
         files.append(file_row)
         for vid, record in doc["variants"].items():
             runs.append(_variant_row(file_row, vid, record))
-            for entry in record.get("history") or ():
-                history.append(
-                    {
-                        "run": index,
-                        "variant": vid,
-                        "epoch": entry.get("epoch"),
-                        "cumulative_s": entry.get("cumulative_s"),
-                        "accuracy": entry.get("accuracy"),
-                        "val_accuracy": entry.get("val_accuracy"),
-                    }
-                )
-        for bench in doc["benchmarks"]:
-            extra = bench["extra_info"]
-            if extra.get("scenario") != "latency":
-                continue
-            samples = (bench.get("stats") or {}).get("data")
-            if not samples:
-                notes.append(
-                    f"{name}: the latency benchmark of {extra['variant']} has no raw samples "
-                    "(stats.data), so it is missing from the latency distributions."
-                )
-                continue
-            latency.extend(
-                {"run": index, "variant": extra["variant"], "round": i, "latency_s": float(s)}
-                for i, s in enumerate(samples)
-            )
+            history.extend(_history_rows(index, vid, record))
+        latency.extend(_latency_rows(index, name, doc, notes))
+        for point in doc["published_references"]:
+            references.setdefault(point["variant"], point)
     if not runs:
         names = ", ".join(name for name, _ in documents)
         raise ReportInputError(f"{names} hold no variant records; run the suite on some variants.")
     files_df = pd.DataFrame(files)
-    for column, what in (("device", "devices"), ("dataset", "datasets")):
-        values = list(dict.fromkeys(files_df[column]))
-        if len(values) > 1:
-            raise ReportInputError(
-                f"the files mix {what} ({', '.join(map(str, values))}); "
-                f"build one report per {column}."
-            )
+    _refuse_mixed(files_df)
     return Suite(
         runs=pd.DataFrame(runs),
         files=files_df,
@@ -252,6 +254,7 @@ def suite_from_documents(documents: Sequence[tuple[str, dict[str, Any]]]) -> Sui
             columns=["run", "variant", "epoch", "cumulative_s", "accuracy", "val_accuracy"],
         ),
         notes=tuple(notes),
+        references=tuple(references.values()),
     )
 
 
@@ -270,106 +273,127 @@ def _joined(series: pd.Series) -> str | None:
     return ", ".join(values) if values else None
 
 
-def aggregate(suite: Suite, *, static_references: bool = True) -> pd.DataFrame:
+def _accuracy_fields(group: pd.DataFrame, notes: list[str]) -> dict[str, Any]:
+    """Accuracy, its interval and source for one variant's rows (measured beats reported)."""
+    with_acc = group[group["accuracy"].notna()]
+    measured = with_acc[with_acc["accuracy_source"] == "measured"]
+    if not measured.empty and len(measured) < len(with_acc):
+        notes.append("the reported accuracy is set aside: a measured one exists")
+        with_acc = measured
+    if with_acc.empty:
+        return {
+            "accuracy": math.nan,
+            "accuracy_low": math.nan,
+            "accuracy_high": math.nan,
+            "accuracy_method": None,
+            "accuracy_runs": (),
+            "accuracy_source": _first(group["accuracy_source"]),
+            "accuracy_citation": _first(group["accuracy_citation"]),
+            "test_examples": _first(group["test_examples"]),
+        }
+    source = with_acc["accuracy_source"].iloc[0]
+    # Reported and published figures repeat in every file: one value, not seeds.
+    values = list(with_acc["accuracy"]) if source == "measured" else [with_acc["accuracy"].iloc[0]]
+    n_test = _first(with_acc["test_examples"])
+    n_test = int(n_test) if n_test is not None else None
+    est = estimate(values, n_test)
+    return {
+        "accuracy": est.mean,
+        "accuracy_low": math.nan if est.low is None else est.low,
+        "accuracy_high": math.nan if est.high is None else est.high,
+        "accuracy_method": est.method,
+        "accuracy_runs": est.seeds,
+        "accuracy_source": source,
+        "accuracy_citation": _first(with_acc["accuracy_citation"]),
+        "test_examples": n_test,
+    }
+
+
+def _null(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _variant_aggregate(vid: str, group: pd.DataFrame) -> dict[str, Any]:
+    notes: list[str] = []
+    row: dict[str, Any] = {
+        "variant": vid,
+        "kind": _first(group["kind"]),
+        "description": _first(group["description"]),
+        "n_runs": len(group),
+        **_accuracy_fields(group, notes),
+        "dataset": _joined(group["dataset"]),
+        "profile": _joined(group["profile"]),
+        "seeds": tuple(int(s) for s in group["seed"].dropna()),
+        "cost_source": "measured",
+    }
+    for key in cost_keys():
+        row[key] = float(group[key].median()) if group[key].notna().any() else math.nan
+    for key in PROVENANCE_KEYS:
+        row[key] = _joined(group[key])
+    unavailable: dict[str, str] = {}
+    for reasons in group["unavailable"]:
+        for key, reason in reasons.items():
+            unavailable.setdefault(key, reason)
+    row["unavailable"] = {k: v for k, v in unavailable.items() if k not in row or _null(row[k])}
+    row["errors"] = tuple(dict.fromkeys(e for errs in group["errors"] for e in errs))
+    row["notes"] = tuple(notes)
+    return row
+
+
+def _reference_row(point: dict[str, Any]) -> dict[str, Any]:
+    """A published reference point as a table row: only its published costs are figures."""
+    est = estimate([point["accuracy"]], point["test_examples"])
+    not_measured = "a published point, not measured here"
+    return {
+        "variant": point["variant"],
+        "kind": "reference",
+        "description": point["description"],
+        "accuracy": point["accuracy"],
+        "accuracy_low": est.low,
+        "accuracy_high": est.high,
+        "accuracy_method": est.method,
+        "accuracy_runs": est.seeds,
+        "accuracy_source": "published",
+        "accuracy_citation": point["citation"],
+        "test_examples": point["test_examples"],
+        "dataset": point["dataset"],
+        **point["costs"],
+        "cost_source": "published",
+        "n_runs": 0,
+        "seeds": (),
+        "unavailable": {k: not_measured for k in cost_keys() if k not in point["costs"]},
+        "errors": (),
+        "notes": ("a published point: its costs are not measured here",),
+    }
+
+
+def aggregate(suite: Suite, *, references: bool = True) -> pd.DataFrame:
     """One row per variant, in the order the files list them.
 
     Columns: `variant`, `kind`, `description`, `n_runs`, `accuracy`, `accuracy_low`,
     `accuracy_high`, `accuracy_method`, `accuracy_runs` (tuple of the accuracies used),
     `accuracy_source`, `accuracy_citation`, `test_examples`, `dataset`, `profile`, `seeds`,
-    every `COST_KEYS` column (median over runs), `cost_source` ("measured", or "published" for
-    static reference points), the provenance columns (distinct values joined), `unavailable`
-    (key -> reason for every null figure), `errors` and `notes` (tuples of sentences).
+    every `cost_keys()` column (median over runs), `cost_source` ("measured", or "published" for
+    reference points the files carry but did not measure), the provenance columns (distinct
+    values joined), `unavailable` (key -> reason for every null figure), `errors` and `notes`
+    (tuples of sentences).
 
     Args:
         suite: the loaded files.
-        static_references: add the published reference points the files do not measure.
+        references: add the published reference points the files carry but did not measure.
     """
-    rows = []
-    for vid, group in suite.runs.groupby("variant", sort=False):
-        notes: list[str] = []
-        with_acc = group[group["accuracy"].notna()]
-        measured = with_acc[with_acc["accuracy_source"] == "measured"]
-        if not measured.empty and len(measured) < len(with_acc):
-            notes.append("the reported accuracy is set aside: a measured one exists")
-            with_acc = measured
-        row: dict[str, Any] = {
-            "variant": vid,
-            "kind": _first(group["kind"]),
-            "description": _first(group["description"]),
-            "n_runs": len(group),
-        }
-        if with_acc.empty:
-            row.update(
-                accuracy=math.nan,
-                accuracy_low=math.nan,
-                accuracy_high=math.nan,
-                accuracy_method=None,
-                accuracy_runs=(),
-                accuracy_source=_first(group["accuracy_source"]),
-                accuracy_citation=_first(group["accuracy_citation"]),
-                test_examples=_first(group["test_examples"]),
-            )
-        else:
-            source = with_acc["accuracy_source"].iloc[0]
-            # Reported and published figures repeat in every file: one value, not seeds.
-            values = (
-                list(with_acc["accuracy"])
-                if source == "measured"
-                else [with_acc["accuracy"].iloc[0]]
-            )
-            n_test = _first(with_acc["test_examples"])
-            n_test = int(n_test) if n_test is not None else None
-            est = estimate(values, n_test)
-            row.update(
-                accuracy=est.mean,
-                accuracy_low=math.nan if est.low is None else est.low,
-                accuracy_high=math.nan if est.high is None else est.high,
-                accuracy_method=est.method,
-                accuracy_runs=est.seeds,
-                accuracy_source=source,
-                accuracy_citation=_first(with_acc["accuracy_citation"]),
-                test_examples=n_test,
-            )
-        row["dataset"] = _joined(group["dataset"])
-        row["profile"] = _joined(group["profile"])
-        row["seeds"] = tuple(int(s) for s in group["seed"].dropna())
-        for key in COST_KEYS:
-            row[key] = float(group[key].median()) if group[key].notna().any() else math.nan
-        row["cost_source"] = "measured"
-        for key in PROVENANCE_KEYS:
-            row[key] = _joined(group[key])
-        unavailable: dict[str, str] = {}
-        for reasons in group["unavailable"]:
-            for key, reason in reasons.items():
-                unavailable.setdefault(key, reason)
-        row["unavailable"] = {
-            k: v
-            for k, v in unavailable.items()
-            if k not in row or row[k] is None or (isinstance(row[k], float) and math.isnan(row[k]))
-        }
-        row["errors"] = tuple(dict.fromkeys(e for errs in group["errors"] for e in errs))
-        row["notes"] = tuple(notes)
-        rows.append(row)
-    # The published points are CIFAR-10 accuracies: beside accuracies measured on another
-    # dataset (synthetic, Fashion-MNIST) they would compare unlike with unlike.
+    rows = [_variant_aggregate(vid, g) for vid, g in suite.runs.groupby("variant", sort=False)]
+    # The published points are accuracies on their own dataset (CIFAR-10): beside accuracies
+    # measured on another dataset (synthetic, Fashion-MNIST) they would compare unlike things.
     datasets = {r.get("dataset") for r in rows if r.get("dataset")}
-    if static_references and datasets <= {"cifar10"}:
-        present = {r["variant"] for r in rows}
-        for ref in static_reference_rows(present):
-            est = estimate([ref["accuracy"]], ref["test_examples"])
-            rows.append(
-                {
-                    **ref,
-                    "accuracy_low": est.low,
-                    "accuracy_high": est.high,
-                    "accuracy_method": est.method,
-                    "accuracy_runs": est.seeds,
-                    "seeds": (),
-                    "errors": (),
-                    "notes": ("a published point: its costs are not measured here",),
-                }
-            )
+    present = {r["variant"] for r in rows}
+    if references:
+        rows += [
+            _reference_row(point)
+            for point in suite.references
+            if point["variant"] not in present and datasets <= {point["dataset"]}
+        ]
     table = pd.DataFrame(rows)
-    for key in (*COST_KEYS, "accuracy", "accuracy_low", "accuracy_high"):
-        table[key] = pd.to_numeric(table[key]).astype(float)
+    for key in (*cost_keys(), "accuracy", "accuracy_low", "accuracy_high"):
+        table[key] = pd.to_numeric(table.get(key, math.nan)).astype(float)
     return table

@@ -30,44 +30,16 @@ from typing import Any
 
 import pandas as pd
 
-from reports.units import CostKind
+from bench import metrics
+from bench.metrics import Metric
+
+# An axis is a cost metric of the one table (`bench.metrics`): key, label, short, unit, slug.
+Axis = Metric
 
 
-@dataclass(frozen=True)
-class Axis:
-    """One cost to put against accuracy.
-
-    Attributes:
-        key: the column in SI units (see docs/contract.md).
-        label: for titles and table headings.
-        short: for prose ("5.4× the {short}").
-        kind: how `reports.units.cost` renders it.
-        slug: file-name stem of the plot.
-    """
-
-    key: str
-    label: str
-    short: str
-    kind: CostKind
-    slug: str
-
-
-AXES: tuple[Axis, ...] = (
-    Axis("params_total", "Parameters", "parameters", "count", "params"),
-    Axis("macs", "MACs per image", "MACs", "macs", "macs"),
-    Axis("flops", "FLOPs per image (TF profiler)", "FLOPs", "flops", "flops"),
-    Axis("latency_median_s", "Batch-1 latency, median", "median latency", "seconds", "latency_p50"),
-    Axis("latency_p99_s", "Batch-1 latency, p99", "p99 latency", "seconds", "latency_p99"),
-    Axis(
-        "time_per_image_s",
-        "Time per image at the throughput batch (1 / throughput)",
-        "time per image",
-        "seconds",
-        "inverse_throughput",
-    ),
-    Axis("peak_gpu_memory_bytes", "Peak GPU memory", "peak GPU memory", "bytes", "gpu_memory"),
-    Axis("train_time_s", "Training time", "training time", "seconds", "train_time"),
-)
+def cost_axes() -> tuple[Metric, ...]:
+    """The Pareto cost axes, read from the metric table at call time."""
+    return metrics.axes()
 
 
 def lowercase_label(label: str) -> str:
@@ -94,11 +66,6 @@ def dominated_by(costs: Sequence[float], accuracies: Sequence[float]) -> list[li
         ]
         for i in range(len(costs))
     ]
-
-
-def frontier_mask(costs: Sequence[float], accuracies: Sequence[float]) -> list[bool]:
-    """True for the points that no other point dominates."""
-    return [not d for d in dominated_by(costs, accuracies)]
 
 
 def gain_per_doubling(cost_from: float, acc_from: float, cost_to: float, acc_to: float) -> float:
@@ -293,8 +260,10 @@ def analyse_axis(table: pd.DataFrame, axis: Axis) -> AxisResult:
     return AxisResult(axis, points, tuple(steps), tuple(ties), left_out, references)
 
 
-def analyse(table: pd.DataFrame, axes: Sequence[Axis] = AXES) -> Analysis:
-    """Analyse every axis; variants without an accuracy are listed once in `no_accuracy`."""
+def analyse(table: pd.DataFrame, axes: Sequence[Axis] | None = None) -> Analysis:
+    """Analyse every axis (default: `cost_axes()`); variants without an accuracy are listed once
+    in `no_accuracy`."""
+    axes = cost_axes() if axes is None else axes
     no_accuracy = {
         row["variant"]: _reason(row, "accuracy")
         for _, row in table.iterrows()

@@ -33,6 +33,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, LogLocator
 from matplotlib.transforms import Bbox
 
+from bench.metrics import Unit
 from reports import units
 from reports.pareto import AxisResult, lowercase_label
 
@@ -162,11 +163,11 @@ def _same(a: Bbox, b: Bbox) -> bool:
     return bool((a.get_points() == b.get_points()).all())
 
 
-def _cost_formatter(kind: units.CostKind) -> FuncFormatter:
+def _cost_formatter(unit: Unit) -> FuncFormatter:
     """Short tick labels: "20 M" for counts, MACs and FLOPs (the axis label names the unit)."""
-    short: units.CostKind = "count" if kind in ("macs", "flops") else kind
+    short: Unit = "count" if unit in ("macs", "flops") else unit
     return FuncFormatter(
-        lambda value, _pos: units.cost(short, value, digits=2) if value > 0 else ""
+        lambda value, _pos: units.figure(short, value, digits=2) if value > 0 else ""
     )
 
 
@@ -248,7 +249,7 @@ def pareto_plot(
             zorder=3,
         )
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.xaxis.set_major_formatter(_cost_formatter(axis.kind))
+    ax.xaxis.set_major_formatter(_cost_formatter(axis.unit))
     ax.xaxis.set_minor_formatter(FuncFormatter(lambda *_: ""))
     ax.set_xlabel(f"{axis.label} (log scale; lower is cheaper)")
     ax.set_ylabel("Test accuracy (%)")

@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from bench import metrics
 from reports import units
 from reports.data import ACCURACY_SOURCE_PHRASES, Suite
 from reports.pareto import Analysis, AxisResult, lowercase_label
@@ -144,25 +145,22 @@ def _interval(row: pd.Series) -> str:
     return f"{units.percent(row['accuracy_low'])}–{units.percent(row['accuracy_high'])}"
 
 
-VARIANT_COLUMNS: list[tuple[str, str, Any]] = [
-    ("Params", "params_total", units.count),
-    ("MACs", "macs", units.macs),
-    ("FLOPs", "flops", units.flops),
-    ("Latency p50", "latency_median_s", units.seconds),
-    ("Latency p99", "latency_p99_s", units.seconds),
-    ("Throughput", "throughput_images_per_s", units.images_per_s),
-    ("Peak GPU memory", "peak_gpu_memory_bytes", units.mebibytes),
-    ("Training time", "train_time_s", units.seconds),
-]
+def variant_columns() -> list[tuple[str, str, Any]]:
+    """The main table's metric columns (heading, key, formatter), from `bench.metrics`."""
+    return [
+        (m.column_label, m.key, lambda value, unit=m.unit: units.figure(unit, value))
+        for m in metrics.columns()
+    ]
 
 
 def variants_table(content: Content) -> tuple[Table, list[str]]:
     """The main table and the notes on columns left out because nothing was measured."""
     table = content.table
-    present = [c for c in VARIANT_COLUMNS if table[c[1]].notna().any()]
+    columns = variant_columns()
+    present = [c for c in columns if c[1] in table and table[c[1]].notna().any()]
     present_keys = {key for _, key, _ in present}
     notes = []
-    for heading, key, _ in VARIANT_COLUMNS:
+    for heading, key, _ in columns:
         if key in present_keys:
             continue
         reasons = [u[key] for u in table["unavailable"] if isinstance(u, dict) and u.get(key)]
@@ -246,7 +244,7 @@ def comparisons_table(content: Content) -> Table:
 
 def axis_table(content: Content, result: AxisResult) -> Table:
     """Every variant on one axis, cheapest first: frontier status and the step to the next."""
-    kind = result.axis.kind
+    unit = result.axis.unit
     steps = {s.from_id: s for s in result.steps}
     rows = []
     for _, p in result.points.sort_values(["cost", "accuracy"], kind="stable").iterrows():
@@ -271,7 +269,7 @@ def axis_table(content: Content, result: AxisResult) -> Table:
         rows.append(
             [
                 str(p["variant"]),
-                units.cost(kind, p["cost"]),
+                units.figure(unit, p["cost"]),
                 units.percent(p["accuracy"]),
                 status,
                 step_text,
@@ -284,7 +282,7 @@ def axis_table(content: Content, result: AxisResult) -> Table:
         rows.append(
             [
                 f"{r['variant']} (reference)",
-                units.cost(kind, r["cost"]),
+                units.figure(unit, r["cost"]),
                 units.percent(r["accuracy"]),
                 "reference layer"
                 + (f"; would dominate {', '.join(r['dominates'])}" if r["dominates"] else ""),

@@ -8,9 +8,8 @@ last moment. `tests/test_reports.py` checks each unit against hand-written strin
 from __future__ import annotations
 
 import math
-from typing import Literal
 
-CostKind = Literal["count", "macs", "flops", "seconds", "bytes"]
+from bench.metrics import Unit
 
 MISSING = "n/a"
 
@@ -84,12 +83,6 @@ def mebibytes(value: float | None, digits: int = 3) -> str:
     )
 
 
-def cost(kind: CostKind, value: float | None, digits: int = 3) -> str:
-    """Render a cost of the given kind (see `reports.pareto.Axis.kind`)."""
-    render = {"count": count, "macs": macs, "flops": flops, "seconds": seconds, "bytes": mebibytes}
-    return render[kind](value, digits=digits)
-
-
 def images_per_s(value: float | None, digits: int = 3) -> str:
     """A throughput: 12_345.6 -> "12.3 k images/s"."""
     if _missing(value):
@@ -97,6 +90,21 @@ def images_per_s(value: float | None, digits: int = 3) -> str:
     if abs(value) < 1e3:
         return _scaled(value, ((1.0, ""),), digits) + " images/s"
     return _scaled(value, ((1e6, " M"), (1e3, " k")), digits) + " images/s"
+
+
+def figure(unit: Unit, value: float | None, digits: int = 3) -> str:
+    """Render a figure of a metric by its unit (`bench.metrics.Metric.unit`)."""
+    render = {
+        "count": count,
+        "macs": macs,
+        "flops": flops,
+        "s": seconds,
+        "bytes": mebibytes,
+        "images/s": images_per_s,
+    }
+    if unit == "fraction":
+        return percent(value)
+    return render[unit](value, digits=digits)
 
 
 def ratio(value: float | None) -> str:

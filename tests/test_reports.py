@@ -2,8 +2,8 @@
 
 The fixture generator `make_suite` builds contract-valid suite JSON documents by hand
 (`bench.contract.empty_variant_record` plus filled figures) with the course report's real
-parameter counts and reported accuracies (../shared/VARIANTS.md), MAC counts computed by hand from
-the layer lists there (conv: H·W·9·C_in·C_out; dense: in·out), and invented but plausible CPU
+parameter counts and reported accuracies (docs/source-report.md), MAC counts computed by hand
+from the layer lists there (conv: H·W·9·C_in·C_out; dense: in·out), and invented but plausible CPU
 latencies with raw `stats.data` samples. Expected frontiers, ratios and gains are worked out by hand
 in the comments next to each assertion.
 """
@@ -25,12 +25,11 @@ from bench.contract import empty_variant_record, validate
 from reports import units
 from reports.data import ReportInputError, aggregate, suite_from_documents
 from reports.pareto import (
-    AXES,
     Axis,
     analyse,
     analyse_axis,
+    cost_axes,
     dominated_by,
-    frontier_mask,
     gain_per_doubling,
 )
 from reports.stats import compare, estimate, two_proportion_p_value, wilson_interval
@@ -39,8 +38,9 @@ from reports.verdict import make_verdict
 REPO = Path(__file__).resolve().parents[1]
 
 # id: (params_total, params_non_trainable, MACs per image, reported accuracy)
-# Params and accuracies: VARIANTS.md (the report's model.summary() tables and printed results).
-# MACs: hand count from VARIANTS.md's layer lists (v04/v05/v08 and v07/v09 share architectures).
+# Params and accuracies: the report's model.summary() tables and printed results
+# (docs/source-report.md). MACs: hand count from the layer lists (v04/v05/v08 and v07/v09 share
+# architectures).
 REPORT_FIGURES: dict[str, tuple[int, int, int, float | None]] = {
     "v01": (159_146, 0, 10_387_776, 0.7232),
     "v02": (159_146, 0, 10_387_776, 0.7743),
@@ -53,6 +53,16 @@ REPORT_FIGURES: dict[str, tuple[int, int, int, float | None]] = {
     "v09": (6_797_898, 4_864, 176_100_352, 0.9045),
     "v10": (36_595_850, 11_776, 851_847_168, 0.9135),
 }
+# He et al. 2016, Table 6: ResNet-20 8.75 % and ResNet-56 6.97 % test error, 0.27 M and 0.85 M
+# parameters; option-A MACs 40.55 M and 125.49 M (hand count of the paper's layer list).
+PUBLISHED_POINTS = (
+    {"variant": "resnet20", "description": "ResNet-20 (published)", "accuracy": 0.9125,
+     "test_examples": 10_000, "dataset": "cifar10", "citation": "He et al. 2016, Table 6",
+     "costs": {"params_total": 270_000, "macs": 40_550_000}},
+    {"variant": "resnet56", "description": "ResNet-56 (published)", "accuracy": 0.9303,
+     "test_examples": 10_000, "dataset": "cifar10", "citation": "He et al. 2016, Table 6",
+     "costs": {"params_total": 850_000, "macs": 125_490_000}},
+)  # fmt: skip
 V04_REASON = "not legible in the course report (the text only says it beat v03)"
 
 
@@ -124,7 +134,7 @@ def make_record(
         flops_analytic=None if macs is None else 2 * macs + 90_000,
         accuracy=accuracy,
         accuracy_source=source,
-        accuracy_citation="course report (../shared/seed/report.txt)"
+        accuracy_citation='course report "Proyecto IV – Visión por Computador"'
         if source == "reported"
         else None,
         test_examples=10_000,
@@ -202,7 +212,7 @@ def make_suite(
         "benchmarks": benchmarks,
         "datetime": "2026-01-01T00:00:00",
         "version": "5.2.3",
-        "contract_version": 1,
+        "contract_version": 2,
         "run": {
             "variants": [r["variant"] for r in records],
             "accuracy_source": accuracy_source,
@@ -214,6 +224,7 @@ def make_suite(
             "latency_reference": "ref_matmul",
         },
         "variants": {r["variant"]: r for r in records},
+        "published_references": [dict(p) for p in PUBLISHED_POINTS],
     }
     return validate(doc)
 
@@ -222,7 +233,7 @@ def build(doc_or_docs: dict | list[dict], *, references: bool = True):
     """(table, analysis, verdict) for one or several in-memory documents."""
     docs = doc_or_docs if isinstance(doc_or_docs, list) else [doc_or_docs]
     suite = suite_from_documents([(f"run{i}.json", d) for i, d in enumerate(docs)])
-    table = aggregate(suite, static_references=references)
+    table = aggregate(suite, references=references)
     analysis = analyse(table)
     return (
         table,
@@ -277,16 +288,15 @@ def test_units_render_si_figures_human_readably():
 def test_frontier_and_dominators_on_four_points():
     # (cost, acc): a(1, .5) b(2, .7) c(3, .6) d(4, .8): c is beaten by b (cheaper, more accurate).
     costs, accs = [1, 2, 3, 4], [0.5, 0.7, 0.6, 0.8]
-    assert frontier_mask(costs, accs) == [True, True, False, True]
-    assert dominated_by(costs, accs) == [[], [], [1], []]
+    assert dominated_by(costs, accs) == [[], [], [1], []]  # only c has a dominator
 
 
 def test_ties_stay_on_the_frontier_and_one_strict_inequality_suffices():
     # Identical points: neither dominates. Same cost, lower accuracy: dominated.
     # Same accuracy, higher cost: dominated.
-    assert frontier_mask([1, 1], [0.5, 0.5]) == [True, True]
-    assert frontier_mask([1, 1], [0.5, 0.6]) == [False, True]
-    assert frontier_mask([1, 2], [0.5, 0.5]) == [True, False]
+    assert dominated_by([1, 1], [0.5, 0.5]) == [[], []]
+    assert dominated_by([1, 1], [0.5, 0.6]) == [[1], []]
+    assert dominated_by([1, 2], [0.5, 0.5]) == [[], [0]]
     assert dominated_by([1, 1, 2], [0.5, 0.5, 0.4]) == [[], [], [0, 1]]
 
 
@@ -311,7 +321,7 @@ def _table(rows: list[tuple[str, float | None, float | None]], key: str = "param
 
 
 def test_tied_variants_both_on_frontier_with_no_step_between_them():
-    params = next(a for a in AXES if a.key == "params_total")
+    params = next(a for a in cost_axes() if a.key == "params_total")
     result = analyse_axis(_table([("a", 1e5, 0.7), ("b", 1e6, 0.8), ("c", 1e6, 0.8)]), params)
     assert result.frontier == ["a", "b", "c"]
     assert result.ties == (("b", "c"),)
@@ -321,7 +331,7 @@ def test_tied_variants_both_on_frontier_with_no_step_between_them():
 
 
 def test_single_variant_is_its_own_frontier():
-    params = next(a for a in AXES if a.key == "params_total")
+    params = next(a for a in cost_axes() if a.key == "params_total")
     result = analyse_axis(_table([("solo", 1e6, 0.8)]), params)
     assert result.frontier == ["solo"]
     assert result.steps == ()
@@ -385,7 +395,7 @@ def test_missing_metric_leaves_the_variant_out_of_that_axis_only(report_doc):
     assert axis(analysis, "latency_p99_s").left_out == {"v03": "no figure in the data"}
 
 
-def test_static_references_are_a_separate_layer_on_params_and_macs_only(reported):
+def test_published_references_from_the_json_are_a_separate_layer_on_params_and_macs_only(reported):
     table, analysis, _ = reported
     refs = table[table["kind"] == "reference"].set_index("variant")
     # He et al. 2016 Table 6: error 8.75 % and 6.97 %; 0.27 M and 0.85 M parameters.
@@ -405,7 +415,7 @@ def test_static_references_are_a_separate_layer_on_params_and_macs_only(reported
     assert "v02" not in params_refs.loc["resnet20", "dominates"]
 
 
-def test_measured_reference_replaces_the_static_point(report_doc):
+def test_measured_reference_replaces_the_published_point(report_doc):
     doc = copy.deepcopy(report_doc)
     ref = make_record("resnet20", 272_474, 40_810_000, 0.9125, source="published", kind="reference")
     ref["accuracy_citation"] = "He et al. 2016, Table 6"
@@ -658,7 +668,7 @@ def test_report_directory_has_every_artefact(built):
     assert built.name == "report.html"
     for name in ("report.md", "variants.csv", "runs.csv", "frontiers.csv"):
         assert (out / name).stat().st_size > 0, name
-    slugs = {a.slug for a in AXES}  # every axis is measured in this fixture
+    slugs = {a.slug for a in cost_axes()}  # every axis is measured in this fixture
     expected = {f"pareto_{s}" for s in slugs} | {"time_to_accuracy", "latency_distribution"}
     assert {p.stem for p in (out / "plots").glob("*.png")} == expected
     assert {p.stem for p in (out / "plots").glob("*.svg")} == expected
@@ -680,7 +690,7 @@ def test_html_is_self_contained_and_carries_the_verdict(built):
     assert "<link" not in page
     for attr in ('src="http', "src='http", "url(http", "<script src"):
         assert attr not in page
-    assert page.count('<img src="data:image/png;base64,') == len(AXES) + 2
+    assert page.count('<img src="data:image/png;base64,') == len(cost_axes()) + 2
     assert "v10 is the most accurate variant" in page
     assert "data-render" not in page  # set by the script at load time, not baked in
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import contract
 from bench.contract import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +62,7 @@ def test_reported_run_writes_the_contract(reported_run):
     scenarios = {
         (b["extra_info"]["variant"], b["extra_info"]["scenario"]) for b in data["benchmarks"]
     }
-    assert scenarios == {(v, s) for v in ("v01", "v03") for s in scenarios()}
+    assert scenarios == {(v, s) for v in ("v01", "v03") for s in contract.scenarios()}
     for bench in data["benchmarks"]:
         extra = bench["extra_info"]
         assert extra["device"] == "CPU" and extra["xla"] is False

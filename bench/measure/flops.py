@@ -58,6 +58,7 @@ __all__ = [
     "FlopCount",
     "FlopCountError",
     "analytic_counts",
+    "flop_figures",
     "profiler_flops",
 ]
 
@@ -392,3 +393,30 @@ def profiler_flops(model: keras.Model, *, by_op_type: bool = False) -> int | dic
         totals[node.name] = totals.get(node.name, 0) + int(node.float_ops)
         pending.extend(node.children)
     return totals
+
+
+def flop_figures(model: keras.Model, *, profiler: bool) -> tuple[dict[str, Any], dict[str, str]]:
+    """The record's MAC and FLOP figures for `model`, and the reasons for those it lacks.
+
+    Args:
+        model: the model to count.
+        profiler: also run the TF profiler (`flops`); without it `flops` is null with a reason.
+
+    Returns:
+        (figures, unavailable): `macs`, `flops_analytic`, `layers`, `flops` and, when the
+        analytic counter met layers it does not know, `flops_uncounted_layers`.
+    """
+    counts = analytic_counts(model)
+    figures: dict[str, Any] = {
+        "macs": counts.macs,
+        "flops_analytic": counts.flops,
+        "layers": [dict(layer) for layer in counts.layers],
+    }
+    if counts.uncounted:
+        figures["flops_uncounted_layers"] = list(counts.uncounted)
+    unavailable: dict[str, str] = {}
+    if profiler:
+        figures["flops"] = int(profiler_flops(model))
+    else:
+        unavailable["flops"] = "the TF profiler was skipped (--skip-profiler)"
+    return figures, unavailable

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -130,3 +131,35 @@ class MeasurePeaks:
         result.peak_host_memory_bytes = host_rss_high_water_bytes()
         if result.peak_host_memory_bytes is None:
             result.unavailable["peak_host_memory_bytes"] = "/proc/self/status is not readable here"
+
+
+MEMORY_KEYS = ("peak_gpu_memory_bytes", "gpu_process_memory_bytes", "peak_host_memory_bytes")
+
+
+def one_step_peaks(
+    model: Any, recipe: Any, *, inference_batch: int, num_classes: int
+) -> tuple[dict[str, Any], dict[str, str], str | None]:
+    """Peaks over one inference at `inference_batch` and one training step at the recipe's batch.
+
+    Returns:
+        (figures, unavailable, error): the three memory figures (None where unreadable), the
+        reasons for the None ones, and one sentence when the step ran out of memory (then every
+        figure is None with that sentence as its reason).
+    """
+    import tensorflow as tf
+
+    from bench.measure import timing
+
+    try:
+        with MeasurePeaks() as peaks:
+            timing.inference(model, batch_size=inference_batch, xla=False).call()
+            timing.train_step(model, recipe, num_classes=num_classes, xla=False).call()
+    except tf.errors.ResourceExhaustedError:
+        message = (
+            f"{model.name} ran out of memory at inference batch {inference_batch} or training "
+            f"batch {recipe.batch_size}; rerun with a smaller --throughput-batch."
+        )
+        return dict.fromkeys(MEMORY_KEYS), dict.fromkeys(MEMORY_KEYS, message), message
+    result = peaks.result
+    figures = {key: getattr(result, key) for key in MEMORY_KEYS}
+    return figures, dict(result.unavailable), None

@@ -1,0 +1,110 @@
+"""The suite's JSON additions: `variants` (one record per model), `run` and the reference points.
+
+pytest-benchmark writes its own file; `bench/conftest.py`'s `pytest_benchmark_update_json` hook
+adds what `docs/contract.md` defines, built here from the workers' records and the benchmarks'
+raw samples. Which statistic of which scenario fills which key is read from `bench.metrics`
+(`Metric.scenario`, `Metric.statistic`), so a new timed metric needs no code here. A figure that
+could not be measured is null with its reason in `unavailable`, never 0.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from bench import metrics
+from bench.contract import empty_variant_record, variant_keys
+
+NOT_RUN = "this scenario was not run (deselected, disabled or failed)"
+
+
+def statistic(metric: metrics.Metric, samples: Sequence[float], batch_size: int) -> float:
+    """The figure `metric` takes from one benchmark's raw per-call samples (seconds)."""
+    data = np.asarray(samples, dtype=float)
+    if metric.statistic == "median":
+        return float(np.median(data))
+    if metric.statistic == "p90":
+        return float(np.percentile(data, 90))
+    if metric.statistic == "p99":
+        return float(np.percentile(data, 99))
+    if metric.statistic == "images_per_s":
+        return batch_size / float(np.median(data))
+    raise ValueError(f"metric {metric.key} has no statistic to take from samples")
+
+
+def _timed_figures(record: dict[str, Any], bench: Mapping[str, Any]) -> None:
+    extra = bench.get("extra_info", {})
+    samples = (bench.get("stats") or {}).get("data") or []
+    for metric in metrics.timed_metrics(extra.get("scenario")):
+        if len(samples) < metric.min_samples:
+            record["unavailable"][metric.key] = (
+                f"{len(samples)} samples, fewer than the {metric.min_samples} a "
+                f"{metric.statistic} needs"
+            )
+            continue
+        record[metric.key] = statistic(metric, samples, int(extra.get("batch_size") or 1))
+
+
+def variants_section(
+    entries: Iterable[Any], records: Mapping[str, dict[str, Any]], benchmarks: Iterable[Mapping]
+) -> dict[str, dict[str, Any]]:
+    """One record per selected model: the worker's record plus the timed figures.
+
+    Args:
+        entries: the selected registry entries, in registry order.
+        records: the workers' records by model id.
+        benchmarks: pytest-benchmark's entries (`extra_info` names model and scenario).
+    """
+    variants: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        record = empty_variant_record(entry.id)
+        record.update(kind=entry.kind, description=entry.description)
+        if entry.id in records:
+            record.update(records[entry.id])
+        else:
+            record["unavailable"]["all"] = "the worker for this model did not run (deselected?)"
+        variants[entry.id] = record
+    for bench in benchmarks:
+        record = variants.get(bench.get("extra_info", {}).get("variant"))
+        if record is not None:
+            _timed_figures(record, bench)
+    for record in variants.values():
+        for scenario in metrics.scenarios():
+            for metric in metrics.timed_metrics(scenario):
+                if record.get(metric.key) is None:
+                    record["unavailable"].setdefault(metric.key, NOT_RUN)
+        for key in variant_keys():
+            record.setdefault(key, None)
+    return variants
+
+
+def published_references(entries: Iterable[Any]) -> list[dict[str, Any]]:
+    """The published figures of every registered reference model (kind "reference").
+
+    They travel in the JSON so that the report can place the published points beside the
+    measured models even when the run did not measure them (`reports/` reads only the JSON).
+    Costs hold only what was published: the paper's parameter count and MACs.
+    """
+    points = []
+    for entry in entries:
+        published = entry.published
+        if entry.kind != "reference" or published is None or published.test_accuracy is None:
+            continue
+        params = published.params_total or published.params_trainable
+        costs = {"params_total": params, "macs": published.macs}
+        points.append(
+            {
+                "variant": entry.id,
+                "description": entry.description,
+                "accuracy": published.test_accuracy,
+                "test_examples": published.test_examples,
+                "dataset": published.dataset,
+                "citation": f"{published.citation}: {published.accuracy_note}",
+                "costs": {k: v for k, v in costs.items() if v is not None},
+                "published": dataclasses.asdict(published),
+            }
+        )
+    return points

@@ -1,0 +1,130 @@
+"""The suite's options, declared once: pytest's options, the worker's parser and its argv.
+
+`pytest bench` (through `bench/conftest.py`) and `python -m bench run` accept every `OPTIONS` row;
+the rows marked `to_worker` are handed to each per-model worker process (`bench.suite.worker`),
+whose parser is built from the same rows, so an option cannot be known to one side and not the
+other. `tests/test_options.py` round-trips every worker option through `worker_argv` and the
+worker's parser.
+
+This module imports no TensorFlow: it is read when pytest starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from bench.measure.environment import DEVICES, PRECISIONS
+from bench.training.datasets import DATASETS
+from bench.training.profiles import PROFILE_NAMES
+
+ACCURACY_MODES = ("reported", "train", "load")
+DEFAULT_MODEL_CACHE = Path("results/models")  # trained models, one folder per training run
+
+
+@dataclass(frozen=True)
+class Option:
+    """One command-line option of the suite.
+
+    Attributes:
+        flag: the long flag, e.g. "--variants".
+        help: one line for `--help`.
+        default: the value when the flag is absent.
+        type: converts the text given on the command line.
+        choices: the values allowed, when there is a closed list.
+        action: argparse's action ("store", "store_true" or "append").
+        to_worker: the per-model worker process needs it too.
+        metavar: how `--help` names the value.
+    """
+
+    flag: str
+    help: str
+    default: Any = None
+    type: Callable[[str], Any] | None = None
+    choices: tuple[str, ...] | None = None
+    action: Literal["store", "store_true", "append"] = "store"
+    to_worker: bool = False
+    metavar: str | None = None
+
+    @property
+    def dest(self) -> str:
+        """The attribute name argparse and pytest give the value."""
+        return self.flag.removeprefix("--").replace("-", "_")
+
+    def add_to(self, add: Callable[..., Any]) -> None:
+        """Declare this option through `add` (argparse's `add_argument` or pytest's `addoption`)."""
+        kwargs: dict[str, Any] = {"help": self.help, "dest": self.dest}
+        if self.action == "store_true":
+            kwargs.update(action="store_true", default=False)
+        else:
+            kwargs["default"] = [] if self.action == "append" else self.default
+            if self.action == "append":
+                kwargs["action"] = "append"
+            for name in ("type", "choices", "metavar"):
+                if getattr(self, name) is not None:
+                    kwargs[name] = getattr(self, name)
+        add(self.flag, **kwargs)
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--variants", "comma-separated model ids, or 'all' (default)", default="all"),
+    Option("--accuracy", "where accuracy comes from", default="reported",
+           choices=ACCURACY_MODES, to_worker=True),
+    Option("--profile", "training profile for --accuracy train", default="smoke",
+           choices=PROFILE_NAMES, to_worker=True),
+    Option("--dataset", "dataset for --accuracy train/load", default="cifar10",
+           choices=DATASETS, to_worker=True),
+    Option("--data-dir", "folder or tarball holding the dataset", type=Path, to_worker=True),
+    Option("--weights-dir", "folder of <id>.keras files for --accuracy load", type=Path,
+           to_worker=True),
+    Option("--model-cache", "trained-model cache (resumable)", default=DEFAULT_MODEL_CACHE,
+           type=Path, to_worker=True),
+    Option("--device", "where to run", default="auto", choices=DEVICES),
+    Option("--xla", "jit_compile every timed function", action="store_true"),
+    Option("--precision", "Keras dtype policy", default="float32", choices=PRECISIONS),
+    Option("--threads", "INTRA,INTER (default 1,1 on CPU, 0,0 on GPU)", metavar="INTRA,INTER"),
+    Option("--seed", "seed of the data split, initial weights and shuffles", default=0, type=int,
+           to_worker=True),
+    Option("--throughput-batch", "images per call for throughput", default=256, type=int,
+           to_worker=True),
+    Option("--latency-budget", "seconds of batch-1 samples per model", default=3.0, type=float),
+    Option("--plugin", "module or .py file that registers models (repeatable)",
+           action="append", to_worker=True),
+    Option("--skip-profiler", "analytic FLOPs only (faster)", action="store_true",
+           to_worker=True),
+)  # fmt: skip
+
+
+def worker_options() -> tuple[Option, ...]:
+    """The options a worker process receives."""
+    return tuple(o for o in OPTIONS if o.to_worker)
+
+
+def worker_argv(values: Mapping[str, Any] | argparse.Namespace) -> list[str]:
+    """The worker's command-line arguments for the suite's option values (by `Option.dest`)."""
+    if isinstance(values, argparse.Namespace):
+        values = vars(values)
+    argv: list[str] = []
+    for option in worker_options():
+        value = values.get(option.dest)
+        if option.action == "store_true":
+            argv += [option.flag] if value else []
+        elif option.action == "append":
+            for item in value or ():
+                argv += [option.flag, str(item)]
+        elif value is not None:
+            argv += [option.flag, str(value)]
+    return argv
+
+
+def worker_parser(prog: str) -> argparse.ArgumentParser:
+    """The worker's parser: which model, where to write its record, and the worker options."""
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--variant", required=True, help="the registry id to measure")
+    parser.add_argument("--out", required=True, type=Path, help="where to write the record")
+    for option in worker_options():
+        option.add_to(parser.add_argument)
+    return parser
