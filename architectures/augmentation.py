@@ -68,7 +68,7 @@ from typing import Any
 
 import keras
 
-_REPORT = "seed/report.txt, transcribed in shared/VARIANTS.md ('Augmentation A' / 'Augmentation B')"
+_REPORT = "the course report's ImageDataGenerator calls (docs/source-report.md#augmentation)"
 
 
 class UnknownPolicyError(ValueError):
@@ -183,56 +183,36 @@ def build_augmentation(
                 f"{', '.join(map(repr, POLICIES))} or None."
             )
         policy = POLICIES[policy]
+    return keras.Sequential(_layers(policy, seed), name=f"augmentation_{policy.name}")
+
+
+def _layers(policy: AugmentationPolicy, seed: int | None) -> list[keras.layers.Layer]:
+    """The policy's layers in IDG's output->input order: rotation, shift, shear, zoom, flip.
+
+    Layer i gets seed `seed + i` (None: a fresh random seed each).
+    """
 
     def layer_seed(index: int) -> int | None:
         return None if seed is None else seed + index
 
     # float32 whatever the global dtype policy: augmentation runs in tf.data, not in the model.
     common = {"fill_mode": policy.fill_mode, "interpolation": "bilinear", "dtype": "float32"}
-    layers: list[keras.layers.Layer] = []
-    # Order = IDG's output->input composition: rotation . shift . shear . zoom, then the flip.
-    if policy.rotation_range:
-        factor = rotation_factor(policy.rotation_range)
-        layers.append(
-            keras.layers.RandomRotation(
-                factor=(-factor, factor), seed=layer_seed(0), name="aug_rotate", **common
-            )
-        )
-    if policy.width_shift_range or policy.height_shift_range:
-        layers.append(
-            keras.layers.RandomTranslation(
-                height_factor=(-policy.height_shift_range, policy.height_shift_range),
-                width_factor=(-policy.width_shift_range, policy.width_shift_range),
-                seed=layer_seed(1),
-                name="aug_translate",
-                **common,
-            )
-        )
-    if policy.shear_range:
-        layers.append(
-            keras.layers.RandomShear(
-                x_factor=shear_factor(policy.shear_range),
-                y_factor=0.0,  # IDG shears along one axis only
-                seed=layer_seed(2),
-                name="aug_shear",
-                **common,
-            )
-        )
-    if policy.zoom_range:
-        z = policy.zoom_range
-        layers.append(
-            keras.layers.RandomZoom(
-                height_factor=(-z, z),
-                width_factor=(-z, z),  # not None: IDG draws the two axes independently
-                seed=layer_seed(3),
-                name="aug_zoom",
-                **common,
-            )
-        )
-    if policy.horizontal_flip:
-        layers.append(
-            keras.layers.RandomFlip(
-                "horizontal", seed=layer_seed(4), name="aug_flip", dtype="float32"
-            )
-        )
-    return keras.Sequential(layers, name=f"augmentation_{policy.name}")
+    rotation = rotation_factor(policy.rotation_range)
+    shift_h, shift_w, z = policy.height_shift_range, policy.width_shift_range, policy.zoom_range
+    candidates = [
+        (policy.rotation_range, lambda s: keras.layers.RandomRotation(
+            factor=(-rotation, rotation), seed=s, name="aug_rotate", **common)),
+        (shift_w or shift_h, lambda s: keras.layers.RandomTranslation(
+            height_factor=(-shift_h, shift_h), width_factor=(-shift_w, shift_w), seed=s,
+            name="aug_translate", **common)),
+        # IDG shears along one axis only
+        (policy.shear_range, lambda s: keras.layers.RandomShear(
+            x_factor=shear_factor(policy.shear_range), y_factor=0.0, seed=s, name="aug_shear",
+            **common)),
+        # width_factor not None: IDG draws the two axes independently
+        (z, lambda s: keras.layers.RandomZoom(
+            height_factor=(-z, z), width_factor=(-z, z), seed=s, name="aug_zoom", **common)),
+        (policy.horizontal_flip, lambda s: keras.layers.RandomFlip(
+            "horizontal", seed=s, name="aug_flip", dtype="float32")),
+    ]  # fmt: skip
+    return [make(layer_seed(i)) for i, (wanted, make) in enumerate(candidates) if wanted]

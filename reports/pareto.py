@@ -171,54 +171,41 @@ def _reason(row: pd.Series, key: str) -> str:
     return "no figure in the data"
 
 
-def analyse_axis(table: pd.DataFrame, axis: Axis) -> AxisResult:
-    """Frontier, domination, steps and left-out notes for one axis.
+@dataclass
+class _AxisInputs:
+    ids: list[str] = field(default_factory=list)
+    costs: list[float] = field(default_factory=list)
+    accs: list[float] = field(default_factory=list)
+    references: list[tuple[str, float, float]] = field(default_factory=list)
+    left_out: dict[str, str] = field(default_factory=dict)
 
-    Args:
-        table: one row per variant with `variant`, `kind`, `accuracy`, `axis.key` and
-            optionally `unavailable` (dict of reasons), as made by `reports.data.aggregate`.
-        axis: the cost.
-    """
-    left_out: dict[str, str] = {}
-    ids: list[str] = []
-    costs: list[float] = []
-    accs: list[float] = []
-    ref_rows: list[tuple[str, float, float]] = []
+
+def _axis_inputs(table: pd.DataFrame, axis: Axis) -> _AxisInputs:
+    """The variants with both figures, the reference rows, and why the others are left out."""
+    found = _AxisInputs()
     for _, row in table.iterrows():
         acc, cost = row.get("accuracy"), row.get(axis.key)
         if _missing(acc):
             continue  # said once for every axis by `analyse`
         if _missing(cost):
             if row["kind"] != "reference":
-                left_out[row["variant"]] = _reason(row, axis.key)
+                found.left_out[row["variant"]] = _reason(row, axis.key)
             continue
         if cost <= 0:
-            left_out[row["variant"]] = f"its {axis.short} is {cost}, which is not a cost"
-            continue
-        if row["kind"] == "reference":
-            ref_rows.append((row["variant"], float(cost), float(acc)))
-            continue
-        ids.append(row["variant"])
-        costs.append(float(cost))
-        accs.append(float(acc))
+            found.left_out[row["variant"]] = f"its {axis.short} is {cost}, which is not a cost"
+        elif row["kind"] == "reference":
+            found.references.append((row["variant"], float(cost), float(acc)))
+        else:
+            found.ids.append(row["variant"])
+            found.costs.append(float(cost))
+            found.accs.append(float(acc))
+    return found
 
-    doms = dominated_by(costs, accs)
-    best = set(best_per_unit(costs, accs))
-    points = pd.DataFrame(
-        {
-            "variant": ids,
-            "cost": costs,
-            "accuracy": accs,
-            "on_frontier": [not d for d in doms],
-            "dominated_by": [tuple(ids[j] for j in d) for d in doms],
-            "best_per_unit": [i in best for i in range(len(ids))],
-        },
-        columns=["variant", "cost", "accuracy", "on_frontier", "dominated_by", "best_per_unit"],
-    ).astype({"cost": float, "accuracy": float, "on_frontier": bool, "best_per_unit": bool})
 
-    front = sorted(
-        (i for i in range(len(ids)) if not doms[i]), key=lambda i: (costs[i], accs[i], i)
-    )
+def _steps_and_ties(
+    ids: list[str], costs: list[float], accs: list[float], front: list[int]
+) -> tuple[list[Step], list[tuple[str, ...]]]:
+    """Steps between frontier neighbours (cheapest first) and groups of exact ties."""
     steps: list[Step] = []
     ties: list[tuple[str, ...]] = []
     group: list[int] = []
@@ -242,22 +229,55 @@ def analyse_axis(table: pd.DataFrame, axis: Axis) -> AxisResult:
         group = [i]
     if len(group) > 1:
         ties.append(tuple(ids[j] for j in group))
+    return steps, ties
 
-    references = pd.DataFrame(
-        [
-            {
-                "variant": ref,
-                "cost": c,
-                "accuracy": a,
-                "dominates": tuple(
-                    ids[j] for j in range(len(ids)) if dominates(c, a, costs[j], accs[j])
-                ),
-            }
-            for ref, c, a in ref_rows
-        ],
-        columns=["variant", "cost", "accuracy", "dominates"],
-    ).astype({"cost": float, "accuracy": float})
-    return AxisResult(axis, points, tuple(steps), tuple(ties), left_out, references)
+
+def _reference_frame(found: _AxisInputs) -> pd.DataFrame:
+    ids, costs, accs = found.ids, found.costs, found.accs
+    rows = [
+        {
+            "variant": ref,
+            "cost": c,
+            "accuracy": a,
+            "dominates": tuple(
+                ids[j] for j in range(len(ids)) if dominates(c, a, costs[j], accs[j])
+            ),
+        }
+        for ref, c, a in found.references
+    ]
+    columns = ["variant", "cost", "accuracy", "dominates"]
+    return pd.DataFrame(rows, columns=columns).astype({"cost": float, "accuracy": float})
+
+
+def analyse_axis(table: pd.DataFrame, axis: Axis) -> AxisResult:
+    """Frontier, domination, steps and left-out notes for one axis.
+
+    Args:
+        table: one row per variant with `variant`, `kind`, `accuracy`, `axis.key` and
+            optionally `unavailable` (dict of reasons), as made by `reports.data.aggregate`.
+        axis: the cost.
+    """
+    found = _axis_inputs(table, axis)
+    ids, costs, accs = found.ids, found.costs, found.accs
+    doms = dominated_by(costs, accs)
+    best = set(best_per_unit(costs, accs))
+    points = pd.DataFrame(
+        {
+            "variant": ids,
+            "cost": costs,
+            "accuracy": accs,
+            "on_frontier": [not d for d in doms],
+            "dominated_by": [tuple(ids[j] for j in d) for d in doms],
+            "best_per_unit": [i in best for i in range(len(ids))],
+        },
+        columns=["variant", "cost", "accuracy", "on_frontier", "dominated_by", "best_per_unit"],
+    ).astype({"cost": float, "accuracy": float, "on_frontier": bool, "best_per_unit": bool})
+    front = sorted(
+        (i for i in range(len(ids)) if not doms[i]), key=lambda i: (costs[i], accs[i], i)
+    )
+    steps, ties = _steps_and_ties(ids, costs, accs, front)
+    references = _reference_frame(found)
+    return AxisResult(axis, points, tuple(steps), tuple(ties), found.left_out, references)
 
 
 def analyse(table: pd.DataFrame, axes: Sequence[Axis] | None = None) -> Analysis:

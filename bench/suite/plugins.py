@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -30,6 +31,7 @@ def import_plugins(names: Iterable[str]) -> None:
                 if spec is None or spec.loader is None:
                     raise ImportError(f"{name} is not a Python file")
                 module = importlib.util.module_from_spec(spec)
+                sys.modules[spec.name] = module  # as `import` would: its classes can be found
                 spec.loader.exec_module(module)
             else:
                 importlib.import_module(name)

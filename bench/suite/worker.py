@@ -70,7 +70,7 @@ def _load_data(args: argparse.Namespace, entry: Any, record: dict[str, Any]) -> 
 
 def _accuracy(args: argparse.Namespace, entry: Any, data: Any, record: dict[str, Any]) -> Any:
     """Fill the accuracy fields; returns the trained or loaded model, or None."""
-    from bench.measure import accuracy
+    from bench.suite import accuracy
     from bench.training import fit
 
     if args.accuracy == "reported":

@@ -1,0 +1,110 @@
+"""The one table of metrics: everything downstream is derived from it, nothing is retyped.
+
+The central check adds a made-up metric (one row, an existing unit) and follows it from the
+contract through the report's aggregation and main table to a Pareto axis, with no other change.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_reports import make_record, make_suite
+
+from bench import contract, metrics
+from bench.contract import ContractError, empty_variant_record, validate
+from bench.metrics import Metric
+from reports import render
+from reports.data import aggregate, numeric_keys, suite_from_documents
+from reports.pareto import analyse, cost_axes
+from reports.verdict import make_verdict
+
+WIDGETS = Metric(
+    "widgets_per_image", "count", "lower", "Widgets per image", "widgets", axis=True, column=True
+)
+
+
+@pytest.fixture
+def widgets(monkeypatch):
+    monkeypatch.setattr(metrics, "METRICS", (*metrics.METRICS, WIDGETS))
+    return WIDGETS
+
+
+def _doc_with_widgets(values: dict[str, float]) -> dict:
+    records = []
+    for vid, (params, macs, acc, widgets) in {
+        "a": (1_000, 2_000_000, 0.70, values["a"]),
+        "b": (4_000, 9_000_000, 0.80, values["b"]),
+        "c": (9_000, 20_000_000, 0.75, values["c"]),
+    }.items():
+        record = make_record(vid, params, macs, acc)
+        record["widgets_per_image"] = widgets
+        records.append(record)
+    return make_suite(records)
+
+
+def test_a_made_up_metric_reaches_the_contract(widgets):
+    assert "widgets_per_image" in contract.variant_keys()
+    assert "widgets_per_image" in empty_variant_record("v01")
+    doc = _doc_with_widgets({"a": 1.0, "b": 2.0, "c": 3.0})
+    del doc["variants"]["b"]["widgets_per_image"]
+    with pytest.raises(ContractError, match="widgets_per_image"):
+        validate(doc)
+
+
+def test_a_made_up_metric_reaches_the_report_table_and_an_axis(widgets):
+    # Widgets: a 1,500 (cheapest, 70 %), b 2,500 (80 %), c 4,000 (75 %): c is dominated by b.
+    doc = _doc_with_widgets({"a": 1_500.0, "b": 2_500.0, "c": 4_000.0})
+    suite = suite_from_documents([("run.json", doc)])
+    table = aggregate(suite, references=False)
+    assert "widgets_per_image" in numeric_keys()
+    assert list(table["widgets_per_image"]) == [1_500.0, 2_500.0, 4_000.0]
+
+    assert widgets in cost_axes()
+    analysis = analyse(table)
+    result = next(r for r in analysis.axes if r.axis.key == "widgets_per_image")
+    assert result.frontier == ["a", "b"]
+    assert result.point("c")["dominated_by"] == ("b",)
+
+    verdict = make_verdict(table, analysis, device="CPU", dataset="cifar10")
+    content = render.Content(suite, table, analysis, verdict, {}, None, None)
+    rendered, _ = render.variants_table(content)
+    column = rendered.headings.index("Widgets per image")
+    assert [row[column] for row in rendered.rows] == ["1.50 k", "2.50 k", "4.00 k"]
+
+
+def test_derived_lists_follow_the_table():
+    keys = {m.key for m in metrics.METRICS}
+    assert set(metrics.record_keys()) == keys - {"time_per_image_s"}  # derived: 1 / throughput
+    assert {m.key for m in metrics.axes()} == {
+        "params_total",
+        "macs",
+        "flops",
+        "latency_median_s",
+        "latency_p99_s",
+        "time_per_image_s",
+        "peak_gpu_memory_bytes",
+        "train_time_s",
+    }
+    assert {m.key for m in metrics.gated("exact")} == {
+        "params_total",
+        "params_trainable",
+        "params_non_trainable",
+        "macs",
+        "flops",
+        "flops_analytic",
+    }
+    assert [m.key for m in metrics.gated("latency")] == ["latency_median_s"]
+    assert metrics.scenarios() == ("latency", "throughput", "train_step")
+
+
+def test_every_metric_is_declared_once_with_a_known_unit():
+    keys = [m.key for m in metrics.METRICS]
+    assert len(keys) == len(set(keys))
+    for metric in metrics.METRICS:
+        assert metric.unit in metrics.Unit.__args__, metric.key
+        assert metric.better in ("lower", "higher"), metric.key
+        if metric.inverse_of is not None:
+            assert metric.inverse_of in keys, metric.key
+        if metric.scenario is not None:
+            assert metric.statistic is not None, metric.key
+    with pytest.raises(KeyError, match="known: params_total"):
+        metrics.get("no_such_metric")
