@@ -171,13 +171,7 @@ def _cost_formatter(unit: Unit) -> FuncFormatter:
     )
 
 
-@_styled
-def pareto_plot(
-    result: AxisResult, table: pd.DataFrame, *, device: str, dataset: str, out_dir: Path
-) -> Plot:
-    """Accuracy against one cost, log cost axis, frontier, labels, intervals and references."""
-    axis = result.axis
-    info = table.set_index("variant")
+def _points_frame(result: AxisResult, info: pd.DataFrame) -> pd.DataFrame:
     pts = result.points.copy()
     pts["accuracy_pct"] = 100 * pts["accuracy"]
     pts["low_pct"] = [100 * info.loc[v, "accuracy_low"] for v in pts["variant"]]
@@ -186,26 +180,29 @@ def pareto_plot(
         SOURCE_LABELS.get(info.loc[v, "accuracy_source"], "unknown") for v in pts["variant"]
     ]
     pts["status"] = ["on the frontier" if f else "dominated" for f in pts["on_frontier"]]
-    title = f"Accuracy vs {lowercase_label(axis.label)} — {device}, {dataset}"
+    return pts
 
-    fig = _figure(10, 5.2)
-    ax = fig.add_subplot()
-    ax.set_xscale("log")
+
+def _intervals(ax: Axes, pts: pd.DataFrame) -> None:
     with_ci = pts.dropna(subset=["low_pct", "high_pct"])
-    if not with_ci.empty:
-        ax.errorbar(
-            with_ci["cost"],
-            with_ci["accuracy_pct"],
-            yerr=[
-                (with_ci["accuracy_pct"] - with_ci["low_pct"]).clip(lower=0),
-                (with_ci["high_pct"] - with_ci["accuracy_pct"]).clip(lower=0),
-            ],
-            fmt="none",
-            ecolor="#999999",
-            elinewidth=1,
-            capsize=2,
-            zorder=1,
-        )
+    if with_ci.empty:
+        return
+    ax.errorbar(
+        with_ci["cost"],
+        with_ci["accuracy_pct"],
+        yerr=[
+            (with_ci["accuracy_pct"] - with_ci["low_pct"]).clip(lower=0),
+            (with_ci["high_pct"] - with_ci["accuracy_pct"]).clip(lower=0),
+        ],
+        fmt="none",
+        ecolor="#999999",
+        elinewidth=1,
+        capsize=2,
+        zorder=1,
+    )
+
+
+def _frontier_and_points(ax: Axes, pts: pd.DataFrame) -> None:
     front = pts[pts["on_frontier"]].sort_values(["cost", "accuracy"])
     if not front.empty:
         ax.plot(
@@ -231,23 +228,41 @@ def pareto_plot(
         ax=ax,
         zorder=3,
     )
-    refs = result.references
-    if not refs.empty:
-        cited = {
-            str(info.loc[v, "accuracy_citation"]).split(",")[0].split(";")[0]
-            for v in refs["variant"]
-        }
-        ax.scatter(
-            refs["cost"],
-            100 * refs["accuracy"],
-            marker="*",
-            s=140,
-            color=REFERENCE_COLOUR,
-            edgecolor="black",
-            linewidth=0.5,
-            label=f"reference, published accuracy ({'; '.join(sorted(cited))})",
-            zorder=3,
-        )
+
+
+def _reference_layer(ax: Axes, refs: pd.DataFrame, info: pd.DataFrame) -> None:
+    if refs.empty:
+        return
+    cited = {
+        str(info.loc[v, "accuracy_citation"]).split(",")[0].split(";")[0] for v in refs["variant"]
+    }
+    ax.scatter(
+        refs["cost"],
+        100 * refs["accuracy"],
+        marker="*",
+        s=140,
+        color=REFERENCE_COLOUR,
+        edgecolor="black",
+        linewidth=0.5,
+        label=f"reference, published accuracy ({'; '.join(sorted(cited))})",
+        zorder=3,
+    )
+
+
+@_styled
+def pareto_plot(
+    result: AxisResult, table: pd.DataFrame, *, device: str, dataset: str, out_dir: Path
+) -> Plot:
+    """Accuracy against one cost, log cost axis, frontier, labels, intervals and references."""
+    axis, info, refs = result.axis, table.set_index("variant"), result.references
+    pts = _points_frame(result, info)
+    title = f"Accuracy vs {lowercase_label(axis.label)} — {device}, {dataset}"
+    fig = _figure(10, 5.2)
+    ax = fig.add_subplot()
+    ax.set_xscale("log")
+    _intervals(ax, pts)
+    _frontier_and_points(ax, pts)
+    _reference_layer(ax, refs, info)
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(_cost_formatter(axis.unit))
     ax.xaxis.set_minor_formatter(FuncFormatter(lambda *_: ""))

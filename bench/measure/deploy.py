@@ -31,7 +31,7 @@ import tempfile
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -558,6 +558,37 @@ def _deploy_tensorflow(
     )
 
 
+def _timed_conversion(
+    convert: Callable[[], bytes], name: str, deployment: str
+) -> tuple[bytes, float]:
+    """Run one conversion; its flatbuffer and seconds, or a one-sentence DeploymentError."""
+    start = time.perf_counter()
+    try:
+        flatbuffer = convert()
+    except Exception as exc:  # ConverterError, or a calibration run that failed
+        raise _error(name, deployment, "conversion", exc) from exc
+    return flatbuffer, time.perf_counter() - start
+
+
+def _calibration_images(
+    deployment: str, name: str, images: np.ndarray | None, input_shape: tuple[int, ...]
+) -> np.ndarray | None:
+    """The calibration images full int8 needs, checked; None for the other flavours."""
+    if deployment != "litert_int8_full":
+        return None
+    if images is None or len(images) == 0:
+        raise DeploymentError(
+            f"Model {name!r} cannot be deployed as litert_int8_full without calibration "
+            "images; pass representative_images (a few hundred training images)."
+        )
+    try:
+        return _images(images, input_shape, "representative_images")
+    except ValueError as exc:
+        raise DeploymentError(
+            f"Model {name!r} cannot be deployed as litert_int8_full: {str(exc).rstrip('.')}."
+        ) from exc
+
+
 def _deploy_litert(
     model: keras.Model,
     deployment: str,
@@ -579,19 +610,8 @@ def _deploy_litert(
         "input_dtype": "float32",
         "output_dtype": "float32",
     }
-    images = None
-    if deployment == "litert_int8_full":
-        if representative_images is None or len(representative_images) == 0:
-            raise DeploymentError(
-                f"Model {name!r} cannot be deployed as litert_int8_full without calibration "
-                "images; pass representative_images (a few hundred training images)."
-            )
-        try:
-            images = _images(representative_images, input_shape, "representative_images")
-        except ValueError as exc:
-            raise DeploymentError(
-                f"Model {name!r} cannot be deployed as litert_int8_full: {str(exc).rstrip('.')}."
-            ) from exc
+    images = _calibration_images(deployment, name, representative_images, input_shape)
+    if images is not None:
         details["calibration_images"] = len(images)
 
     def convert(batch: int | None) -> bytes:
@@ -600,24 +620,16 @@ def _deploy_litert(
         )
         return _convert(converter)
 
-    start = time.perf_counter()
-    try:
-        flatbuffer = convert(1)
-    except Exception as exc:  # ConverterError, or a calibration run that failed
-        raise _error(name, deployment, "conversion", exc) from exc
-    conversion_s = time.perf_counter() - start
+    flatbuffer, conversion_s = _timed_conversion(lambda: convert(1), name, deployment)
     try:
         details["xnnpack_partitions"] = _delegate_partitions(flatbuffer, threads)
     except Exception as exc:
         raise _error(name, deployment, "run", exc) from exc
     batched_flatbuffer = None
-    if batched:
-        start = time.perf_counter()
-        try:
-            batched_flatbuffer = convert(None)
-        except Exception as exc:
-            raise _error(name, deployment, "conversion", exc) from exc
-        details["batched_conversion_s"] = time.perf_counter() - start
+    if batched:  # a second file: Flatten fixes batch 1 into its reshape in the batch-1 one
+        batched_flatbuffer, details["batched_conversion_s"] = _timed_conversion(
+            lambda: convert(None), name, deployment
+        )
         details["batched_file_size_bytes"] = len(batched_flatbuffer)
     return LiteRTDeployment(
         model_name=name,
