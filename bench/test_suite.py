@@ -1,25 +1,20 @@
-"""The benchmark suite: per variant, a worker record, then batch-1 latency, throughput, train step.
+"""The benchmark suite: per model a worker record, then latency, throughput and a training step.
 
 Run: `pytest bench --benchmark-json out.json [--variants v01,v10] [--accuracy train]`.
-Tests run function by function, so every worker (FLOPs, memory, accuracy, training) runs before
-any timing starts, and timings are not disturbed by a worker running beside them.
+Every worker job (params, FLOPs, memory, accuracy, training) finishes before any timing starts.
+Each timed scenario is then one interleaved session over all models (`bench.suite.scenarios`):
+built or loaded once, every round visiting every model in a new order, so machine noise lands
+on all of them alike; each model still gets its own pytest-benchmark entry with its samples.
 """
 
 from __future__ import annotations
-
-import gc
-import json
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from bench.conftest import SUITE_KEY, Suite
 from bench.measure import timing as latency
-from bench.suite.options import worker_argv
+from bench.suite import scenarios
+from bench.suite.scenarios import Scenario
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -29,177 +24,86 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("variant", ids, ids=ids)
 
 
-def _live(config: pytest.Config):
-    """Show worker progress lines even while pytest captures output."""
-    capture = config.pluginmanager.getplugin("capturemanager")
-    return capture.global_and_fixture_disabled() if capture else _Null()
-
-
-class _Null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def test_record(variant: str, suite: Suite, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_record(variant: str, suite: Suite) -> None:
     """Params, FLOPs, accuracy (reported / trained / loaded) and memory, in a fresh process."""
-    out = tmp_path_factory.mktemp("records") / f"{variant}.json"
-    command = [sys.executable, "-m", "bench.suite.worker", "--variant", variant, "--out", str(out)]
-    command += worker_argv(vars(suite.config.option))
-    env = {**os.environ, **suite.settings.to_env(), "PYTHONPATH": _pythonpath()}
-    start = time.perf_counter()
-    with subprocess.Popen(
-        command, stderr=subprocess.PIPE, text=True, env=env, cwd=Path.cwd()
-    ) as proc:
-        tail: list[str] = []
-        for line in proc.stderr:
-            line = line.rstrip()
-            if _is_progress(line, variant):
-                with _live(suite.config):
-                    print(f"\n    {line}", end="", flush=True)
-            tail = [*tail[-40:], line]
-    if not out.exists():
-        pytest.fail(f"the worker for {variant} died (exit {proc.returncode}):\n" + "\n".join(tail))
-    record = json.loads(out.read_text(encoding="utf-8"))
-    record["worker_wall_s"] = time.perf_counter() - start
+    result = suite.job(variant).result()
+    if result.record is None:
+        pytest.fail(
+            f"the worker for {variant} died (exit {result.returncode}):\n" + "\n".join(result.tail)
+        )
+    record = result.record
+    record["worker_wall_s"] = result.wall_s
     suite.records[variant] = record
-    if proc.returncode != 0:
-        pytest.fail("\n".join(tail + record["errors"]))
+    if result.returncode != 0:
+        pytest.fail("\n".join(result.tail + record["errors"]))
     if record["errors"]:
         pytest.fail(" ".join(record["errors"]), pytrace=False)
 
 
-def _pythonpath() -> str:
-    root = str(Path(__file__).resolve().parent.parent)
-    existing = os.environ.get("PYTHONPATH")
-    return root if not existing else f"{root}{os.pathsep}{existing}"
+# --- timed scenarios: one interleaved session each, shared by the per-model entries ---
 
 
-def _is_progress(line: str, variant: str) -> bool:
-    """Training progress and warnings of the worker start with the variant id."""
-    return line.startswith(f"{variant} ")
+@pytest.fixture(scope="session")
+def models(suite: Suite) -> dict:
+    """Every selected model, built or loaded once, after every worker job has finished."""
+    suite.finish_jobs()
+    return scenarios.load_models([e.id for e in suite.entries], suite.records)
 
 
-# --- timed scenarios ---
+@pytest.fixture(scope="session")
+def latency_session(suite: Suite, models: dict, reference: latency.Timed) -> Scenario:
+    opt = suite.config.option
+    return scenarios.latency_scenario(
+        models, xla=suite.settings.xla, budget_s=opt.latency_budget, reference=reference
+    )
 
 
-def _model(suite: Suite, variant: str):
-    """The variant's network for timing: trained or user weights when the worker used them."""
-    import keras
-
-    import architectures
-
-    gc.collect()
-    record = suite.records.get(variant, {})
-    path = record.get("model_path")
-    if path and Path(path).exists():
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
-    shape = tuple(record.get("input_shape") or (32, 32, 3))
-    return architectures.get(variant).build(input_shape=shape, num_classes=10)
+@pytest.fixture(scope="session")
+def throughput_session(suite: Suite, models: dict) -> Scenario:
+    return scenarios.throughput_scenario(
+        models, xla=suite.settings.xla, batch=suite.config.option.throughput_batch
+    )
 
 
-def _extra(suite: Suite, variant: str, scenario: str, timed: latency.Timed) -> dict:
-    from bench.measure.environment import device_name
+@pytest.fixture(scope="session")
+def train_step_session(suite: Suite, models: dict) -> Scenario:
+    recipes = {e.id: e.recipe for e in suite.entries}
+    return scenarios.train_step_scenario(models, recipes, xla=suite.settings.xla)
 
-    return {
-        "variant": variant,
-        "scenario": scenario,
-        "batch_size": timed.batch_size,
-        "device": device_name(),
-        "xla": suite.settings.xla,
-        "precision": suite.settings.precision,
-        "first_call_s": timed.first_call_s,
-        "tracing_count": timed.tracing_count,
+
+def _entry(benchmark, suite: Suite, variant: str, scenario: Scenario) -> None:
+    """This model's samples of the session as its benchmark entry, or a one-sentence failure."""
+    if variant in scenario.dropped:
+        suite.record_error(variant, scenario.dropped[variant])
+        pytest.fail(scenario.dropped[variant], pytrace=False)
+    session, timed = scenario.session, scenario.timed[variant]
+    samples = session.samples[variant]
+    scenarios.replay(benchmark, samples)
+    benchmark.extra_info.update(suite.extra(variant, scenario.name, timed))
+    benchmark.extra_info.update(scenario.notes.get(variant, {}))
+    benchmark.extra_info["session"] = {
+        "id": scenario.id,
+        "rounds": session.rounds,
+        "models": len(session.samples),
+        "order": f"shuffled every round (seed {session.order_seed})",
     }
+    if scenario.name != "latency":
+        benchmark.extra_info["images_per_s"] = timed.batch_size / benchmark.stats.stats.median
+    if session.reference is not None:
+        benchmark.extra_info["reference_samples_s"] = session.reference
 
 
-def measure_latency(benchmark, timed: latency.Timed, reference: latency.Timed, budget_s: float):
-    """Batch-1 samples of `timed`, each round preceded by one untimed-by-the-fixture reference call.
-
-    Returns the reference samples (one per round, same order as `benchmark.stats.data`).
-    """
-    timed.warm_up(10)  # >= 5-10 calls: cuDNN autotuning runs on first calls (measurement.md §1)
-    rounds = latency.rounds_for(timed, budget_s=budget_s, min_rounds=30, max_rounds=500)
-    reference_samples: list[float] = []
-
-    def time_reference() -> None:  # setup runs before each round and is not timed by the fixture
-        start = time.perf_counter()
-        reference.call()
-        reference_samples.append(time.perf_counter() - start)
-
-    benchmark.pedantic(timed.call, setup=time_reference, rounds=rounds, iterations=1)
-    return reference_samples
+def test_latency(benchmark, variant: str, suite: Suite, latency_session: Scenario) -> None:
+    """Batch-1 latency, interleaved round by round with every other model and the reference."""
+    _entry(benchmark, suite, variant, latency_session)
 
 
-def test_latency(benchmark, variant: str, suite: Suite, reference: latency.Timed) -> None:
-    """Batch-1 latency, interleaved round by round with the fixed reference workload."""
-    model = _model(suite, variant)
-    timed = latency.inference(model, batch_size=1, xla=suite.settings.xla)
-    samples = measure_latency(benchmark, timed, reference, suite.config.option.latency_budget)
-    benchmark.extra_info.update(_extra(suite, variant, "latency", timed))
-    benchmark.extra_info["reference_samples_s"] = samples
-    assert timed.tracing_count == 1, "the inference function retraced: the timing mixes in tracing"
+def test_throughput(benchmark, variant: str, suite: Suite, throughput_session: Scenario) -> None:
+    """Images per second at a large batch (--throughput-batch, 256 by default)."""
+    _entry(benchmark, suite, variant, throughput_session)
 
 
-def _out_of_memory(suite: Suite, variant: str, message: str) -> None:
-    """Record an out-of-memory in the variant's JSON record and fail this test in one sentence."""
-    record = suite.records.setdefault(variant, {"errors": [], "unavailable": {}})
-    record.setdefault("errors", []).append(message)
-    pytest.fail(message, pytrace=False)
-
-
-def test_throughput(benchmark, variant: str, suite: Suite) -> None:
-    """Images per second at a large batch (--throughput-batch, 256 by default).
-
-    On an out-of-memory the batch is halved until it fits, and the batch actually used, the one
-    asked for and the reason are recorded: never a silent decay (timm #1226 shows why).
-    """
-    import tensorflow as tf
-
-    model = _model(suite, variant)
-    requested = batch = suite.config.option.throughput_batch
-    while True:
-        timed = latency.inference(model, batch_size=batch, xla=suite.settings.xla)
-        try:
-            timed.warm_up(2)
-            break
-        except tf.errors.ResourceExhaustedError:
-            if batch == 1:
-                _out_of_memory(suite, variant, f"{variant} runs out of memory even at batch 1.")
-            batch //= 2
-    rounds = latency.rounds_for(timed, budget_s=6.0, min_rounds=3, max_rounds=50)
-    benchmark.pedantic(timed.call, rounds=rounds, iterations=1)
-    benchmark.extra_info.update(_extra(suite, variant, "throughput", timed))
-    benchmark.extra_info["images_per_s"] = timed.batch_size / benchmark.stats.stats.median
-    if batch != requested:
-        benchmark.extra_info["requested_batch_size"] = requested
-        benchmark.extra_info["batch_reduced_because"] = f"out of memory at batch {batch * 2}"
-
-
-def test_train_step(benchmark, variant: str, suite: Suite) -> None:
+def test_train_step(benchmark, variant: str, suite: Suite, train_step_session: Scenario) -> None:
     """One optimizer step at the recipe's batch size, with the recipe's augmentation."""
-    import tensorflow as tf
-
-    import architectures
-
-    model = _model(suite, variant)
-    entry = architectures.get(variant)
-    timed = latency.train_step(model, entry.recipe, num_classes=10, xla=suite.settings.xla)
-    try:
-        timed.warm_up(2)
-    except tf.errors.ResourceExhaustedError:
-        _out_of_memory(
-            suite,
-            variant,
-            f"{variant} runs out of memory for one training step at its recipe's batch "
-            f"{entry.recipe.batch_size}; measure it on a larger GPU or with --precision "
-            "mixed_float16.",
-        )
-    rounds = latency.rounds_for(timed, budget_s=6.0, min_rounds=3, max_rounds=50)
-    benchmark.pedantic(timed.call, rounds=rounds, iterations=1)
-    extra = _extra(suite, variant, "train_step", timed)
-    extra["images_per_s"] = timed.batch_size / benchmark.stats.stats.median
-    extra["augmentation"] = entry.recipe.augmentation
-    benchmark.extra_info.update(extra)
+    _entry(benchmark, suite, variant, train_step_session)
+    benchmark.extra_info["augmentation"] = suite.entry(variant).recipe.augmentation

@@ -1,0 +1,141 @@
+"""Time many models in the same rounds, so that whatever the machine does hits them all alike.
+
+Claim: on a shared machine the time of one call drifts by tens of per cent over a run (another
+process, frequency changes). Timing the models one after another puts each drift on one model
+and not the next; timing them in rounds that visit every model, in a freshly shuffled order each
+round, puts every drift on every model. Round `i` of one model and round `i` of another were
+measured within the same round, so the report can compare two models through their per-round
+ratios (a paired comparison) instead of through two figures taken minutes apart.
+
+Rules kept from the single-model timing (`bench.measure.timing`): every callable is a pre-built
+`Timed`; its first call (trace, XLA compile, cuDNN autotune) is timed apart and never sampled;
+the single-trace guard runs after the warm-up and again after the rounds, so a function that
+retraced is dropped with a reason and none of its samples is kept. The optional reference
+workload is timed in every round too (the two-file gate divides by it).
+
+`tests/test_interleave.py` checks the order (every model once per round, shuffled, seeded), the
+alignment of the samples, the guard, and the round count.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bench.measure.timing import Timed
+
+REFERENCE = "__reference__"
+
+
+@dataclass
+class Session:
+    """The samples of one interleaved session.
+
+    Attributes:
+        samples: seconds per call, one per round, by name (round i of every name is the same
+            round).
+        reference: the reference workload's sample of each round, or None.
+        rounds: rounds run.
+        order_seed: seed of the per-round shuffles.
+        first_call_s: the first call of each name (timed apart, not in `samples`).
+        dropped: name -> why it has no samples (it retraced, or its first call failed).
+    """
+
+    samples: dict[str, list[float]]
+    reference: list[float] | None
+    rounds: int
+    order_seed: int
+    first_call_s: dict[str, float] = field(default_factory=dict)
+    dropped: dict[str, str] = field(default_factory=dict)
+
+
+def per_call_s(timed: Timed, calls: int = 3) -> float:
+    """Mean seconds of `calls` calls (after the warm-up), to size the rounds."""
+    start = time.perf_counter()
+    for _ in range(calls):
+        timed.call()
+    return (time.perf_counter() - start) / calls
+
+
+def rounds_for(
+    per_round_s: float, *, budget_s: float, min_rounds: int, max_rounds: int
+) -> int:
+    """Rounds that fit `budget_s` at `per_round_s` each, within [min_rounds, max_rounds]."""
+    return int(min(max(budget_s / max(per_round_s, 1e-9), min_rounds), max_rounds))
+
+
+def _retraced(name: str, count: int) -> str:
+    return (
+        f"the timed function of {name} was traced {count} times instead of once, so its samples "
+        "would mix tracing into the timing; none are kept"
+    )
+
+
+def warm_up(timed: Mapping[str, Timed], *, calls: int) -> dict[str, str]:
+    """`calls` warm-up calls in all (the first timed apart) for every callable.
+
+    A callable whose first call already ran (to find a batch that fits, say) gets only the rest.
+
+    Returns:
+        name -> why to drop it: its function was traced more than once.
+    """
+    dropped = {}
+    for name, t in timed.items():
+        if math.isnan(t.first_call_s):
+            t.warm_up(calls)
+        else:
+            for _ in range(calls - 1):
+                t.call()
+        if t.tracing_count != 1:
+            dropped[name] = _retraced(name, t.tracing_count)
+    return dropped
+
+
+def run_rounds(
+    timed: Mapping[str, Timed],
+    *,
+    rounds: int,
+    reference: Timed | None = None,
+    seed: int = 0,
+) -> Session:
+    """Time every callable once per round, in a new random order each round.
+
+    Call `warm_up` first; callables it dropped should not be passed. After the rounds the
+    tracing counts are checked again and a callable that retraced is dropped.
+
+    Args:
+        timed: name -> a warmed-up `Timed`.
+        rounds: number of rounds.
+        reference: a workload timed in every round too (shuffled with the others).
+        seed: seed of the per-round orders (recorded in the session).
+    """
+    names = list(timed)
+    calls = {name: t.call for name, t in timed.items()}
+    if reference is not None:
+        calls[REFERENCE] = reference.call
+    order = list(calls)
+    out = {name: np.empty(rounds) for name in order}
+    rng = np.random.default_rng(seed)
+    clock = time.perf_counter
+    for i in range(rounds):
+        for name in rng.permutation(order):
+            call = calls[name]
+            start = clock()
+            call()
+            out[name][i] = clock() - start
+    session = Session(
+        samples={name: out[name].tolist() for name in names},
+        reference=out[REFERENCE].tolist() if reference is not None else None,
+        rounds=rounds,
+        order_seed=seed,
+        first_call_s={name: t.first_call_s for name, t in timed.items()},
+    )
+    for name, t in timed.items():
+        if t.tracing_count != 1:
+            session.dropped[name] = _retraced(name, t.tracing_count)
+            del session.samples[name]
+    return session

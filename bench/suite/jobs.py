@@ -1,0 +1,119 @@
+"""Per-model jobs (a fresh worker process each) and the executor that runs them.
+
+Every job is `python -m bench.suite.worker --variant ID --out FILE ...` in its own process, so a
+crash, an out-of-memory or a memory peak stays with its model. `LocalExecutor` runs them on this
+machine, `parallel` at a time, all before any timed scenario starts (the suite waits for every
+job before it times anything, so no timing ever runs beside a worker). Lines a worker writes to
+stderr that start with its model id are progress, passed to `progress` as they come.
+
+`tests/test_jobs.py` runs the executor on a stub worker: results in order, two at a time, a
+dead worker reported with its exit code and the tail of its output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER_MODULE = "bench.suite.worker"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One model's worker run.
+
+    Attributes:
+        variant: the registry id.
+        argv: the worker options (`bench.suite.options.worker_argv`).
+        out: where the worker writes its record.
+    """
+
+    variant: str
+    argv: tuple[str, ...]
+    out: Path
+
+
+@dataclass
+class JobResult:
+    """What came back from one job.
+
+    Attributes:
+        record: the worker's record, or None when the worker died before writing it.
+        returncode: the worker's exit status (0: done; 1: our bug, the record says so).
+        tail: the last lines the worker wrote to stderr (for a dead worker's message).
+        wall_s: seconds from start to exit.
+    """
+
+    record: dict[str, Any] | None
+    returncode: int
+    tail: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+def _pythonpath() -> str:
+    existing = os.environ.get("PYTHONPATH")
+    return str(ROOT) if not existing else f"{ROOT}{os.pathsep}{existing}"
+
+
+class LocalExecutor:
+    """Runs jobs as subprocesses of this machine, `parallel` at a time.
+
+    Args:
+        parallel: how many workers run at once.
+        env: extra environment variables for the workers (the process settings).
+        progress: receives each progress line of a worker (it starts with the model id).
+        command: the interpreter and module to run (tests substitute a stub worker).
+    """
+
+    def __init__(
+        self,
+        *,
+        parallel: int,
+        env: dict[str, str],
+        progress: Callable[[str], None] = lambda line: None,
+        command: Sequence[str] = (sys.executable, "-m", WORKER_MODULE),
+    ) -> None:
+        if parallel < 1:
+            raise ValueError(f"parallel must be at least 1, got {parallel}")
+        self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="worker")
+        self._env = {**os.environ, **env, "PYTHONPATH": _pythonpath()}
+        self._progress = progress
+        self._command = tuple(command)
+        self._lock = threading.Lock()
+
+    def submit(self, job: Job) -> Future[JobResult]:
+        """Start `job` when a slot is free; its future holds the `JobResult`."""
+        return self._pool.submit(self._run, job)
+
+    def shutdown(self, *, cancel: bool = False) -> None:
+        """Wait for the running jobs (and drop the queued ones when `cancel`)."""
+        self._pool.shutdown(wait=True, cancel_futures=cancel)
+
+    def _run(self, job: Job) -> JobResult:
+        start = time.perf_counter()
+        job.out.parent.mkdir(parents=True, exist_ok=True)
+        command = [*self._command, "--variant", job.variant, "--out", str(job.out), *job.argv]
+        tail: list[str] = []
+        with subprocess.Popen(
+            command, stderr=subprocess.PIPE, text=True, env=self._env, cwd=Path.cwd()
+        ) as proc:
+            for raw in proc.stderr:
+                line = raw.rstrip()
+                if line.startswith(f"{job.variant} "):
+                    with self._lock:
+                        self._progress(line)
+                tail = [*tail[-40:], line]
+        record = None
+        if job.out.exists():
+            record = json.loads(job.out.read_text(encoding="utf-8"))
+        return JobResult(record, proc.returncode, tail, time.perf_counter() - start)

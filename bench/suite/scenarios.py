@@ -1,0 +1,225 @@
+"""The timed scenarios of the suite, each run once for all models, interleaved.
+
+Batch-1 latency, throughput at a large batch and one training step are each one interleaved
+session (`bench.measure.interleave`): every model is built or loaded once (`load_models`), its
+timed function is warmed up (first call apart), and then every round calls every model once, in a
+new random order. pytest-benchmark still gets one entry per model and scenario, holding that
+model's raw per-round samples (`replay`), so `pytest-benchmark compare` and the gates read the
+file as before; round `i` of every entry of one session is the same round
+(`extra_info.session`), which lets the report compare two models through per-round ratios.
+
+Faults stay with their model: an out-of-memory at the throughput batch halves that model's batch
+(recorded); at batch 1, or in a training step, it drops the model from that session with one
+sentence; a function that retraced is dropped with its reason (`bench.measure.interleave`).
+"""
+
+from __future__ import annotations
+
+import gc
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.measure import interleave
+from bench.measure import timing as latency
+from bench.measure.interleave import Session
+
+LATENCY_WARM_UP_CALLS = 10  # >= 5-10 calls: cuDNN autotuning runs on first calls (GPU)
+LATENCY_ROUNDS = (30, 2000)  # min, max
+THROUGHPUT_ROUNDS = (3, 50)
+TRAIN_STEP_ROUNDS = (3, 50)
+STEP_BUDGET_S = 6.0  # seconds per model for throughput and the training step, as before
+
+
+@dataclass
+class Scenario:
+    """One timed scenario's session, and what each model's benchmark entry needs.
+
+    Attributes:
+        name: "latency", "throughput" or "train_step".
+        session: the interleaved samples (None when no model could be timed).
+        timed: the `Timed` of each model that took part (batch size, first call, traces).
+        dropped: model id -> one sentence saying why it has no samples.
+        notes: model id -> extra entries for its `extra_info` (a reduced batch, say).
+        id: names the session in every entry's `extra_info.session`.
+    """
+
+    name: str
+    session: Session | None
+    timed: dict[str, latency.Timed]
+    dropped: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+
+def load_models(ids: list[str], records: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """Each model once: the worker's trained or loaded file when it used one, else a fresh build."""
+    import keras
+
+    import architectures
+
+    models = {}
+    for vid in ids:
+        gc.collect()
+        record = records.get(vid, {})
+        path = record.get("model_path")
+        if path and Path(path).exists():
+            models[vid] = keras.saving.load_model(path, compile=False, safe_mode=True)
+        else:
+            shape = tuple(record.get("input_shape") or (32, 32, 3))
+            models[vid] = architectures.get(vid).build(input_shape=shape, num_classes=10)
+    return models
+
+
+def _run(
+    name: str,
+    timed: dict[str, latency.Timed],
+    *,
+    warm_up_calls: int,
+    budget_s: float,
+    rounds: tuple[int, int],
+    reference: latency.Timed | None = None,
+    seed: int = 0,
+) -> Scenario:
+    scenario = Scenario(name, None, timed)
+    scenario.dropped.update(interleave.warm_up(timed, calls=warm_up_calls))
+    keep = {k: t for k, t in timed.items() if k not in scenario.dropped}
+    if not keep:
+        return scenario
+    per_round = sum(interleave.per_call_s(t) for t in keep.values())
+    if reference is not None:
+        per_round += interleave.per_call_s(reference)
+    count = interleave.rounds_for(
+        per_round, budget_s=budget_s, min_rounds=rounds[0], max_rounds=rounds[1]
+    )
+    scenario.session = interleave.run_rounds(keep, rounds=count, reference=reference, seed=seed)
+    scenario.dropped.update(scenario.session.dropped)
+    return scenario
+
+
+def latency_scenario(
+    models: Mapping[str, Any], *, xla: bool, budget_s: float, reference: latency.Timed
+) -> Scenario:
+    """Batch-1 latency of every model, `budget_s` seconds of samples per model."""
+    timed = {vid: latency.inference(m, batch_size=1, xla=xla) for vid, m in models.items()}
+    return _run(
+        "latency",
+        timed,
+        warm_up_calls=LATENCY_WARM_UP_CALLS,
+        budget_s=budget_s * len(timed),
+        rounds=LATENCY_ROUNDS,
+        reference=reference,
+    )
+
+
+def _fitting(build: Callable[[int], latency.Timed], batch: int) -> tuple[latency.Timed, int]:
+    """A Timed at the largest batch, halving from `batch`, whose first call fits in memory.
+
+    Raises:
+        tf.errors.ResourceExhaustedError: not even batch 1 fits.
+    """
+    import tensorflow as tf
+
+    while True:
+        timed = build(batch)
+        try:
+            timed.warm_up(1)  # the first call, timed apart
+            return timed, batch
+        except tf.errors.ResourceExhaustedError:
+            if batch == 1:
+                raise
+            batch //= 2
+
+
+def throughput_scenario(models: Mapping[str, Any], *, xla: bool, batch: int) -> Scenario:
+    """Images per second at `batch` (halved per model on out-of-memory, recorded)."""
+    import tensorflow as tf
+
+    timed, notes, dropped = {}, {}, {}
+    for vid, model in models.items():
+        try:
+            timed[vid], used = _fitting(
+                lambda b, m=model: latency.inference(m, batch_size=b, xla=xla), batch
+            )
+        except tf.errors.ResourceExhaustedError:
+            dropped[vid] = f"{vid} runs out of memory even at batch 1."
+            continue
+        if used != batch:
+            notes[vid] = {
+                "requested_batch_size": batch,
+                "batch_reduced_because": f"out of memory at batch {used * 2}",
+            }
+    scenario = _run(
+        "throughput",
+        timed,
+        warm_up_calls=1,  # the first call, already run by `_fitting`; no other warm-up needed
+        budget_s=STEP_BUDGET_S * max(len(timed), 1),
+        rounds=THROUGHPUT_ROUNDS,
+    )
+    scenario.dropped.update(dropped)
+    scenario.notes.update(notes)
+    return scenario
+
+
+def train_step_scenario(
+    models: Mapping[str, Any], recipes: Mapping[str, Any], *, xla: bool
+) -> Scenario:
+    """One optimizer step at each recipe's batch size, its augmentation included."""
+    import tensorflow as tf
+
+    timed, dropped = {}, {}
+    for vid, model in models.items():
+        recipe = recipes[vid]
+        step = latency.train_step(model, recipe, num_classes=10, xla=xla)
+        try:
+            step.warm_up(1)
+        except tf.errors.ResourceExhaustedError:
+            dropped[vid] = (
+                f"{vid} runs out of memory for one training step at its recipe's batch "
+                f"{recipe.batch_size}; measure it on a larger GPU or with --precision "
+                "mixed_float16."
+            )
+            continue
+        timed[vid] = step
+    scenario = _run(
+        "train_step",
+        timed,
+        warm_up_calls=2,  # the first (run above) and one more: the first step builds slots
+        budget_s=STEP_BUDGET_S * max(len(timed), 1),
+        rounds=TRAIN_STEP_ROUNDS,
+    )
+    scenario.dropped.update(dropped)
+    return scenario
+
+
+class ReplayTimer:
+    """pytest-benchmark's timer for samples already measured in the interleaved rounds.
+
+    `benchmark.pedantic` reads the timer before and after each call; this one advances by the
+    next stored sample between the two reads, so each round's duration is exactly the sample
+    measured (with `time.perf_counter`) in that round of the session.
+    """
+
+    __name__ = "perf_counter (interleaved rounds)"
+
+    def __init__(self, samples: list[float]) -> None:
+        self._samples = samples
+        self._reads = 0
+        self._clock = 0.0
+
+    def __call__(self) -> float:
+        if self._reads % 2:
+            self._clock += self._samples[self._reads // 2]
+        self._reads += 1
+        return self._clock
+
+    def __repr__(self) -> str:
+        return self.__name__
+
+
+def replay(benchmark: Any, samples: list[float]) -> None:
+    """Give the benchmark fixture one model's samples, one round each."""
+    benchmark._timer = ReplayTimer(samples)  # pytest-benchmark reads it for every round
+    benchmark.pedantic(lambda: None, rounds=len(samples), iterations=1, warmup_rounds=0)
