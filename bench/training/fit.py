@@ -600,7 +600,7 @@ def train_variant(
         TrainingError: NaN loss, out of memory, or no usable validation data; one sentence.
     """
     from architectures.augmentation import build_augmentation
-    from bench.training.datasets import make_pipeline
+    from bench.training.pipeline import make_pipeline
 
     recipe = recipe or entry.recipe
     say = progress if progress is not None else (lambda line: None)
