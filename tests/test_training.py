@@ -25,7 +25,9 @@ import tensorflow as tf
 
 from architectures import Entry, Recipe
 from bench.training import fit as training
+from bench.training import weights
 from bench.training.datasets import Dataset
+from bench.training.profiles import PROFILE_NAMES, PROFILES, Profile
 
 TRAIN, VALIDATION, TEST = 96, 32, 32
 BATCH = 32
@@ -80,8 +82,8 @@ def tiny_dataset(seed: int = 0) -> Dataset:
     )
 
 
-def epochs_profile(max_epochs: int) -> training.Profile:
-    return training.Profile(
+def epochs_profile(max_epochs: int) -> Profile:
+    return Profile(
         name=f"test{max_epochs}",
         train_examples=None,
         validation_examples=None,
@@ -109,8 +111,8 @@ def one_sentence(message: str) -> bool:
 
 
 def test_profiles_are_nested_budgets() -> None:
-    assert set(training.PROFILES) == {"paper", "quick", "smoke"}
-    paper, quick, smoke = (training.PROFILES[n] for n in ("paper", "quick", "smoke"))
+    assert set(PROFILES) == {"paper", "quick", "smoke"}
+    paper, quick, smoke = (PROFILES[n] for n in ("paper", "quick", "smoke"))
     # paper runs the report's recipe unchanged: all data, the recipe's 200 epochs.
     assert (paper.train_examples, paper.test_examples, paper.max_epochs) == (None, None, None)
     assert paper.validation_examples is None  # the recipe's validation_examples
@@ -123,6 +125,19 @@ def test_profiles_are_nested_budgets() -> None:
     assert smoke.train_examples < quick.train_examples
     assert smoke.test_examples < quick.test_examples
     assert smoke.max_epochs == 1
+
+
+def test_profiles_import_without_tensorflow() -> None:
+    # The suite's option table imports the names; a framework import there would cost seconds.
+    assert PROFILE_NAMES == ("paper", "quick", "smoke")
+    probe = (
+        "import sys, bench.training.profiles as p; "
+        "print(p.PROFILE_NAMES, 'tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == "('paper', 'quick', 'smoke') False False", done.stderr[-2000:]
 
 
 def _key(entry: Entry, **changes) -> str:
@@ -430,7 +445,7 @@ def test_out_of_memory_names_the_batch_size(tmp_path: Path) -> None:
 
 
 def test_profile_sizes_cut_a_bigger_dataset(tmp_path: Path) -> None:
-    profile = training.Profile(
+    profile = Profile(
         name="cut",
         train_examples=64,
         validation_examples=16,
@@ -461,7 +476,7 @@ def test_load_user_model_accepts_the_registry_architecture(tmp_path: Path) -> No
     # Saved as a Sequential of the same layers: the class of the container does not matter.
     copy = keras.Sequential([keras.Input((8, 8, 3)), *theirs.layers[1:]], name="sequential_copy")
     path = _saved(tmp_path, copy)
-    loaded = training.load_user_model(path, tiny_entry(), input_shape=(8, 8, 3), num_classes=3)
+    loaded = weights.load_user_model(path, tiny_entry(), input_shape=(8, 8, 3), num_classes=3)
     for expected, got in zip(theirs.get_weights(), loaded.get_weights(), strict=True):
         np.testing.assert_array_equal(expected, got)
 
@@ -477,8 +492,8 @@ def test_load_user_model_accepts_the_registry_architecture(tmp_path: Path) -> No
 )
 def test_load_user_model_names_the_first_difference(tmp_path: Path, builder, expected) -> None:
     path = _saved(tmp_path, builder())
-    with pytest.raises(training.WeightsError) as caught:
-        training.load_user_model(path, tiny_entry(), input_shape=(8, 8, 3), num_classes=3)
+    with pytest.raises(weights.WeightsError) as caught:
+        weights.load_user_model(path, tiny_entry(), input_shape=(8, 8, 3), num_classes=3)
     message = str(caught.value)
     assert one_sentence(message), message
     assert "not tiny's architecture" in message and expected in message
@@ -486,8 +501,8 @@ def test_load_user_model_names_the_first_difference(tmp_path: Path, builder, exp
 
 def test_load_user_model_refuses_missing_garbage_and_unsafe_files(tmp_path: Path) -> None:
     def refuse(path: Path) -> str:
-        with pytest.raises(training.WeightsError) as caught:
-            training.load_user_model(path, tiny_entry(), input_shape=(8, 8, 3), num_classes=3)
+        with pytest.raises(weights.WeightsError) as caught:
+            weights.load_user_model(path, tiny_entry(), input_shape=(8, 8, 3), num_classes=3)
         assert one_sentence(str(caught.value)), str(caught.value)
         return str(caught.value)
 

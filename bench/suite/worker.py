@@ -96,8 +96,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     if args.accuracy in {"train", "load"}:
         from bench.training import datasets
         from bench.training import fit as training
+        from bench.training.profiles import PROFILES
+        from bench.training.weights import WeightsError, load_user_model
 
-        profile = training.PROFILES[args.profile] if args.accuracy == "train" else None
+        profile = PROFILES[args.profile] if args.accuracy == "train" else None
         try:
             data = datasets.load_dataset(
                 args.dataset,
@@ -174,13 +176,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 )
             else:
                 path = (args.weights_dir or Path(".")) / f"{entry.id}.keras"
-                model = training.load_user_model(
+                model = load_user_model(
                     path, entry, input_shape=input_shape, num_classes=num_classes
                 )
                 record["accuracy"] = training.evaluate(model, data.x_test, data.y_test)
                 record["test_examples"] = len(data.y_test)
                 record["model_path"] = str(path)
-        except (training.TrainingError, training.WeightsError) as exc:
+        except (training.TrainingError, WeightsError) as exc:
             errors.append(str(exc))
     if record["accuracy"] is None and "accuracy" not in unavailable:
         unavailable["accuracy"] = errors[-1] if errors else "no accuracy was measured"

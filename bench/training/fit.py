@@ -1,4 +1,4 @@
-"""Train a registry entry with its recipe, cache the result, resume killed runs, load user weights.
+"""Train a registry entry with its recipe, cache the result, resume killed runs.
 
 Claims, and how `tests/test_training.py` checks each on a tiny model:
 
@@ -18,8 +18,6 @@ Claims, and how `tests/test_training.py` checks each on a tiny model:
 - A NaN loss, an out-of-memory error and a corrupt cache entry each become one sentence
   (`TrainingError`, or a warning through `progress` for a corrupt entry, which is moved aside and
   retrained); the NaN epoch is never saved.
-- `load_user_model` loads a `.keras` file in Keras safe mode and refuses it, naming the first
-  difference, unless it has the registry architecture's layers, weight shapes and layer settings.
 
 Times are seconds of wall clock (`time.perf_counter`). `train_time_s` is the sum of the epochs'
 wall times (training and validation passes), accumulated across resumes; checkpoint writing and the
@@ -47,80 +45,16 @@ import tensorflow as tf
 
 from architectures.spec import Recipe
 from bench.training.cache import CacheEntry, CorruptEntryError
+from bench.training.profiles import PROFILES, Profile
+from bench.training.recipes import compile_for_training
 
 Progress = Callable[[str], None]
-
-# --- profiles -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Profile:
-    """How much of the recipe to run.
-
-    Attributes:
-        name: "paper", "quick" or "smoke".
-        train_examples: training images to use (None: all the dataset offers).
-        validation_examples: validation images (None: the recipe's `validation_examples`).
-        test_examples: test images (None: the whole test set).
-        max_epochs: cap on epochs (None: the recipe's `max_epochs`).
-        description: one line for `--help` and reports.
-    """
-
-    name: str
-    train_examples: int | None
-    validation_examples: int | None
-    test_examples: int | None
-    max_epochs: int | None
-    description: str
-
-
-PROFILES: dict[str, Profile] = {
-    "paper": Profile(
-        name="paper",
-        train_examples=None,
-        validation_examples=None,
-        test_examples=None,
-        max_epochs=None,
-        description=(
-            "the recipes as the report ran them: all training images, up to 200 epochs, both "
-            "early stoppings, the full test set (hours per variant; meant for a GPU)"
-        ),
-    ),
-    "quick": Profile(
-        name="quick",
-        train_examples=3_000,
-        validation_examples=1_000,
-        test_examples=2_000,
-        max_epochs=3,
-        description=(
-            "a CPU-sized budget: 3,000 training / 1,000 validation / 2,000 test images, at most 3 "
-            "epochs (about 0.1 s per training image for v10 on one core, so ~15 min for v10 and "
-            "~30 min for all ten; accuracies far below the report's)"
-        ),
-    ),
-    "smoke": Profile(
-        name="smoke",
-        train_examples=256,
-        validation_examples=128,
-        test_examples=256,
-        max_epochs=1,
-        description=(
-            "seconds per variant: 256 / 128 / 256 images and one epoch; checks that everything "
-            "runs, its accuracies mean nothing"
-        ),
-    ),
-}
-
 
 # --- errors ---------------------------------------------------------------------------------------
 
 
 class TrainingError(Exception):
     """A training run that cannot go on (NaN loss, out of memory, unusable data); one sentence."""
-
-
-class WeightsError(Exception):
-    """A user's weights file that is missing, unreadable or not the registry's architecture."""
 
 
 # --- cache key ------------------------------------------------------------------------------------
@@ -498,19 +432,6 @@ def _dataset_tag(dataset: Any, split: _Split) -> str:
     )
 
 
-def _compile(model: keras.Model, recipe: Recipe, *, jit_compile: bool) -> None:
-    from bench.measure.timing import (
-        make_optimizer,  # the one definition of "the recipe's optimizer"
-    )
-
-    model.compile(
-        optimizer=make_optimizer(recipe),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        jit_compile=jit_compile,
-    )
-
-
 def _restore(model: keras.Model, path: Path, *, optimizer_iterations: int) -> None:
     """Load weights and optimizer state from our own `.keras` file into the rebuilt model.
 
@@ -625,7 +546,7 @@ def train_variant(
     def fresh_model() -> keras.Model:
         keras.utils.set_random_seed(seed)  # the same initial weights on every (re)start
         built = entry.build(input_shape=input_shape, num_classes=num_classes)
-        _compile(built, recipe, jit_compile=jit_compile)
+        compile_for_training(built, recipe, jit_compile=jit_compile)
         return built
 
     model = fresh_model()
@@ -827,130 +748,3 @@ def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, *, batch_size: in
         raise ValueError(f"evaluate needs as many labels as images, got {len(x)} and {len(labels)}")
     probabilities = model.predict(x, batch_size=batch_size, verbose=0)
     return float(np.mean(np.argmax(probabilities, axis=-1) == labels))
-
-
-# --- user weights ---------------------------------------------------------------------------------
-
-_IGNORED_SETTINGS = frozenset({"name", "seed", "dtype", "trainable"})
-
-
-def _settings(layer: keras.Layer) -> dict[str, Any]:
-    """A layer's config without what does not change the function it computes or trains."""
-
-    def strip(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in _IGNORED_SETTINGS}
-        if isinstance(value, (list, tuple)):
-            return [strip(v) for v in value]
-        return value
-
-    # A JSON round trip, because a loaded config has lists where a built one has tuples.
-    return strip(json.loads(json.dumps(layer.get_config(), default=str)))
-
-
-def _first_setting_difference(expected: dict[str, Any], got: dict[str, Any]) -> str | None:
-    for name in sorted(set(expected) | set(got)):
-        if expected.get(name) != got.get(name):
-            return f"{name}={got.get(name)!r} where the registry has {expected.get(name)!r}"
-    return None
-
-
-def architecture_difference(expected: keras.Model, got: keras.Model) -> str | None:
-    """The first way `got` differs from `expected`, in words, or None when they match.
-
-    Compared in order: input shape, the sequence of layer classes (input layers aside, so a
-    Sequential file matches a functional registry model), each layer's weight shapes, then each
-    layer's settings without names, seeds, dtype policy and `trainable`. The wiring between layers
-    is not compared; the report's models are plain chains, where the shapes pin it down.
-    """
-    try:
-        got_input_shape = got.input_shape
-    except (AttributeError, ValueError):  # an unbuilt Sequential has no input shape, nor weights
-        return "it was saved before being built, so it holds no weights"
-    if tuple(expected.input_shape) != tuple(got_input_shape):
-        return (
-            f"it takes inputs of shape {got_input_shape} where the registry has "
-            f"{expected.input_shape}"
-        )
-    ours = [layer for layer in expected.layers if not isinstance(layer, keras.layers.InputLayer)]
-    theirs = [layer for layer in got.layers if not isinstance(layer, keras.layers.InputLayer)]
-    for index, (mine, other) in enumerate(zip(ours, theirs, strict=False), start=1):
-        where = f"layer {index} ({mine.name})"
-        if type(mine).__name__ != type(other).__name__:
-            return (
-                f"{where} is a {type(other).__name__} in the file where the registry has a "
-                f"{type(mine).__name__}"
-            )
-        mine_shapes = [tuple(w.shape) for w in mine.weights]
-        other_shapes = [tuple(w.shape) for w in other.weights]
-        if mine_shapes != other_shapes:
-            return (
-                f"{where} has weights of shapes {other_shapes} in the file where the registry has "
-                f"{mine_shapes}"
-            )
-        difference = _first_setting_difference(_settings(mine), _settings(other))
-        if difference:
-            return f"{where} ({type(mine).__name__}) has {difference}"
-    if len(ours) != len(theirs):
-        return f"the file has {len(theirs)} layers where the registry has {len(ours)}"
-    return None
-
-
-def _first_sentence(text: str) -> str:
-    """The first sentence of an error message from a library (theirs can run to a paragraph)."""
-    lines = text.strip().splitlines()
-    return lines[0].split(". ")[0].rstrip(".") if lines else ""
-
-
-def load_user_model(
-    path: Path, entry: Any, *, input_shape: tuple[int, ...], num_classes: int
-) -> keras.Model:
-    """Load a user's trained `.keras` file for `entry`, refusing anything but its architecture.
-
-    The file is loaded with `keras.saving.load_model(safe_mode=True, compile=False)` (safe mode
-    refuses to deserialise Python lambdas, which could run arbitrary code), compared with
-    `entry.build(input_shape, num_classes)` by `architecture_difference`, and its weights are
-    copied into that freshly built model, so what gets measured has the registry's layer names.
-
-    Args:
-        path: the `.keras` file.
-        entry: the registry entry the weights claim to be.
-        input_shape: (height, width, channels) of the dataset.
-        num_classes: the dataset's class count.
-
-    Returns:
-        The registry's model holding the file's weights (uncompiled).
-
-    Raises:
-        WeightsError: the file is missing, not loadable in safe mode, or another architecture.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(
-            f"no weights for {entry.id}: {path} does not exist; save the trained model there with "
-            f"model.save() or point --weights-dir at the folder holding {entry.id}.keras."
-        )
-    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
-        raise WeightsError(
-            f"{path} is not a Keras 3 .keras archive (truncated, or another format); save the "
-            f"{entry.id} model again with model.save('{entry.id}.keras')."
-        )
-    try:
-        loaded = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as exc:  # a user file can trip any of Keras' deserialisers; report it
-        reason = _first_sentence(str(exc)) or type(exc).__name__
-        raise WeightsError(
-            f"{path} could not be loaded in Keras safe mode ({reason}); re-save it with "
-            "model.save() from standard Keras layers."
-        ) from exc
-    if not isinstance(loaded, keras.Model):
-        raise WeightsError(f"{path} does not hold a Keras model; save a model with model.save().")
-    expected = entry.build(input_shape=tuple(input_shape), num_classes=num_classes)
-    difference = architecture_difference(expected, loaded)
-    if difference is not None:
-        raise WeightsError(
-            f"{path} is not {entry.id}'s architecture: {difference}; load weights trained for "
-            f"{entry.id} itself."
-        )
-    expected.set_weights(loaded.get_weights())
-    return expected
