@@ -24,8 +24,8 @@ import pytest
 import tensorflow as tf
 
 from architectures import Entry, Recipe
+from bench.training import cache, weights
 from bench.training import fit as training
-from bench.training import weights
 from bench.training.datasets import Dataset
 from bench.training.profiles import PROFILE_NAMES, PROFILES, Profile
 
@@ -150,7 +150,9 @@ def _key(entry: Entry, **changes) -> str:
         "num_classes": 3,
     } | changes
     recipe = arguments.pop("recipe")
-    return training.cache_key(entry, recipe, **arguments)
+    arguments["profile"] = PROFILES[arguments["profile"]]
+    model = entry.build(input_shape=arguments["input_shape"], num_classes=arguments["num_classes"])
+    return cache.digest(cache.key_inputs(model, recipe, **arguments))
 
 
 def test_cache_key_changes_with_what_the_run_depends_on_and_nothing_else() -> None:

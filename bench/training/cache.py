@@ -1,4 +1,10 @@
-"""One trained-model cache entry on disk: per-epoch checkpoints, the resume state, the final model.
+"""The trained-model cache: the key a run is stored under, and one entry's files on disk.
+
+Claim: the key (`key_inputs`, hashed by `digest`) covers what the trained weights depend on and
+nothing else: the architecture (`architecture_fingerprint`, blind to Keras' per-process layer
+names), the recipe without its prose, the dataset and its split sizes, the profile, the seed, the
+input shape, the class count and the TensorFlow and Keras versions. `train_variant` is its one
+user; `tests/test_training.py` checks what changes the key and what does not.
 
 Claim: whatever instant the process dies at, the entry on disk is either a consistent resume point
 (a `state.json` and the checkpoint it names, both from the same finished epoch) or a finished run
@@ -20,20 +26,29 @@ the cache hit and the corrupt-entry paths end to end.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 import keras
+import tensorflow as tf
+
+from architectures.spec import Recipe
+from bench.training.profiles import Profile
 
 FORMAT_VERSION = 1
 STATE_FILE = "state.json"
 RESULT_FILE = "result.json"
 FINAL_FILE = "final.keras"
 _CHECKPOINT_PATTERN = "checkpoint-epoch*.keras"
+_KEY_FORMAT = 1  # bump when the training code changes what a cached result means
+_RECIPE_DOCUMENTATION = ("origin", "notes")  # prose about the recipe; no effect on training
 _NUMBER = (int, float)
 _OPTIONAL_TEXT = (str, type(None))
 # What the training code reads back, with the JSON types it needs; anything else is corrupt.
@@ -67,6 +82,102 @@ _RESULT_FIELDS: dict[str, type | tuple[type, ...]] = {
 
 class CorruptEntryError(Exception):
     """A cache entry whose files cannot be read or do not agree with each other."""
+
+
+# --- the key --------------------------------------------------------------------------------------
+
+
+def _all_layers(model: keras.Layer) -> list[keras.Layer]:
+    layers: list[keras.Layer] = []
+    for layer in getattr(model, "layers", None) or []:
+        layers.append(layer)
+        layers.extend(_all_layers(layer))
+    return layers
+
+
+def architecture_fingerprint(model: keras.Model) -> str:
+    """The model's `get_config()` and weight shapes as canonical JSON, with names made positional.
+
+    Keras names unnamed layers from a per-process counter ("dense", then "dense_1" for the next
+    model built), so the same builder gives different names depending on what was built before.
+    Every layer name (and the model's) is replaced by its position, so the fingerprint depends on
+    the architecture only; this works for any builder, not only the report's named layers.
+    """
+    layers = _all_layers(model)
+    positions = {model.name: "model"}
+    for index, layer in enumerate(layers):
+        positions.setdefault(layer.name, f"layer{index}")
+
+    def canonical(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): canonical(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [canonical(v) for v in value]
+        if isinstance(value, str):
+            return positions.get(value, value)
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        # Objects without a JSON form: their repr, minus memory addresses (which vary per run).
+        return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+
+    try:
+        config = model.get_config()
+    except NotImplementedError:  # a subclassed model without get_config: weight shapes only
+        config = None
+    shapes = [[type(layer).__name__, [list(w.shape) for w in layer.weights]] for layer in layers]
+    return json.dumps(
+        {"config": canonical(config), "layers": canonical(shapes)}, sort_keys=True, default=str
+    )
+
+
+def key_inputs(
+    model: keras.Model,
+    recipe: Recipe,
+    *,
+    dataset: str,
+    profile: Profile,
+    seed: int,
+    input_shape: tuple[int, ...],
+    num_classes: int,
+) -> dict[str, Any]:
+    """What a training run's result depends on, as JSON; `digest` makes the cache key of it.
+
+    Args:
+        model: the built model (its `architecture_fingerprint` is hashed, so user builders are
+            covered too).
+        recipe: the recipe the run uses (`dataclasses.asdict`, without its `origin` and `notes`).
+        dataset: the dataset's name; `train_variant` adds its split sizes.
+        profile: the profile (its sizes and epoch cap, without its description).
+        seed: the run's seed.
+        input_shape: (height, width, channels).
+        num_classes: number of classes.
+
+    Returns:
+        The inputs, with the TensorFlow and Keras versions and `_KEY_FORMAT` added.
+    """
+    architecture = architecture_fingerprint(model)
+    recipe_fields = dataclasses.asdict(recipe)
+    for documentation in _RECIPE_DOCUMENTATION:
+        recipe_fields.pop(documentation, None)
+    profile_fields = dataclasses.asdict(profile)
+    profile_fields.pop("description")
+    return {
+        "key_format": _KEY_FORMAT,
+        "architecture_sha256": hashlib.sha256(architecture.encode()).hexdigest(),
+        "recipe": recipe_fields,
+        "dataset": dataset,
+        "profile": profile_fields,
+        "seed": int(seed),
+        "input_shape": [int(d) for d in input_shape],
+        "num_classes": int(num_classes),
+        "tensorflow_version": tf.__version__,
+        "keras_version": keras.__version__,
+    }
+
+
+def digest(inputs: dict[str, Any]) -> str:
+    """The cache key of `key_inputs`: the sha256 of their canonical JSON, 64 hex digits."""
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def checkpoint_name(epoch: int) -> str:

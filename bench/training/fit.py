@@ -8,7 +8,8 @@ Claims, and how `tests/test_training.py` checks each on a tiny model:
   weights are evaluated), then top-1 accuracy on the test set. With patience P and nothing
   improving after the first epoch, exactly P + 1 epochs run (checked with a learning rate of 0).
 - The run is cached under a key of the architecture, recipe, dataset, profile, seed and
-  TensorFlow/Keras versions (`cache_key`); a finished entry is returned without training.
+  TensorFlow/Keras versions (`bench.training.cache.key_inputs`); a finished entry is returned
+  without training.
 - Every epoch is checkpointed (model and optimizer state, and both early stoppings' counters), so a
   killed process loses at most the epoch it was in and resumes after the last saved one (checked by
   SIGKILL-ing a training subprocess). A resumed run is not bit-identical to an uninterrupted one:
@@ -26,11 +27,7 @@ final test evaluation are outside it.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import math
-import re
 import time
 import warnings
 import zipfile
@@ -44,8 +41,8 @@ import numpy as np
 import tensorflow as tf
 
 from architectures.spec import Recipe
-from bench.training.cache import CacheEntry, CorruptEntryError
-from bench.training.profiles import PROFILES, Profile
+from bench.training.cache import CacheEntry, CorruptEntryError, digest, key_inputs
+from bench.training.profiles import Profile
 from bench.training.recipes import compile_for_training
 
 Progress = Callable[[str], None]
@@ -55,144 +52,6 @@ Progress = Callable[[str], None]
 
 class TrainingError(Exception):
     """A training run that cannot go on (NaN loss, out of memory, unusable data); one sentence."""
-
-
-# --- cache key ------------------------------------------------------------------------------------
-
-_KEY_FORMAT = 1  # bump when the training code changes what a cached result means
-_RECIPE_DOCUMENTATION = ("origin", "notes")  # prose about the recipe; no effect on training
-
-
-def _all_layers(model: keras.Layer) -> list[keras.Layer]:
-    layers: list[keras.Layer] = []
-    for layer in getattr(model, "layers", None) or []:
-        layers.append(layer)
-        layers.extend(_all_layers(layer))
-    return layers
-
-
-def architecture_fingerprint(model: keras.Model) -> str:
-    """The model's `get_config()` and weight shapes as canonical JSON, with names made positional.
-
-    Keras names unnamed layers from a per-process counter ("dense", then "dense_1" for the next
-    model built), so the same builder gives different names depending on what was built before.
-    Every layer name (and the model's) is replaced by its position, so the fingerprint depends on
-    the architecture only; this works for any builder, not only the report's named layers.
-    """
-    layers = _all_layers(model)
-    positions = {model.name: "model"}
-    for index, layer in enumerate(layers):
-        positions.setdefault(layer.name, f"layer{index}")
-
-    def canonical(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {str(k): canonical(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [canonical(v) for v in value]
-        if isinstance(value, str):
-            return positions.get(value, value)
-        if value is None or isinstance(value, (bool, int, float)):
-            return value
-        # Objects without a JSON form: their repr, minus memory addresses (which vary per run).
-        return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
-
-    try:
-        config = model.get_config()
-    except NotImplementedError:  # a subclassed model without get_config: weight shapes only
-        config = None
-    shapes = [[type(layer).__name__, [list(w.shape) for w in layer.weights]] for layer in layers]
-    return json.dumps(
-        {"config": canonical(config), "layers": canonical(shapes)}, sort_keys=True, default=str
-    )
-
-
-def _recipe_dict(recipe: Recipe) -> dict[str, Any]:
-    values = dataclasses.asdict(recipe)
-    for documentation in _RECIPE_DOCUMENTATION:
-        values.pop(documentation, None)
-    return values
-
-
-def _profile_dict(profile: str | Profile) -> dict[str, Any] | str:
-    if isinstance(profile, str):
-        profile = PROFILES.get(profile, profile)
-    if isinstance(profile, str):
-        return profile
-    values = dataclasses.asdict(profile)
-    values.pop("description")
-    return values
-
-
-def _key_inputs(
-    model: keras.Model,
-    recipe: Recipe,
-    *,
-    dataset: str,
-    profile: str | Profile,
-    seed: int,
-    input_shape: tuple[int, ...],
-    num_classes: int,
-) -> dict[str, Any]:
-    architecture = architecture_fingerprint(model)
-    return {
-        "key_format": _KEY_FORMAT,
-        "architecture_sha256": hashlib.sha256(architecture.encode()).hexdigest(),
-        "recipe": _recipe_dict(recipe),
-        "dataset": dataset,
-        "profile": _profile_dict(profile),
-        "seed": int(seed),
-        "input_shape": [int(d) for d in input_shape],
-        "num_classes": int(num_classes),
-        "tensorflow_version": tf.__version__,
-        "keras_version": keras.__version__,
-    }
-
-
-def _digest(inputs: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def cache_key(
-    entry: Any,
-    recipe: Recipe,
-    *,
-    dataset: str,
-    profile: str | Profile,
-    seed: int,
-    input_shape: tuple[int, ...],
-    num_classes: int,
-) -> str:
-    """The sha256 (hex) under which a training run is cached.
-
-    It covers the built model's architecture (`architecture_fingerprint`, so user builders are
-    covered too), the recipe (`dataclasses.asdict`, without its `origin` and `notes` prose), the
-    dataset, the profile (its sizes and epoch cap when it is one of `PROFILES`), the seed, the
-    input shape, the class count and the TensorFlow and Keras versions.
-
-    Args:
-        entry: a registry entry (anything with `build(input_shape, num_classes)`).
-        recipe: the recipe the run uses.
-        dataset: the dataset's name (`train_variant` adds its split sizes).
-        profile: a profile name or `Profile`.
-        seed: the run's seed.
-        input_shape: (height, width, channels).
-        num_classes: number of classes.
-
-    Returns:
-        64 hexadecimal digits.
-    """
-    model = entry.build(input_shape=tuple(input_shape), num_classes=num_classes)
-    return _digest(
-        _key_inputs(
-            model,
-            recipe,
-            dataset=dataset,
-            profile=profile,
-            seed=seed,
-            input_shape=input_shape,
-            num_classes=num_classes,
-        )
-    )
 
 
 # --- training -------------------------------------------------------------------------------------
@@ -550,7 +409,7 @@ def train_variant(
         return built
 
     model = fresh_model()
-    key_inputs = _key_inputs(
+    inputs = key_inputs(
         model,
         recipe,
         dataset=_dataset_tag(dataset, split),
@@ -559,7 +418,7 @@ def train_variant(
         input_shape=input_shape,
         num_classes=num_classes,
     )
-    key = _digest(key_inputs)
+    key = digest(inputs)
     cache = CacheEntry(Path(cache_root) / f"{entry.id}-{key[:16]}", key)
 
     def discard(reason: str) -> None:
@@ -604,7 +463,7 @@ def train_variant(
     if loaded is None:
         state: dict[str, Any] = {
             "variant": entry.id,
-            "key_inputs": key_inputs,
+            "key_inputs": inputs,
             "epochs_done": 0,
             "history": [],
             "train_time_s": 0.0,
@@ -711,7 +570,7 @@ def train_variant(
         ) from exc
     result = {
         "variant": entry.id,
-        "key_inputs": key_inputs,
+        "key_inputs": inputs,
         "epochs": int(state["epochs_done"]),
         "history": state["history"],
         "train_time_s": float(state["train_time_s"]),
