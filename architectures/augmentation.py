@@ -56,7 +56,7 @@ Deviations from IDG, all kept because they are small next to the transforms them
 Known Keras issue (3.15.1): `RandomShear.get_config()` stores the sampled range (-f, f), which its
 own constructor rejects, so a pipeline holding the shear layer cannot be cloned
 (`keras.models.clone_model`) or reloaded from a saved model. Keep the pipeline out of the model,
-in the `tf.data` map, as `bench.training.datasets.make_pipeline` does.
+in the `tf.data` map, as `bench.training.pipeline.make_pipeline` does.
 """
 
 from __future__ import annotations

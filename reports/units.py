@@ -119,3 +119,13 @@ def p_value(p: float | None) -> str:
     if _missing(p):
         return MISSING
     return "p < 0.001" if p < 0.001 else f"p = {p:.3g}" if p < 0.1 else f"p = {p:.2g}"
+
+
+def number(value: float | None, digits: int = 3) -> str:
+    """A dimensionless figure such as a loss, to `digits` significant figures.
+
+    0.69314 -> "0.693", 2.3 -> "2.30", 0.0001234 -> "0.000123".
+    """
+    if _missing(value):
+        return MISSING
+    return _scaled(value, ((1.0, ""),), digits)

@@ -31,9 +31,9 @@ from bench.training.datasets import (
     DATASETS,
     DatasetError,
     load_dataset,
-    make_pipeline,
     read_fashion_mnist,
 )
+from bench.training.pipeline import make_pipeline
 
 N_PER_BATCH = 20  # 5 training batches of 20 images and a test batch of 20
 

@@ -790,3 +790,11 @@ def test_published_cifar10_points_stay_out_of_a_report_on_another_dataset():
     assert "reference" not in set(table["kind"])
     cifar = aggregate(suite_from_documents([("cifar.json", make_suite())]))
     assert {"resnet20", "resnet56"} <= set(cifar["variant"])
+
+
+def test_number_renders_a_dimensionless_figure_to_three_significant_figures():
+    # A cross-entropy of ln 2 and of ln 10 (chance on 2 and 10 classes), and a small one.
+    assert units.number(math.log(2)) == "0.693"
+    assert units.number(math.log(10)) == "2.30"
+    assert units.number(0.0001234) == "0.000123"
+    assert units.number(None) == "n/a"

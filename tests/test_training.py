@@ -24,8 +24,10 @@ import pytest
 import tensorflow as tf
 
 from architectures import Entry, Recipe
-from bench.training import fit as training
+from bench.training import cache, fit, weights
 from bench.training.datasets import Dataset
+from bench.training.profiles import PROFILE_NAMES, PROFILES, Profile
+from reports import units
 
 TRAIN, VALIDATION, TEST = 96, 32, 32
 BATCH = 32
@@ -80,8 +82,8 @@ def tiny_dataset(seed: int = 0) -> Dataset:
     )
 
 
-def epochs_profile(max_epochs: int) -> training.Profile:
-    return training.Profile(
+def epochs_profile(max_epochs: int) -> Profile:
+    return Profile(
         name=f"test{max_epochs}",
         train_examples=None,
         validation_examples=None,
@@ -109,8 +111,8 @@ def one_sentence(message: str) -> bool:
 
 
 def test_profiles_are_nested_budgets() -> None:
-    assert set(training.PROFILES) == {"paper", "quick", "smoke"}
-    paper, quick, smoke = (training.PROFILES[n] for n in ("paper", "quick", "smoke"))
+    assert set(PROFILES) == {"paper", "quick", "smoke"}
+    paper, quick, smoke = (PROFILES[n] for n in ("paper", "quick", "smoke"))
     # paper runs the report's recipe unchanged: all data, the recipe's 200 epochs.
     assert (paper.train_examples, paper.test_examples, paper.max_epochs) == (None, None, None)
     assert paper.validation_examples is None  # the recipe's validation_examples
@@ -125,6 +127,19 @@ def test_profiles_are_nested_budgets() -> None:
     assert smoke.max_epochs == 1
 
 
+def test_profiles_import_without_tensorflow() -> None:
+    # The suite's option table imports the names; a framework import there would cost seconds.
+    assert PROFILE_NAMES == ("paper", "quick", "smoke")
+    probe = (
+        "import sys, bench.training.profiles as p; "
+        "print(p.PROFILE_NAMES, 'tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == "('paper', 'quick', 'smoke') False False", done.stderr[-2000:]
+
+
 def _key(entry: Entry, **changes) -> str:
     arguments = {
         "recipe": entry.recipe,
@@ -135,7 +150,9 @@ def _key(entry: Entry, **changes) -> str:
         "num_classes": 3,
     } | changes
     recipe = arguments.pop("recipe")
-    return training.cache_key(entry, recipe, **arguments)
+    arguments["profile"] = PROFILES[arguments["profile"]]
+    model = entry.build(input_shape=arguments["input_shape"], num_classes=arguments["num_classes"])
+    return cache.digest(cache.key_inputs(model, recipe, **arguments))
 
 
 def test_cache_key_changes_with_what_the_run_depends_on_and_nothing_else() -> None:
@@ -161,6 +178,58 @@ def test_cache_key_changes_with_what_the_run_depends_on_and_nothing_else() -> No
     assert len(base) == 64 and int(base, 16) >= 0
 
 
+def _state() -> cache.TrainState:
+    return cache.TrainState(
+        variant="tiny",
+        key_inputs={"seed": 0},
+        epochs_done=1,
+        history=[{"epoch": 1, "wall_s": 0.5, "cumulative_s": 0.5, "loss": 1.1}],
+        train_time_s=0.5,
+        early_stopping={"val_loss": {"wait": 0, "best": 1.1}},
+        stopped_by=None,
+        optimizer_iterations=STEPS_PER_EPOCH,
+        segments=[{"device": "CPU", "from_epoch": 0, "to_epoch": 1}],
+    )
+
+
+def test_train_state_and_finished_run_round_trip_through_json() -> None:
+    state = _state()
+    assert cache.TrainState.from_json(json.loads(json.dumps(state.to_json()))) == state
+    run = cache.FinishedRun(state=state, test_accuracy=0.25, test_examples=TEST)
+    payload = json.loads(json.dumps(run.to_json()))
+    # result.json's layout (cache format 1): `epochs`, no early-stopping counters.
+    assert payload["epochs"] == 1 and "epochs_done" not in payload
+    assert "early_stopping" not in payload
+    back = cache.FinishedRun.from_json(payload)
+    assert (back.test_accuracy, back.test_examples) == (0.25, TEST)
+    assert back.state == replace(state, early_stopping={})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("epochs_done", "1"),
+        ("epochs_done", True),  # a bool is not an epoch count, although Python calls it an int
+        ("train_time_s", None),
+        ("history", {}),
+        ("stopped_by", 3),
+        ("key_inputs", []),
+    ],
+)
+def test_train_state_of_the_wrong_type_is_corrupt(name: str, value: object) -> None:
+    with pytest.raises(cache.CorruptEntryError, match=f"{name}=.* of the wrong type"):
+        cache.TrainState.from_json({**_state().to_json(), name: value})
+
+
+def test_finished_run_missing_a_field_is_corrupt() -> None:
+    payload = cache.FinishedRun(state=_state(), test_accuracy=0.25, test_examples=TEST).to_json()
+    del payload["epochs"]
+    with pytest.raises(cache.CorruptEntryError, match="lacks epochs"):
+        cache.FinishedRun.from_json(payload)
+    with pytest.raises(cache.CorruptEntryError, match="JSON object"):
+        cache.FinishedRun.from_json([payload])
+
+
 def test_evaluate_is_the_fraction_of_correct_argmaxes() -> None:
     # An identity "classifier": the prediction is the argmax of the input features.
     inputs = keras.Input((3,))
@@ -169,7 +238,7 @@ def test_evaluate_is_the_fraction_of_correct_argmaxes() -> None:
     layer.set_weights([np.eye(3, dtype=np.float32)])
     x = np.array([[1, 0, 0], [0, 2, 1], [0, 0, 5], [3, 1, 0]], dtype=np.float32)
     y = np.array([0, 1, 2, 2])  # the last one is wrong: 3 of 4 correct
-    assert training.evaluate(model, x, y, batch_size=3) == 0.75
+    assert fit.evaluate(model, x, y, batch_size=3) == 0.75
 
 
 # --- training, cache, resume ----------------------------------------------------------------------
@@ -177,9 +246,7 @@ def test_evaluate_is_the_fraction_of_correct_argmaxes() -> None:
 
 def test_finished_run_is_taken_from_the_cache(tmp_path: Path) -> None:
     entry, data = tiny_entry(), tiny_dataset()
-    first = training.train_variant(
-        entry, data, profile=epochs_profile(2), cache_root=tmp_path, seed=0
-    )
+    first = fit.train_variant(entry, data, profile=epochs_profile(2), cache_root=tmp_path, seed=0)
     assert not first.from_cache and first.epochs == 2 and first.resumed_from_epoch == 0
     assert [h["epoch"] for h in first.history] == [1, 2]
     walls = [h["wall_s"] for h in first.history]
@@ -190,7 +257,7 @@ def test_finished_run_is_taken_from_the_cache(tmp_path: Path) -> None:
     final_mtime_ns = (first.cache_dir / "final.keras").stat().st_mtime_ns
 
     lines = Lines()
-    again = training.train_variant(
+    again = fit.train_variant(
         entry, data, profile=epochs_profile(2), cache_root=tmp_path, seed=0, progress=lines
     )
     assert again.from_cache and again.epochs == 2 and again.cache_dir == first.cache_dir
@@ -201,9 +268,7 @@ def test_finished_run_is_taken_from_the_cache(tmp_path: Path) -> None:
     for ours, cached in zip(first.model.get_weights(), again.model.get_weights(), strict=True):
         np.testing.assert_array_equal(ours, cached)
     # A different seed is another run.
-    other = training.train_variant(
-        entry, data, profile=epochs_profile(2), cache_root=tmp_path, seed=1
-    )
+    other = fit.train_variant(entry, data, profile=epochs_profile(2), cache_root=tmp_path, seed=1)
     assert not other.from_cache and other.cache_dir != first.cache_dir
 
 
@@ -212,7 +277,7 @@ def test_early_stopping_stops_after_patience_plus_one_epochs(tmp_path: Path) -> 
     # stoppings fire at the end of epoch 1 + patience (val_loss is listed first).
     frozen = Recipe(optimizer="adam", learning_rate=0.0, batch_size=BATCH, patience=2)
     lines = Lines()
-    result = training.train_variant(
+    result = fit.train_variant(
         tiny_entry(frozen),
         tiny_dataset(),
         profile=epochs_profile(10),
@@ -224,8 +289,17 @@ def test_early_stopping_stops_after_patience_plus_one_epochs(tmp_path: Path) -> 
     assert result.stopped_by == "val_loss"
     assert len({h["val_loss"] for h in result.history}) == 1  # the premise: nothing changed
     assert "epoch 3/10" in lines.epoch_lines()[-1] and "stopped early" in lines.epoch_lines()[-1]
+    # Numbers in the progress lines are rendered by reports.units, nowhere else.
+    last = result.history[-1]
+    assert (
+        f"loss {units.number(last['loss'])}  acc {units.percent(last['accuracy'])}"
+        in (lines.epoch_lines()[-1])
+    )
+    assert f"val_acc {units.percent(last['val_accuracy'])}" in lines.epoch_lines()[-1]
+    assert f"test accuracy {units.percent(result.test_accuracy)}" in lines[-1]
+    assert f"in {units.seconds(result.train_time_s)}" in lines[-1]
     # Without early stopping the same run goes to the epoch cap.
-    unbounded = training.train_variant(
+    unbounded = fit.train_variant(
         tiny_entry(replace(frozen, patience=None)),
         tiny_dataset(),
         profile=epochs_profile(4),
@@ -239,13 +313,13 @@ _KILLED_RUN = """
 import os, signal, sys
 from pathlib import Path
 import test_training as t
-from bench.training import fit as training
+from bench.training.fit import train_variant
 
 def progress(line):
     if " epoch 2/" in line:  # epoch 2 is saved: die the hard way, no cleanup runs
         os.kill(os.getpid(), signal.SIGKILL)
 
-training.train_variant(
+train_variant(
     t.tiny_entry(t.FROZEN), t.tiny_dataset(), profile=t.epochs_profile(10),
     cache_root=Path(sys.argv[1]), seed=0, progress=progress,
 )
@@ -277,7 +351,7 @@ def test_killed_run_resumes_after_its_last_saved_epoch(tmp_path: Path) -> None:
     assert state["early_stopping"]["val_loss"]["wait"] == 1
 
     lines = Lines()
-    resumed = training.train_variant(
+    resumed = fit.train_variant(
         tiny_entry(FROZEN),
         tiny_dataset(),
         profile=epochs_profile(10),
@@ -308,7 +382,7 @@ def test_interrupted_run_keeps_its_epochs_and_a_corrupt_checkpoint_is_moved_asid
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        training.train_variant(
+        fit.train_variant(
             tiny_entry(),
             tiny_dataset(),
             profile=epochs_profile(2),
@@ -322,7 +396,7 @@ def test_interrupted_run_keeps_its_epochs_and_a_corrupt_checkpoint_is_moved_asid
     checkpoint.write_bytes(truncated)
 
     lines = Lines()
-    result = training.train_variant(
+    result = fit.train_variant(
         tiny_entry(),
         tiny_dataset(),
         profile=epochs_profile(2),
@@ -338,12 +412,12 @@ def test_interrupted_run_keeps_its_epochs_and_a_corrupt_checkpoint_is_moved_asid
 
 
 def test_corrupt_result_is_moved_aside_and_retrained(tmp_path: Path) -> None:
-    first = training.train_variant(
+    first = fit.train_variant(
         tiny_entry(), tiny_dataset(), profile=epochs_profile(1), cache_root=tmp_path, seed=0
     )
     (first.cache_dir / "result.json").write_text("{not json", encoding="utf-8")
     lines = Lines()
-    again = training.train_variant(
+    again = fit.train_variant(
         tiny_entry(),
         tiny_dataset(),
         profile=epochs_profile(1),
@@ -387,8 +461,8 @@ def nan_in_second_epoch(input_shape: tuple[int, ...], num_classes: int) -> keras
 
 def test_nan_loss_is_one_sentence_and_the_nan_epoch_is_not_saved(tmp_path: Path) -> None:
     entry = tiny_entry(builder=nan_in_second_epoch)
-    with pytest.raises(training.TrainingError) as caught:
-        training.train_variant(
+    with pytest.raises(fit.TrainingError) as caught:
+        fit.train_variant(
             entry, tiny_dataset(), profile=epochs_profile(3), cache_root=tmp_path, seed=0
         )
     message = str(caught.value)
@@ -416,8 +490,8 @@ def out_of_memory(input_shape: tuple[int, ...], num_classes: int) -> keras.Model
 
 
 def test_out_of_memory_names_the_batch_size(tmp_path: Path) -> None:
-    with pytest.raises(training.TrainingError) as caught:
-        training.train_variant(
+    with pytest.raises(fit.TrainingError) as caught:
+        fit.train_variant(
             tiny_entry(builder=out_of_memory),
             tiny_dataset(),
             profile=epochs_profile(1),
@@ -430,7 +504,7 @@ def test_out_of_memory_names_the_batch_size(tmp_path: Path) -> None:
 
 
 def test_profile_sizes_cut_a_bigger_dataset(tmp_path: Path) -> None:
-    profile = training.Profile(
+    profile = Profile(
         name="cut",
         train_examples=64,
         validation_examples=16,
@@ -438,7 +512,7 @@ def test_profile_sizes_cut_a_bigger_dataset(tmp_path: Path) -> None:
         max_epochs=1,
         description="tests",
     )
-    result = training.train_variant(
+    result = fit.train_variant(
         tiny_entry(), tiny_dataset(), profile=profile, cache_root=tmp_path, seed=0
     )
     assert result.test_examples == 16
@@ -461,7 +535,7 @@ def test_load_user_model_accepts_the_registry_architecture(tmp_path: Path) -> No
     # Saved as a Sequential of the same layers: the class of the container does not matter.
     copy = keras.Sequential([keras.Input((8, 8, 3)), *theirs.layers[1:]], name="sequential_copy")
     path = _saved(tmp_path, copy)
-    loaded = training.load_user_model(path, tiny_entry(), input_shape=(8, 8, 3), num_classes=3)
+    loaded = weights.load_user_model(path, tiny_entry(), input_shape=(8, 8, 3), num_classes=3)
     for expected, got in zip(theirs.get_weights(), loaded.get_weights(), strict=True):
         np.testing.assert_array_equal(expected, got)
 
@@ -477,8 +551,8 @@ def test_load_user_model_accepts_the_registry_architecture(tmp_path: Path) -> No
 )
 def test_load_user_model_names_the_first_difference(tmp_path: Path, builder, expected) -> None:
     path = _saved(tmp_path, builder())
-    with pytest.raises(training.WeightsError) as caught:
-        training.load_user_model(path, tiny_entry(), input_shape=(8, 8, 3), num_classes=3)
+    with pytest.raises(weights.WeightsError) as caught:
+        weights.load_user_model(path, tiny_entry(), input_shape=(8, 8, 3), num_classes=3)
     message = str(caught.value)
     assert one_sentence(message), message
     assert "not tiny's architecture" in message and expected in message
@@ -486,8 +560,8 @@ def test_load_user_model_names_the_first_difference(tmp_path: Path, builder, exp
 
 def test_load_user_model_refuses_missing_garbage_and_unsafe_files(tmp_path: Path) -> None:
     def refuse(path: Path) -> str:
-        with pytest.raises(training.WeightsError) as caught:
-            training.load_user_model(path, tiny_entry(), input_shape=(8, 8, 3), num_classes=3)
+        with pytest.raises(weights.WeightsError) as caught:
+            weights.load_user_model(path, tiny_entry(), input_shape=(8, 8, 3), num_classes=3)
         assert one_sentence(str(caught.value)), str(caught.value)
         return str(caught.value)
 

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from architectures import Recipe
 from architectures.augmentation import build_augmentation
+from bench.training.recipes import make_optimizer
 
 
 @dataclass
@@ -63,16 +64,6 @@ def inference(model: keras.Model, *, batch_size: int, xla: bool, seed: int = 0) 
         jit_compile=xla,
     )
     return Timed(call=lambda: function(x).numpy(), batch_size=batch_size, function=function)
-
-
-def make_optimizer(recipe: Recipe) -> keras.optimizers.Optimizer:
-    """The recipe's optimizer; `None` settings keep Keras' defaults."""
-    kwargs = {} if recipe.learning_rate is None else {"learning_rate": recipe.learning_rate}
-    if recipe.weight_decay:
-        kwargs["weight_decay"] = recipe.weight_decay
-    if recipe.optimizer == "sgd":
-        return keras.optimizers.SGD(momentum=recipe.momentum or 0.0, **kwargs)
-    return keras.optimizers.Adam(**kwargs)
 
 
 def train_step(

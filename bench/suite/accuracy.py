@@ -18,6 +18,7 @@ from typing import Any
 import keras
 
 from bench.training import fit as training
+from bench.training.weights import load_user_model
 
 
 def reported(entry: Any) -> tuple[dict[str, Any], dict[str, str]]:
@@ -94,7 +95,7 @@ def loaded(entry: Any, data: Any, *, weights_dir: Path) -> tuple[keras.Model, di
         WeightsError: the file is missing, unreadable or another architecture.
     """
     path = Path(weights_dir) / f"{entry.id}.keras"
-    model = training.load_user_model(
+    model = load_user_model(
         path, entry, input_shape=tuple(data.input_shape), num_classes=data.num_classes
     )
     return model, {

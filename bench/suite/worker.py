@@ -48,9 +48,10 @@ def _load_data(args: argparse.Namespace, entry: Any, record: dict[str, Any]) -> 
     """The dataset for `train`/`load` at the profile's sizes; None (and an error) otherwise."""
     if args.accuracy == "reported":
         return None
-    from bench.training import datasets, fit
+    from bench.training import datasets
+    from bench.training.profiles import PROFILES
 
-    profile = fit.PROFILES[args.profile] if args.accuracy == "train" else None
+    profile = PROFILES[args.profile] if args.accuracy == "train" else None
     validation = profile.validation_examples if profile else None
     if not validation and args.dataset != "synthetic":  # synthetic keeps its own default
         validation = entry.recipe.validation_examples
@@ -71,7 +72,9 @@ def _load_data(args: argparse.Namespace, entry: Any, record: dict[str, Any]) -> 
 def _accuracy(args: argparse.Namespace, entry: Any, data: Any, record: dict[str, Any]) -> Any:
     """Fill the accuracy fields; returns the trained or loaded model, or None."""
     from bench.suite import accuracy
-    from bench.training import fit
+    from bench.training.fit import TrainingError
+    from bench.training.profiles import PROFILES
+    from bench.training.weights import WeightsError
 
     if args.accuracy == "reported":
         fields, unavailable = accuracy.reported(entry)
@@ -85,7 +88,7 @@ def _accuracy(args: argparse.Namespace, entry: Any, data: Any, record: dict[str,
             model, fields = accuracy.trained(
                 entry,
                 data,
-                profile=fit.PROFILES[args.profile],
+                profile=PROFILES[args.profile],
                 cache_root=args.model_cache,
                 seed=args.seed,
                 progress=_progress,
@@ -93,7 +96,7 @@ def _accuracy(args: argparse.Namespace, entry: Any, data: Any, record: dict[str,
             )
         else:
             model, fields = accuracy.loaded(entry, data, weights_dir=args.weights_dir)
-    except (fit.TrainingError, fit.WeightsError) as exc:
+    except (TrainingError, WeightsError) as exc:
         record["errors"].append(str(exc))
         return None
     record.update(fields)

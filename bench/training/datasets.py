@@ -39,12 +39,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    import tensorflow as tf
 
 try:  # NumPy >= 2
     from numpy._core.multiarray import _reconstruct, scalar
@@ -157,6 +154,31 @@ class RawDataset:
     x_test: np.ndarray = field(repr=False)
     y_test: np.ndarray = field(repr=False)
     source: str
+
+
+_Labelled = tuple[np.ndarray, np.ndarray]  # images and their labels
+
+
+def _dataset(
+    name: str,
+    *,
+    train: _Labelled,
+    val: _Labelled,
+    test: _Labelled,
+    source: str,
+    class_names: tuple[str, ...],
+) -> Dataset:
+    """A Dataset of three (images, labels) splits; one class per name, shape from the images."""
+    return Dataset(
+        name,
+        *train,  # x_train, y_train, x_val, ...: the order of Dataset's fields
+        *val,
+        *test,
+        num_classes=len(class_names),
+        input_shape=tuple(int(d) for d in train[0].shape[1:]),
+        source=source,
+        class_names=class_names,
+    )
 
 
 # --- where things are ---------------------------------------------------------------------------
@@ -359,26 +381,20 @@ def _load_cifar10_raw(data_dir: Path | None, allow_download: bool) -> RawDataset
                 raw.x_train, raw.y_train, raw.x_test, raw.y_test, f"Keras cache: {raw.source}"
             )
     cache = keras_dataset_dirs()[0]
-
-    def fetch() -> RawDataset:
-        import keras
-
-        (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
-        return RawDataset(
-            np.asarray(x_train, np.uint8),
-            np.asarray(y_train).reshape(-1).astype(np.int64),
-            np.asarray(x_test, np.uint8),
-            np.asarray(y_test).reshape(-1).astype(np.int64),
-            source=f"keras.datasets.cifar10.load_data() into {cache}",
-        )
-
     hint = (
         f"Keras keeps it in {cache} (as cifar-10-batches-py-target_archive, the tarball renamed, "
         "or extracted into cifar-10-batches-py-target/), so copy it there or point the harness "
         "at a copy with --data-dir PATH (a folder holding cifar-10-python.tar.gz or "
         "cifar-10-batches-py)"
     )
-    return _download("CIFAR-10", _CIFAR_URL_HOST, fetch, allow_download, hint)
+    return _download(
+        "CIFAR-10",
+        host=_CIFAR_URL_HOST,
+        keras_name="cifar10",
+        cache=cache,
+        allow_download=allow_download,
+        hint=hint,
+    )
 
 
 # --- Fashion-MNIST ------------------------------------------------------------------------------
@@ -471,25 +487,19 @@ def _load_fashion_mnist_raw(data_dir: Path | None, allow_download: bool) -> RawD
         if _has_fashion(folder):
             return read_fashion_mnist(folder)
     cache = keras_dataset_dirs()[0] / "fashion-mnist"
-
-    def fetch() -> RawDataset:
-        import keras
-
-        (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
-        return RawDataset(
-            np.asarray(x_train, np.uint8),
-            np.asarray(y_train).reshape(-1).astype(np.int64),
-            np.asarray(x_test, np.uint8),
-            np.asarray(y_test).reshape(-1).astype(np.int64),
-            source=f"keras.datasets.fashion_mnist.load_data() into {cache}",
-        )
-
     hint = (
         f"Keras keeps the four *-idx?-ubyte.gz files in {cache} and Debian's "
         f"dataset-fashion-mnist package in {DEBIAN_FASHION_MNIST_DIR}, so install that package, "
         "copy them there, or point the harness at a copy with --data-dir PATH"
     )
-    return _download("Fashion-MNIST", _FASHION_URL_HOST, fetch, allow_download, hint)
+    return _download(
+        "Fashion-MNIST",
+        host=_FASHION_URL_HOST,
+        keras_name="fashion_mnist",
+        cache=cache,
+        allow_download=allow_download,
+        hint=hint,
+    )
 
 
 def _pad_grey_to_rgb32(images: np.ndarray) -> np.ndarray:
@@ -519,15 +529,42 @@ def _check_dns(host: str, deadline_s: float) -> None:
         raise TimeoutError(f"resolving {host} took more than {deadline_s:g} s")
 
 
+def _load_with_keras(keras_name: str, cache: Path) -> RawDataset:
+    """`keras.datasets.<keras_name>.load_data()`, which downloads into `cache`, as a RawDataset."""
+    import keras
+
+    (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, keras_name).load_data()
+    return RawDataset(
+        np.asarray(x_train, np.uint8),
+        np.asarray(y_train).reshape(-1).astype(np.int64),
+        np.asarray(x_test, np.uint8),
+        np.asarray(y_test).reshape(-1).astype(np.int64),
+        source=f"keras.datasets.{keras_name}.load_data() into {cache}",
+    )
+
+
 def _download(
     label: str,
+    *,
     host: str,
-    fetch: Callable[[], RawDataset],
+    keras_name: str,
+    cache: Path,
     allow_download: bool,
     hint: str,
 ) -> RawDataset:
-    """Run a Keras `load_data()` with bounded network waits, turning any failure into one
-    DatasetError sentence."""
+    """Download with Keras' `load_data()` (the last resort) with bounded network waits.
+
+    Args:
+        label: the dataset's name in messages.
+        host: the server Keras downloads from, resolved first under `DNS_DEADLINE_S`.
+        keras_name: the module under `keras.datasets`.
+        cache: where Keras will keep the download (for the source and the messages).
+        allow_download: False refuses at once, as `BENCH_OFFLINE` does.
+        hint: where a local copy could be put, ending the DatasetError sentence.
+
+    Raises:
+        DatasetError: downloads are off, or the download failed; one sentence.
+    """
     if not allow_download or offline():
         why = f"{OFFLINE_ENV} is set" if offline() else "downloads are disabled"
         raise DatasetError(f"{label} was not found locally and {why}: {hint}.")
@@ -535,7 +572,7 @@ def _download(
     socket.setdefaulttimeout(DOWNLOAD_SOCKET_TIMEOUT_S)
     try:
         _check_dns(host, DNS_DEADLINE_S)
-        return fetch()
+        return _load_with_keras(keras_name, cache)
     except Exception as exc:  # Keras' get_file raises bare Exception on URL errors
         raise DatasetError(
             f"{label} was not found locally and downloading it failed ({_reason(exc)}): {hint}."
@@ -584,19 +621,14 @@ def _synthetic(seed: int, validation: int | None, train: int | None, test: int |
         if value < 0:
             raise DatasetError(f"{key}={value} is negative; pass a count of at least 0.")
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
-    x_train, y_train = _synthetic_images(sizes["train_examples"], rngs[0])
-    x_val, y_val = _synthetic_images(sizes["validation_examples"], rngs[1])
-    x_test, y_test = _synthetic_images(sizes["test_examples"], rngs[2])
-    return Dataset(
-        name="synthetic",
-        x_train=x_train,
-        y_train=y_train,
-        x_val=x_val,
-        y_val=y_val,
-        x_test=x_test,
-        y_test=y_test,
-        num_classes=10,
-        input_shape=(32, 32, 3),
+    train_split, val_split, test_split = (
+        _synthetic_images(count, rng) for count, rng in zip(sizes.values(), rngs, strict=True)
+    )
+    return _dataset(
+        "synthetic",
+        train=train_split,
+        val=val_split,
+        test=test_split,
         source=f"generated by bench.training.datasets (seed {seed})",
         class_names=SYNTHETIC_CLASS_NAMES,
     )
@@ -666,17 +698,11 @@ def _split(
     def scaled(images: np.ndarray) -> np.ndarray:
         return prepare(images).astype(np.float32) / np.float32(255.0)
 
-    x_train = scaled(raw.x_train[pool])
-    return Dataset(
-        name=name,
-        x_train=x_train,
-        y_train=raw.y_train[pool],
-        x_val=scaled(raw.x_train[val_idx]),
-        y_val=raw.y_train[val_idx],
-        x_test=scaled(raw.x_test[test_idx]),
-        y_test=raw.y_test[test_idx],
-        num_classes=len(class_names),
-        input_shape=tuple(int(d) for d in x_train.shape[1:]),
+    return _dataset(
+        name,
+        train=(scaled(raw.x_train[pool]), raw.y_train[pool]),
+        val=(scaled(raw.x_train[val_idx]), raw.y_train[val_idx]),
+        test=(scaled(raw.x_test[test_idx]), raw.y_test[test_idx]),
         source=raw.source,
         class_names=class_names,
     )
@@ -743,61 +769,3 @@ def load_dataset(
         train=train_examples,
         test=test_examples,
     )
-
-
-def make_pipeline(
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    batch_size: int,
-    augment: Callable[..., Any] | None = None,
-    shuffle_seed: int | None = None,
-    drop_remainder: bool = False,
-    deterministic: bool = True,
-) -> tf.data.Dataset:
-    """A batched `tf.data.Dataset` of (images, labels), optionally shuffled and augmented.
-
-    Augmentation is applied to whole batches in a `map` after batching, as
-    `augment(images, training=True)`, so it stays out of the model and the inference graph is the
-    bare network. Batches are gathered from in-memory tensors by index, so shuffling moves
-    indices rather than a second copy of the images.
-
-    Args:
-        x: images, (N, H, W, C).
-        y: labels, (N,).
-        batch_size: images per batch.
-        augment: a callable such as `architectures.augmentation.build_augmentation("A")`, or None.
-        shuffle_seed: shuffle all N examples, reshuffling every epoch, in an order fixed by this
-            seed; None keeps the order of `x`.
-        drop_remainder: drop the last, smaller batch.
-        deterministic: run the augmentation map sequentially, so a seeded `augment` gives the
-            same images every run; False runs it in parallel (faster on many cores, but the
-            layers' shared random state is then consumed in a nondeterministic order).
-
-    Returns:
-        A `tf.data.Dataset` yielding `(images, labels)` batches, prefetched.
-
-    Raises:
-        DatasetError: `x` and `y` differ in length, or `batch_size` is below 1.
-    """
-    import tensorflow as tf
-
-    if len(x) != len(y):
-        raise DatasetError(
-            f"x has {len(x)} images but y has {len(y)} labels; pass matching arrays."
-        )
-    if batch_size < 1:
-        raise DatasetError(f"batch_size={batch_size} is below 1; pass a positive batch size.")
-    images = tf.convert_to_tensor(x)
-    labels = tf.convert_to_tensor(y)
-    ds = tf.data.Dataset.range(len(x))
-    if shuffle_seed is not None:
-        ds = ds.shuffle(max(len(x), 1), seed=shuffle_seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    ds = ds.map(lambda index: (tf.gather(images, index), tf.gather(labels, index)))
-    if augment is not None:
-        ds = ds.map(
-            lambda batch, batch_labels: (augment(batch, training=True), batch_labels),
-            num_parallel_calls=None if deterministic else tf.data.AUTOTUNE,
-        )
-    return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,4 +1,4 @@
-"""Train a registry entry with its recipe, cache the result, resume killed runs, load user weights.
+"""Train a registry entry with its recipe, resume killed runs, evaluate the last epoch's weights.
 
 Claims, and how `tests/test_training.py` checks each on a tiny model:
 
@@ -8,7 +8,8 @@ Claims, and how `tests/test_training.py` checks each on a tiny model:
   weights are evaluated), then top-1 accuracy on the test set. With patience P and nothing
   improving after the first epoch, exactly P + 1 epochs run (checked with a learning rate of 0).
 - The run is cached under a key of the architecture, recipe, dataset, profile, seed and
-  TensorFlow/Keras versions (`cache_key`); a finished entry is returned without training.
+  TensorFlow/Keras versions (`bench.training.cache.key_inputs`); a finished entry is returned
+  without training.
 - Every epoch is checkpointed (model and optimizer state, and both early stoppings' counters), so a
   killed process loses at most the epoch it was in and resumes after the last saved one (checked by
   SIGKILL-ing a training subprocess). A resumed run is not bit-identical to an uninterrupted one:
@@ -18,25 +19,19 @@ Claims, and how `tests/test_training.py` checks each on a tiny model:
 - A NaN loss, an out-of-memory error and a corrupt cache entry each become one sentence
   (`TrainingError`, or a warning through `progress` for a corrupt entry, which is moved aside and
   retrained); the NaN epoch is never saved.
-- `load_user_model` loads a `.keras` file in Keras safe mode and refuses it, naming the first
-  difference, unless it has the registry architecture's layers, weight shapes and layer settings.
 
 Times are seconds of wall clock (`time.perf_counter`). `train_time_s` is the sum of the epochs'
 wall times (training and validation passes), accumulated across resumes; checkpoint writing and the
-final test evaluation are outside it.
+final test evaluation are outside it. Progress lines render numbers with `reports.units` only.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
+import contextlib
+import functools
 import math
-import re
 import time
-import warnings
-import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,223 +40,40 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from architectures.augmentation import build_augmentation
 from architectures.spec import Recipe
-from bench.training.cache import CacheEntry, CorruptEntryError
+from bench.measure.environment import device_name
+from bench.training.cache import (
+    CacheEntry,
+    CorruptEntryError,
+    FinishedRun,
+    TrainState,
+    digest,
+    key_inputs,
+    restore_model,
+)
+from bench.training.pipeline import make_pipeline
+from bench.training.profiles import Profile
+from bench.training.recipes import compile_for_training
+from reports import units
 
 Progress = Callable[[str], None]
 
-# --- profiles -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Profile:
-    """How much of the recipe to run.
-
-    Attributes:
-        name: "paper", "quick" or "smoke".
-        train_examples: training images to use (None: all the dataset offers).
-        validation_examples: validation images (None: the recipe's `validation_examples`).
-        test_examples: test images (None: the whole test set).
-        max_epochs: cap on epochs (None: the recipe's `max_epochs`).
-        description: one line for `--help` and reports.
-    """
-
-    name: str
-    train_examples: int | None
-    validation_examples: int | None
-    test_examples: int | None
-    max_epochs: int | None
-    description: str
-
-
-PROFILES: dict[str, Profile] = {
-    "paper": Profile(
-        name="paper",
-        train_examples=None,
-        validation_examples=None,
-        test_examples=None,
-        max_epochs=None,
-        description=(
-            "the recipes as the report ran them: all training images, up to 200 epochs, both "
-            "early stoppings, the full test set (hours per variant; meant for a GPU)"
-        ),
-    ),
-    "quick": Profile(
-        name="quick",
-        train_examples=3_000,
-        validation_examples=1_000,
-        test_examples=2_000,
-        max_epochs=3,
-        description=(
-            "a CPU-sized budget: 3,000 training / 1,000 validation / 2,000 test images, at most 3 "
-            "epochs (about 0.1 s per training image for v10 on one core, so ~15 min for v10 and "
-            "~30 min for all ten; accuracies far below the report's)"
-        ),
-    ),
-    "smoke": Profile(
-        name="smoke",
-        train_examples=256,
-        validation_examples=128,
-        test_examples=256,
-        max_epochs=1,
-        description=(
-            "seconds per variant: 256 / 128 / 256 images and one epoch; checks that everything "
-            "runs, its accuracies mean nothing"
-        ),
-    ),
-}
-
-
-# --- errors ---------------------------------------------------------------------------------------
+EVALUATION_BATCH_SIZE = 256  # images per `predict` call on the test set; no effect on accuracy
+_MONITORS = (("val_loss", "min"), ("val_accuracy", "max"))  # the report's two early stoppings
+_HISTORY_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+# What an epoch's progress line shows: Keras' log name, the short label, its rendering.
+_SHOWN_METRICS = (
+    ("loss", "loss", units.number),
+    ("accuracy", "acc", units.percent),
+    ("val_accuracy", "val_acc", units.percent),
+)
+# Where an out-of-memory can surface; `_is_out_of_memory` tells it from other errors of these kinds.
+_DEVICE_ERRORS = (tf.errors.ResourceExhaustedError, tf.errors.InternalError, tf.errors.UnknownError)
 
 
 class TrainingError(Exception):
     """A training run that cannot go on (NaN loss, out of memory, unusable data); one sentence."""
-
-
-class WeightsError(Exception):
-    """A user's weights file that is missing, unreadable or not the registry's architecture."""
-
-
-# --- cache key ------------------------------------------------------------------------------------
-
-_KEY_FORMAT = 1  # bump when the training code changes what a cached result means
-_RECIPE_DOCUMENTATION = ("origin", "notes")  # prose about the recipe; no effect on training
-
-
-def _all_layers(model: keras.Layer) -> list[keras.Layer]:
-    layers: list[keras.Layer] = []
-    for layer in getattr(model, "layers", None) or []:
-        layers.append(layer)
-        layers.extend(_all_layers(layer))
-    return layers
-
-
-def architecture_fingerprint(model: keras.Model) -> str:
-    """The model's `get_config()` and weight shapes as canonical JSON, with names made positional.
-
-    Keras names unnamed layers from a per-process counter ("dense", then "dense_1" for the next
-    model built), so the same builder gives different names depending on what was built before.
-    Every layer name (and the model's) is replaced by its position, so the fingerprint depends on
-    the architecture only; this works for any builder, not only the report's named layers.
-    """
-    layers = _all_layers(model)
-    positions = {model.name: "model"}
-    for index, layer in enumerate(layers):
-        positions.setdefault(layer.name, f"layer{index}")
-
-    def canonical(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {str(k): canonical(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [canonical(v) for v in value]
-        if isinstance(value, str):
-            return positions.get(value, value)
-        if value is None or isinstance(value, (bool, int, float)):
-            return value
-        # Objects without a JSON form: their repr, minus memory addresses (which vary per run).
-        return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
-
-    try:
-        config = model.get_config()
-    except NotImplementedError:  # a subclassed model without get_config: weight shapes only
-        config = None
-    shapes = [[type(layer).__name__, [list(w.shape) for w in layer.weights]] for layer in layers]
-    return json.dumps(
-        {"config": canonical(config), "layers": canonical(shapes)}, sort_keys=True, default=str
-    )
-
-
-def _recipe_dict(recipe: Recipe) -> dict[str, Any]:
-    values = dataclasses.asdict(recipe)
-    for documentation in _RECIPE_DOCUMENTATION:
-        values.pop(documentation, None)
-    return values
-
-
-def _profile_dict(profile: str | Profile) -> dict[str, Any] | str:
-    if isinstance(profile, str):
-        profile = PROFILES.get(profile, profile)
-    if isinstance(profile, str):
-        return profile
-    values = dataclasses.asdict(profile)
-    values.pop("description")
-    return values
-
-
-def _key_inputs(
-    model: keras.Model,
-    recipe: Recipe,
-    *,
-    dataset: str,
-    profile: str | Profile,
-    seed: int,
-    input_shape: tuple[int, ...],
-    num_classes: int,
-) -> dict[str, Any]:
-    architecture = architecture_fingerprint(model)
-    return {
-        "key_format": _KEY_FORMAT,
-        "architecture_sha256": hashlib.sha256(architecture.encode()).hexdigest(),
-        "recipe": _recipe_dict(recipe),
-        "dataset": dataset,
-        "profile": _profile_dict(profile),
-        "seed": int(seed),
-        "input_shape": [int(d) for d in input_shape],
-        "num_classes": int(num_classes),
-        "tensorflow_version": tf.__version__,
-        "keras_version": keras.__version__,
-    }
-
-
-def _digest(inputs: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def cache_key(
-    entry: Any,
-    recipe: Recipe,
-    *,
-    dataset: str,
-    profile: str | Profile,
-    seed: int,
-    input_shape: tuple[int, ...],
-    num_classes: int,
-) -> str:
-    """The sha256 (hex) under which a training run is cached.
-
-    It covers the built model's architecture (`architecture_fingerprint`, so user builders are
-    covered too), the recipe (`dataclasses.asdict`, without its `origin` and `notes` prose), the
-    dataset, the profile (its sizes and epoch cap when it is one of `PROFILES`), the seed, the
-    input shape, the class count and the TensorFlow and Keras versions.
-
-    Args:
-        entry: a registry entry (anything with `build(input_shape, num_classes)`).
-        recipe: the recipe the run uses.
-        dataset: the dataset's name (`train_variant` adds its split sizes).
-        profile: a profile name or `Profile`.
-        seed: the run's seed.
-        input_shape: (height, width, channels).
-        num_classes: number of classes.
-
-    Returns:
-        64 hexadecimal digits.
-    """
-    model = entry.build(input_shape=tuple(input_shape), num_classes=num_classes)
-    return _digest(
-        _key_inputs(
-            model,
-            recipe,
-            dataset=dataset,
-            profile=profile,
-            seed=seed,
-            input_shape=input_shape,
-            num_classes=num_classes,
-        )
-    )
-
-
-# --- training -------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -299,9 +111,9 @@ class TrainResult:
     provenance: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_record(
+    def from_run(
         cls,
-        result: dict[str, Any],
+        run: FinishedRun,
         *,
         model: keras.Model,
         key: str,
@@ -309,24 +121,39 @@ class TrainResult:
         resumed_from_epoch: int,
         from_cache: bool,
     ) -> TrainResult:
-        """Build from a finished run's `result.json` record (fresh or read from the cache)."""
+        """Build from a finished run (fresh, or read from the cache's `result.json`)."""
+        state = run.state
         return cls(
             model=model,
-            history=result["history"],
-            epochs=result["epochs"],
-            train_time_s=result["train_time_s"],
-            test_accuracy=result["test_accuracy"],
-            test_examples=result["test_examples"],
-            stopped_by=result["stopped_by"],
+            history=state.history,
+            epochs=state.epochs_done,
+            train_time_s=state.train_time_s,
+            test_accuracy=run.test_accuracy,
+            test_examples=run.test_examples,
+            stopped_by=state.stopped_by,
             resumed_from_epoch=resumed_from_epoch,
             from_cache=from_cache,
             cache_dir=cache_dir,
-            provenance={
-                "key": key,
-                "key_inputs": result["key_inputs"],
-                "segments": result["segments"],
-            },
+            provenance={"key": key, "key_inputs": state.key_inputs, "segments": state.segments},
         )
+
+
+def evaluate(
+    model: keras.Model, x: np.ndarray, y: np.ndarray, *, batch_size: int = EVALUATION_BATCH_SIZE
+) -> float:
+    """Top-1 accuracy of `model` on images `x` with integer labels `y`, as a fraction.
+
+    Raises:
+        ValueError: `x` is empty or `x` and `y` differ in length.
+    """
+    labels = np.asarray(y).reshape(-1)
+    if len(x) == 0 or len(x) != len(labels):
+        raise ValueError(f"evaluate needs as many labels as images, got {len(x)} and {len(labels)}")
+    probabilities = model.predict(x, batch_size=batch_size, verbose=0)
+    return float(np.mean(np.argmax(probabilities, axis=-1) == labels))
+
+
+# --- callbacks ------------------------------------------------------------------------------------
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
@@ -358,22 +185,17 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         return {"wait": int(self.wait), "best": None if self.best is None else float(self.best)}
 
 
-def _finite(value: Any) -> bool:
-    return value is not None and math.isfinite(float(value))
-
-
 def _epochs(count: int) -> str:
     return f"{count} epoch" if count == 1 else f"{count} epochs"
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+def _not_finite(logs: dict[str, Any]) -> str | None:
+    """Which of loss and val_loss became NaN or infinite, in words, or None when both are finite."""
+    for quantity in ("loss", "val_loss"):
+        value = logs.get(quantity)
+        if value is not None and not math.isfinite(float(value)):
+            return f"{quantity} became {'NaN' if math.isnan(float(value)) else 'infinite'}"
+    return None
 
 
 class _EpochRecorder(keras.callbacks.Callback):
@@ -387,7 +209,7 @@ class _EpochRecorder(keras.callbacks.Callback):
         self,
         *,
         cache: CacheEntry,
-        state: dict[str, Any],
+        state: TrainState,
         stoppers: list[ResumableEarlyStopping],
         max_epochs: int,
         label: str,
@@ -410,60 +232,61 @@ class _EpochRecorder(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         wall_s = time.perf_counter() - self._started
         logs = logs or {}
-        for quantity in ("loss", "val_loss"):
-            if quantity in logs and not _finite(logs[quantity]):
-                value = float(logs[quantity])
-                self.nan = f"{quantity} became {'NaN' if math.isnan(value) else 'infinite'}"
-                self.nan_epoch = epoch + 1
-                self.model.stop_training = True
-                return  # never saved: the last checkpoint stays the last good epoch
-        state = self.state
-        state["train_time_s"] += wall_s
-        state["history"].append(
-            {
-                "epoch": epoch + 1,
-                "wall_s": wall_s,
-                "cumulative_s": state["train_time_s"],
-                **{
-                    name: None if logs.get(name) is None else float(logs[name])
-                    for name in ("loss", "accuracy", "val_loss", "val_accuracy")
-                },
-            }
-        )
-        state["epochs_done"] = epoch + 1
-        state["early_stopping"] = {s.monitor: s.counters() for s in self.stoppers}
-        state["stopped_by"] = next((s.monitor for s in self.stoppers if s.fired), None)
-        state["optimizer_iterations"] = int(self.model.optimizer.iterations)
-        state["segments"][-1]["to_epoch"] = epoch + 1
-        self.cache.save_epoch(self.model, state)
+        self.nan = _not_finite(logs)
+        if self.nan is not None:
+            self.nan_epoch = epoch + 1
+            self.model.stop_training = True
+            return  # never saved: the last checkpoint stays the last good epoch
+        self._record(epoch + 1, wall_s, logs)
+        self.cache.save_epoch(self.model, self.state)
         self.progress(self._line(epoch + 1, logs))
 
+    def _record(self, done: int, wall_s: float, logs: dict[str, Any]) -> None:
+        state = self.state
+        state.train_time_s += wall_s
+        metrics = {
+            name: None if logs.get(name) is None else float(logs[name]) for name in _HISTORY_METRICS
+        }
+        state.history.append(
+            {"epoch": done, "wall_s": wall_s, "cumulative_s": state.train_time_s, **metrics}
+        )
+        state.epochs_done = done
+        state.early_stopping = {s.monitor: s.counters() for s in self.stoppers}
+        state.stopped_by = next((s.monitor for s in self.stoppers if s.fired), None)
+        state.optimizer_iterations = int(self.model.optimizer.iterations)
+        state.segments[-1]["to_epoch"] = done
+
     def _line(self, done: int, logs: dict[str, Any]) -> str:
-        history = self.state["history"]
         # The first epoch of a session includes tracing; leave it out of the rate when possible.
-        session = history[-(done - self.state["segments"][-1]["from_epoch"]) :]
+        session = self.state.history[-(done - self.state.segments[-1]["from_epoch"]) :]
         steady = session[1:] or session
         per_epoch_s = sum(h["wall_s"] for h in steady) / len(steady)
-        if self.state["stopped_by"] is not None:
-            eta = "stopped early by " + self.state["stopped_by"]
-        else:
-            most = self.max_epochs - done
-            least = min(
-                [most] + [max(s.patience - s.wait, 0) for s in self.stoppers],
-            )
-            eta = f"ETA {_duration(most * per_epoch_s)}"
-            if least < most:  # an early stopping may end the run sooner
-                eta = f"ETA {_duration(least * per_epoch_s)} to {_duration(most * per_epoch_s)}"
-                eta += " (early stopping)"
         metrics = "  ".join(
-            f"{short} {logs[name]:.3f}"
-            for name, short in (("loss", "loss"), ("accuracy", "acc"), ("val_accuracy", "val_acc"))
+            f"{short} {render(logs[name])}"
+            for name, short, render in _SHOWN_METRICS
             if logs.get(name) is not None
         )
         return (
             f"{self.label} epoch {done}/{self.max_epochs}  {metrics}  "
-            f"{per_epoch_s:.1f} s/epoch  {eta}"
+            f"{units.seconds(per_epoch_s)}/epoch  {self._eta(done, per_epoch_s)}"
         )
+
+    def _eta(self, done: int, per_epoch_s: float) -> str:
+        if self.state.stopped_by is not None:
+            return "stopped early by " + self.state.stopped_by
+        most = self.max_epochs - done
+        if most == 0:
+            return "last epoch"
+        least = min([most] + [max(s.patience - s.wait, 0) for s in self.stoppers])
+        if least < most:  # an early stopping may end the run sooner
+            return (
+                f"ETA {units.seconds(least * per_epoch_s)} to {units.seconds(most * per_epoch_s)}"
+                " (early stopping)"
+            )
+        return f"ETA {units.seconds(most * per_epoch_s)}"
+
+
+# --- one train_variant call -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -498,51 +321,23 @@ def _dataset_tag(dataset: Any, split: _Split) -> str:
     )
 
 
-def _compile(model: keras.Model, recipe: Recipe, *, jit_compile: bool) -> None:
-    from bench.measure.timing import (
-        make_optimizer,  # the one definition of "the recipe's optimizer"
-    )
-
-    model.compile(
-        optimizer=make_optimizer(recipe),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        jit_compile=jit_compile,
-    )
-
-
-def _restore(model: keras.Model, path: Path, *, optimizer_iterations: int) -> None:
-    """Load weights and optimizer state from our own `.keras` file into the rebuilt model.
-
-    The model is rebuilt from its builder rather than deserialised, so user builders with custom
-    layers resume too. Keras only warns when the optimizer state does not fit (and then silently
-    starts from zero), so the optimizer's step counter is checked against the saved one.
+def _epoch_cap(entry: Any, recipe: Recipe, profile: Profile, split: _Split) -> int:
+    """The profile's cap on epochs, else the recipe's.
 
     Raises:
-        CorruptEntryError: the file is unreadable or does not fit the model.
+        TrainingError: no epoch to run, or early stopping without validation images.
     """
-    model.optimizer.build(model.trainable_variables)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            model.load_weights(path)
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
-        raise CorruptEntryError(f"{path.name} is unreadable ({type(exc).__name__}: {exc})") from exc
-    skipped = [str(w.message) for w in caught if "Skipping variable loading" in str(w.message)]
-    for other in caught:
-        if "Skipping variable loading" not in str(other.message):
-            warnings.warn(other.message, other.category, stacklevel=2)
-    if skipped:
-        raise CorruptEntryError(f"{path.name} does not fit the model ({skipped[0].strip()})")
-    if int(model.optimizer.iterations) != optimizer_iterations:
-        raise CorruptEntryError(
-            f"{path.name} holds optimizer step {int(model.optimizer.iterations)}, the state "
-            f"expected {optimizer_iterations}"
+    cap = min(recipe.max_epochs, profile.max_epochs if profile.max_epochs is not None else math.inf)
+    if cap < 1:
+        raise TrainingError(
+            f"{entry.id} would train for {cap} epochs; give the recipe or profile at least one."
         )
-
-
-# Where an out-of-memory can surface; `_is_out_of_memory` tells it from other errors of these kinds.
-_DEVICE_ERRORS = (tf.errors.ResourceExhaustedError, tf.errors.InternalError, tf.errors.UnknownError)
+    if recipe.patience is not None and len(split.y_val) == 0:
+        raise TrainingError(
+            f"{entry.id} has early stopping but the dataset has no validation images; "
+            "load it with validation_examples > 0."
+        )
+    return int(cap)
 
 
 def _is_out_of_memory(exc: Exception) -> bool:
@@ -555,10 +350,243 @@ def _is_out_of_memory(exc: Exception) -> bool:
     )
 
 
-def _device() -> str:
-    from bench.measure.environment import device_name
+@contextlib.contextmanager
+def _out_of_memory_is(message: str) -> Iterator[None]:
+    """Turn an out-of-memory error inside the block into `TrainingError(message)`."""
+    try:
+        yield
+    except _DEVICE_ERRORS as exc:
+        if not _is_out_of_memory(exc):
+            raise
+        raise TrainingError(message) from exc
 
-    return device_name()
+
+class _Job:
+    """One `train_variant` call: the model, its data, its cache entry, and the steps on them."""
+
+    def __init__(
+        self,
+        entry: Any,
+        dataset: Any,
+        *,
+        profile: Profile,
+        cache_root: Path,
+        seed: int,
+        recipe: Recipe,
+        progress: Progress,
+        jit_compile: bool,
+    ) -> None:
+        self.entry = entry
+        self.recipe = recipe
+        self.seed = seed
+        self.jit_compile = jit_compile
+        self.say = progress
+        self.label = f"{entry.id} [{profile.name}]"
+        self.split = _apply_profile(dataset, profile)
+        self.input_shape = tuple(int(d) for d in dataset.input_shape)
+        self.num_classes = int(dataset.num_classes)
+        self.max_epochs = _epoch_cap(entry, recipe, profile, self.split)
+        self.model = self.fresh_model()
+        self.key_inputs = key_inputs(
+            self.model,
+            recipe,
+            dataset=_dataset_tag(dataset, self.split),
+            profile=profile,
+            seed=seed,
+            input_shape=self.input_shape,
+            num_classes=self.num_classes,
+        )
+        self.key = digest(self.key_inputs)
+        self.cache = CacheEntry(Path(cache_root) / f"{entry.id}-{self.key[:16]}", self.key)
+
+    @functools.cached_property
+    def device(self) -> str:
+        """Where this call trains, as `bench.measure.environment.device_name` says."""
+        return device_name()
+
+    def fresh_model(self) -> keras.Model:
+        """The entry's model, built from the seed (the same initial weights on every (re)start)."""
+        keras.utils.set_random_seed(self.seed)
+        model = self.entry.build(input_shape=self.input_shape, num_classes=self.num_classes)
+        compile_for_training(model, self.recipe, jit_compile=self.jit_compile)
+        return model
+
+    def _discard(self, reason: str) -> None:
+        """Move the corrupt entry aside, say so, and start again from a freshly built model.
+
+        A failed load may have overwritten some of the model's weights, hence the rebuild.
+        """
+        moved = self.cache.move_aside()
+        self.say(
+            f"{self.label} cache entry {self.cache.directory} is corrupt ({reason}); moved it to "
+            f"{moved.name} and training from scratch."
+        )
+        self.model = self.fresh_model()
+
+    def _result(
+        self, run: FinishedRun, *, resumed_from_epoch: int, from_cache: bool
+    ) -> TrainResult:
+        return TrainResult.from_run(
+            run,
+            model=self.model,
+            key=self.key,
+            cache_dir=self.cache.directory,
+            resumed_from_epoch=resumed_from_epoch,
+            from_cache=from_cache,
+        )
+
+    def from_cache(self) -> TrainResult | None:
+        """A finished run with its model loaded, or None (a corrupt entry is moved aside)."""
+        try:
+            run = self.cache.read_result()
+            if run is None:
+                return None
+            restore_model(
+                self.model,
+                self.cache.final_path,
+                optimizer_iterations=run.state.optimizer_iterations,
+            )
+        except CorruptEntryError as exc:
+            self._discard(str(exc))
+            return None
+        accuracy = units.percent(run.test_accuracy)
+        self.say(
+            f"{self.label} taken from the cache {self.cache.directory} "
+            f"({_epochs(run.state.epochs_done)}, test accuracy {accuracy}); nothing trained."
+        )
+        return self._result(run, resumed_from_epoch=run.state.epochs_done, from_cache=True)
+
+    def restore_or_start(self) -> TrainState:
+        """A killed run's state with its last saved epoch loaded, else a fresh state."""
+        self.cache.remove_temporaries()
+        try:
+            state = self.cache.read_state()
+            if state is not None:
+                restore_model(
+                    self.model,
+                    self.cache.checkpoint_path(state.epochs_done),
+                    optimizer_iterations=state.optimizer_iterations,
+                )
+                return state
+        except CorruptEntryError as exc:
+            self._discard(str(exc))
+        return TrainState(variant=self.entry.id, key_inputs=self.key_inputs)
+
+    def _stoppers(self, state: TrainState) -> list[ResumableEarlyStopping]:
+        if self.recipe.patience is None:
+            return []
+        return [
+            ResumableEarlyStopping(
+                monitor=monitor,
+                mode=mode,
+                patience=self.recipe.patience,
+                wait=state.early_stopping.get(monitor, {}).get("wait", 0),
+                best=state.early_stopping.get(monitor, {}).get("best"),
+            )
+            for monitor, mode in _MONITORS
+        ]
+
+    def _start_segment(self, state: TrainState) -> None:
+        """Say what is about to train, and open this session's segment of the provenance."""
+        done = state.epochs_done
+        self.say(
+            f"{self.label} {f'resuming after epoch {done}' if done else 'training'}: "
+            f"{len(self.split.y_train)} training / {len(self.split.y_val)} validation images, up "
+            f"to {_epochs(self.max_epochs)}, batch {self.recipe.batch_size}, on {self.device}, "
+            f"XLA {'on' if self.jit_compile else 'off'}; cache {self.cache.directory}"
+        )
+        state.segments.append(
+            {
+                "device": self.device,
+                "jit_compile": bool(self.jit_compile),
+                "tensorflow_version": tf.__version__,
+                "keras_version": keras.__version__,
+                "from_epoch": done,
+                "to_epoch": done,
+            }
+        )
+
+    def fit_remaining(self, state: TrainState) -> None:
+        """Train from `state.epochs_done` to the cap or an early stop, checkpointing every epoch.
+
+        Raises:
+            TrainingError: the loss became NaN or infinite, or the device ran out of memory.
+        """
+        self._start_segment(state)
+        stoppers = self._stoppers(state)
+        recorder = _EpochRecorder(
+            cache=self.cache,
+            state=state,
+            stoppers=stoppers,
+            max_epochs=self.max_epochs,
+            label=self.label,
+            progress=self.say,
+        )
+        batch = self.recipe.batch_size
+        split = self.split
+        train_data = make_pipeline(
+            split.x_train,
+            split.y_train,
+            batch_size=batch,
+            augment=build_augmentation(self.recipe.augmentation, seed=self.seed),
+            shuffle_seed=self.seed,
+        )
+        validation_data = (
+            make_pipeline(split.x_val, split.y_val, batch_size=batch) if len(split.y_val) else None
+        )
+        with _out_of_memory_is(
+            f"{self.entry.id} ran out of memory training at batch size {batch} on {self.device}; "
+            "use a device with more memory or a smaller batch (which changes the recipe, so it "
+            "trains under a new cache key)."
+        ):
+            self.model.fit(
+                train_data,
+                validation_data=validation_data,
+                epochs=self.max_epochs,
+                initial_epoch=state.epochs_done,
+                # TerminateOnNaN ends the epoch at the first NaN batch; the recorder then refuses it
+                callbacks=[keras.callbacks.TerminateOnNaN(), *stoppers, recorder],
+                shuffle=False,  # make_pipeline shuffles; Keras cannot shuffle a tf.data input
+                verbose=0,
+            )
+        if recorder.nan is not None:
+            rate = (
+                "the Keras default"
+                if self.recipe.learning_rate is None
+                else self.recipe.learning_rate
+            )
+            raise TrainingError(
+                f"{recorder.nan} at epoch {recorder.nan_epoch} for {self.entry.id} "
+                f"({self.recipe.optimizer}, learning rate {rate}); lower the learning rate or "
+                f"check the data; epochs before it stay checkpointed in {self.cache.directory}."
+            )
+
+    def evaluate_and_publish(self, state: TrainState, *, resumed_from_epoch: int) -> TrainResult:
+        """Test the last epoch's weights, publish the finished run in the cache, and return it.
+
+        Raises:
+            TrainingError: the device ran out of memory.
+        """
+        with _out_of_memory_is(
+            f"{self.entry.id} ran out of memory evaluating at batch size {EVALUATION_BATCH_SIZE} "
+            f"on {self.device}; use a device with more memory."
+        ):
+            test_accuracy = evaluate(self.model, self.split.x_test, self.split.y_test)
+        run = FinishedRun(
+            state=state, test_accuracy=test_accuracy, test_examples=len(self.split.y_test)
+        )
+        self.cache.finish(run)
+        self.say(
+            f"{self.label} done: {_epochs(state.epochs_done)} in "
+            f"{units.seconds(state.train_time_s)}, test accuracy {units.percent(test_accuracy)} "
+            f"on {run.test_examples} images"
+            + (f", stopped by {state.stopped_by}" if state.stopped_by else "")
+        )
+        return self._result(run, resumed_from_epoch=resumed_from_epoch, from_cache=False)
+
+
+def _silent(line: str) -> None:
+    """The `progress` sink when none is given."""
 
 
 def train_variant(
@@ -599,358 +627,21 @@ def train_variant(
     Raises:
         TrainingError: NaN loss, out of memory, or no usable validation data; one sentence.
     """
-    from architectures.augmentation import build_augmentation
-    from bench.training.datasets import make_pipeline
-
-    recipe = recipe or entry.recipe
-    say = progress if progress is not None else (lambda line: None)
-    label = f"{entry.id} [{profile.name}]"
-    split = _apply_profile(dataset, profile)
-    input_shape = tuple(int(d) for d in dataset.input_shape)
-    num_classes = int(dataset.num_classes)
-    max_epochs = min(
-        recipe.max_epochs, profile.max_epochs if profile.max_epochs is not None else math.inf
-    )
-    if max_epochs < 1:
-        raise TrainingError(
-            f"{entry.id} would train for {max_epochs} epochs; give the recipe or profile at "
-            "least one."
-        )
-    if recipe.patience is not None and len(split.y_val) == 0:
-        raise TrainingError(
-            f"{entry.id} has early stopping but the dataset has no validation images; "
-            "load it with validation_examples > 0."
-        )
-
-    def fresh_model() -> keras.Model:
-        keras.utils.set_random_seed(seed)  # the same initial weights on every (re)start
-        built = entry.build(input_shape=input_shape, num_classes=num_classes)
-        _compile(built, recipe, jit_compile=jit_compile)
-        return built
-
-    model = fresh_model()
-    key_inputs = _key_inputs(
-        model,
-        recipe,
-        dataset=_dataset_tag(dataset, split),
+    job = _Job(
+        entry,
+        dataset,
         profile=profile,
+        cache_root=cache_root,
         seed=seed,
-        input_shape=input_shape,
-        num_classes=num_classes,
+        recipe=recipe or entry.recipe,
+        progress=progress if progress is not None else _silent,
+        jit_compile=jit_compile,
     )
-    key = _digest(key_inputs)
-    cache = CacheEntry(Path(cache_root) / f"{entry.id}-{key[:16]}", key)
-
-    def discard(reason: str) -> None:
-        moved = cache.move_aside()
-        say(
-            f"{label} cache entry {cache.directory} is corrupt ({reason}); moved it to "
-            f"{moved.name} and training from scratch."
-        )
-
-    # 1. A finished run: load it and return.
-    try:
-        result = cache.read_result()
-        if result is not None:
-            _restore(model, cache.final_path, optimizer_iterations=result["optimizer_iterations"])
-            say(
-                f"{label} taken from the cache {cache.directory} ({_epochs(result['epochs'])}, "
-                f"test accuracy {result['test_accuracy']:.4f}); nothing trained."
-            )
-            return TrainResult.from_record(
-                result,
-                model=model,
-                key=key,
-                cache_dir=cache.directory,
-                resumed_from_epoch=result["epochs"],
-                from_cache=True,
-            )
-    except CorruptEntryError as exc:
-        discard(str(exc))
-        model = fresh_model()  # a failed load may have overwritten some weights
-
-    # 2. A killed run: restore its last epoch.
-    cache.remove_temporaries()
-    loaded = None
-    try:
-        loaded = cache.read_state()
-        if loaded is not None:
-            _restore(model, loaded[1], optimizer_iterations=loaded[0]["optimizer_iterations"])
-    except CorruptEntryError as exc:
-        discard(str(exc))
-        model = fresh_model()
-        loaded = None
-    if loaded is None:
-        state: dict[str, Any] = {
-            "variant": entry.id,
-            "key_inputs": key_inputs,
-            "epochs_done": 0,
-            "history": [],
-            "train_time_s": 0.0,
-            "early_stopping": {},
-            "stopped_by": None,
-            "optimizer_iterations": 0,
-            "segments": [],
-        }
-        checkpoint = None
-    else:
-        state, checkpoint = loaded
-    resumed_from = int(state["epochs_done"])
-    device = _device()
-
-    # 3. Train the remaining epochs, unless the last saved epoch already ended the run.
-    if state["stopped_by"] is None and resumed_from < max_epochs:
-        say(
-            f"{label} {'resuming after epoch ' + str(resumed_from) if resumed_from else 'training'}"
-            f": {len(split.y_train)} training / {len(split.y_val)} validation images, up to "
-            f"{_epochs(max_epochs)}, batch {recipe.batch_size}, on {device}, XLA "
-            f"{'on' if jit_compile else 'off'}; cache {cache.directory}"
-        )
-        state["segments"].append(
-            {
-                "device": device,
-                "jit_compile": bool(jit_compile),
-                "tensorflow_version": tf.__version__,
-                "keras_version": keras.__version__,
-                "from_epoch": resumed_from,
-                "to_epoch": resumed_from,
-            }
-        )
-        stoppers = []
-        if recipe.patience is not None:
-            for monitor, mode in (("val_loss", "min"), ("val_accuracy", "max")):
-                counters = state["early_stopping"].get(monitor, {})
-                stoppers.append(
-                    ResumableEarlyStopping(
-                        monitor=monitor,
-                        mode=mode,
-                        patience=recipe.patience,
-                        wait=counters.get("wait", 0),
-                        best=counters.get("best"),
-                    )
-                )
-        recorder = _EpochRecorder(
-            cache=cache,
-            state=state,
-            stoppers=stoppers,
-            max_epochs=max_epochs,
-            label=label,
-            progress=say,
-        )
-        train_data = make_pipeline(
-            split.x_train,
-            split.y_train,
-            batch_size=recipe.batch_size,
-            augment=build_augmentation(recipe.augmentation, seed=seed),
-            shuffle_seed=seed,
-        )
-        validation_data = (
-            make_pipeline(split.x_val, split.y_val, batch_size=recipe.batch_size)
-            if len(split.y_val)
-            else None
-        )
-        try:
-            model.fit(
-                train_data,
-                validation_data=validation_data,
-                epochs=max_epochs,
-                initial_epoch=resumed_from,
-                # TerminateOnNaN ends the epoch at the first NaN batch; the recorder then refuses it
-                callbacks=[keras.callbacks.TerminateOnNaN(), *stoppers, recorder],
-                shuffle=False,  # make_pipeline shuffles; Keras cannot shuffle a tf.data input
-                verbose=0,
-            )
-        except _DEVICE_ERRORS as exc:
-            if not _is_out_of_memory(exc):
-                raise
-            raise TrainingError(
-                f"{entry.id} ran out of memory training at batch size {recipe.batch_size} on "
-                f"{device}; use a device with more memory or a smaller batch (which changes the "
-                "recipe, so it trains under a new cache key)."
-            ) from exc
-        if recorder.nan is not None:
-            optimizer = recipe.optimizer
-            rate = "the Keras default" if recipe.learning_rate is None else recipe.learning_rate
-            raise TrainingError(
-                f"{recorder.nan} at epoch {recorder.nan_epoch} for {entry.id} "
-                f"({optimizer}, learning rate {rate}); lower the learning rate or check the "
-                f"data; epochs before it stay checkpointed in {cache.directory}."
-            )
-        checkpoint = cache.directory / state["checkpoint"]
-
-    # 4. Evaluate the last epoch's weights and publish the finished run.
-    try:
-        test_accuracy = evaluate(model, split.x_test, split.y_test)
-    except _DEVICE_ERRORS as exc:
-        if not _is_out_of_memory(exc):
-            raise
-        raise TrainingError(
-            f"{entry.id} ran out of memory evaluating at batch size 256 on {device}; use a device "
-            "with more memory."
-        ) from exc
-    result = {
-        "variant": entry.id,
-        "key_inputs": key_inputs,
-        "epochs": int(state["epochs_done"]),
-        "history": state["history"],
-        "train_time_s": float(state["train_time_s"]),
-        "test_accuracy": float(test_accuracy),
-        "test_examples": len(split.y_test),
-        "stopped_by": state["stopped_by"],
-        "optimizer_iterations": int(state["optimizer_iterations"]),
-        "segments": state["segments"],
-    }
-    cache.finish(checkpoint, result)
-    say(
-        f"{label} done: {_epochs(result['epochs'])} in {_duration(result['train_time_s'])}, "
-        f"test accuracy {test_accuracy:.4f} on {len(split.y_test)} images"
-        + (f", stopped by {state['stopped_by']}" if state["stopped_by"] else "")
-    )
-    return TrainResult.from_record(
-        result,
-        model=model,
-        key=key,
-        cache_dir=cache.directory,
-        resumed_from_epoch=resumed_from,
-        from_cache=False,
-    )
-
-
-def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, *, batch_size: int = 256) -> float:
-    """Top-1 accuracy of `model` on images `x` with integer labels `y`, as a fraction.
-
-    Raises:
-        ValueError: `x` is empty or `x` and `y` differ in length.
-    """
-    labels = np.asarray(y).reshape(-1)
-    if len(x) == 0 or len(x) != len(labels):
-        raise ValueError(f"evaluate needs as many labels as images, got {len(x)} and {len(labels)}")
-    probabilities = model.predict(x, batch_size=batch_size, verbose=0)
-    return float(np.mean(np.argmax(probabilities, axis=-1) == labels))
-
-
-# --- user weights ---------------------------------------------------------------------------------
-
-_IGNORED_SETTINGS = frozenset({"name", "seed", "dtype", "trainable"})
-
-
-def _settings(layer: keras.Layer) -> dict[str, Any]:
-    """A layer's config without what does not change the function it computes or trains."""
-
-    def strip(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in _IGNORED_SETTINGS}
-        if isinstance(value, (list, tuple)):
-            return [strip(v) for v in value]
-        return value
-
-    # A JSON round trip, because a loaded config has lists where a built one has tuples.
-    return strip(json.loads(json.dumps(layer.get_config(), default=str)))
-
-
-def _first_setting_difference(expected: dict[str, Any], got: dict[str, Any]) -> str | None:
-    for name in sorted(set(expected) | set(got)):
-        if expected.get(name) != got.get(name):
-            return f"{name}={got.get(name)!r} where the registry has {expected.get(name)!r}"
-    return None
-
-
-def architecture_difference(expected: keras.Model, got: keras.Model) -> str | None:
-    """The first way `got` differs from `expected`, in words, or None when they match.
-
-    Compared in order: input shape, the sequence of layer classes (input layers aside, so a
-    Sequential file matches a functional registry model), each layer's weight shapes, then each
-    layer's settings without names, seeds, dtype policy and `trainable`. The wiring between layers
-    is not compared; the report's models are plain chains, where the shapes pin it down.
-    """
-    try:
-        got_input_shape = got.input_shape
-    except (AttributeError, ValueError):  # an unbuilt Sequential has no input shape, nor weights
-        return "it was saved before being built, so it holds no weights"
-    if tuple(expected.input_shape) != tuple(got_input_shape):
-        return (
-            f"it takes inputs of shape {got_input_shape} where the registry has "
-            f"{expected.input_shape}"
-        )
-    ours = [layer for layer in expected.layers if not isinstance(layer, keras.layers.InputLayer)]
-    theirs = [layer for layer in got.layers if not isinstance(layer, keras.layers.InputLayer)]
-    for index, (mine, other) in enumerate(zip(ours, theirs, strict=False), start=1):
-        where = f"layer {index} ({mine.name})"
-        if type(mine).__name__ != type(other).__name__:
-            return (
-                f"{where} is a {type(other).__name__} in the file where the registry has a "
-                f"{type(mine).__name__}"
-            )
-        mine_shapes = [tuple(w.shape) for w in mine.weights]
-        other_shapes = [tuple(w.shape) for w in other.weights]
-        if mine_shapes != other_shapes:
-            return (
-                f"{where} has weights of shapes {other_shapes} in the file where the registry has "
-                f"{mine_shapes}"
-            )
-        difference = _first_setting_difference(_settings(mine), _settings(other))
-        if difference:
-            return f"{where} ({type(mine).__name__}) has {difference}"
-    if len(ours) != len(theirs):
-        return f"the file has {len(theirs)} layers where the registry has {len(ours)}"
-    return None
-
-
-def _first_sentence(text: str) -> str:
-    """The first sentence of an error message from a library (theirs can run to a paragraph)."""
-    lines = text.strip().splitlines()
-    return lines[0].split(". ")[0].rstrip(".") if lines else ""
-
-
-def load_user_model(
-    path: Path, entry: Any, *, input_shape: tuple[int, ...], num_classes: int
-) -> keras.Model:
-    """Load a user's trained `.keras` file for `entry`, refusing anything but its architecture.
-
-    The file is loaded with `keras.saving.load_model(safe_mode=True, compile=False)` (safe mode
-    refuses to deserialise Python lambdas, which could run arbitrary code), compared with
-    `entry.build(input_shape, num_classes)` by `architecture_difference`, and its weights are
-    copied into that freshly built model, so what gets measured has the registry's layer names.
-
-    Args:
-        path: the `.keras` file.
-        entry: the registry entry the weights claim to be.
-        input_shape: (height, width, channels) of the dataset.
-        num_classes: the dataset's class count.
-
-    Returns:
-        The registry's model holding the file's weights (uncompiled).
-
-    Raises:
-        WeightsError: the file is missing, not loadable in safe mode, or another architecture.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(
-            f"no weights for {entry.id}: {path} does not exist; save the trained model there with "
-            f"model.save() or point --weights-dir at the folder holding {entry.id}.keras."
-        )
-    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
-        raise WeightsError(
-            f"{path} is not a Keras 3 .keras archive (truncated, or another format); save the "
-            f"{entry.id} model again with model.save('{entry.id}.keras')."
-        )
-    try:
-        loaded = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as exc:  # a user file can trip any of Keras' deserialisers; report it
-        reason = _first_sentence(str(exc)) or type(exc).__name__
-        raise WeightsError(
-            f"{path} could not be loaded in Keras safe mode ({reason}); re-save it with "
-            "model.save() from standard Keras layers."
-        ) from exc
-    if not isinstance(loaded, keras.Model):
-        raise WeightsError(f"{path} does not hold a Keras model; save a model with model.save().")
-    expected = entry.build(input_shape=tuple(input_shape), num_classes=num_classes)
-    difference = architecture_difference(expected, loaded)
-    if difference is not None:
-        raise WeightsError(
-            f"{path} is not {entry.id}'s architecture: {difference}; load weights trained for "
-            f"{entry.id} itself."
-        )
-    expected.set_weights(loaded.get_weights())
-    return expected
+    cached = job.from_cache()
+    if cached is not None:
+        return cached
+    state = job.restore_or_start()
+    resumed_from = state.epochs_done
+    if state.stopped_by is None and resumed_from < job.max_epochs:
+        job.fit_remaining(state)
+    return job.evaluate_and_publish(state, resumed_from_epoch=resumed_from)
