@@ -1,4 +1,4 @@
-"""The report's ten CNNs, v01-v10, as data (transcribed in ../shared/VARIANTS.md).
+"""The report's ten CNNs, v01-v10, as data (described in docs/source-report.md).
 
 Each entry is one `VariantSpec`, one `Recipe` and one `Published`. Parameter counts in `Published`
 are the report's `model.summary()` totals; `tests/test_variants.py` builds every spec and checks
@@ -23,15 +23,23 @@ ADAM_64 = Recipe(
     batch_size=64,
     patience=10,
     origin={
-        "optimizer": "shown",
-        "learning_rate": "shown",
+        "optimizer": "stated",
+        "learning_rate": "assumed",
         "batch_size": "shown",
         "max_epochs": "shown",
         "patience": "shown",
         "validation_examples": "assumed",
     },
     notes={
-        "learning_rate": "Adam with Keras defaults (learning rate 0.001)",
+        "optimizer": (
+            "no compile() call is printed before v10's; the text of v05 says SGD replaced Adam "
+            "and v07's that Adam came back, so the earlier models used Adam"
+        ),
+        "learning_rate": (
+            "no value is printed; Adam with Keras defaults (learning rate 0.001) is assumed, as "
+            "v10's compile(optimizer='Adam') uses them"
+        ),
+        "max_epochs": "fit(..., epochs=200) is printed for v01-v03",
         "validation_examples": _VALIDATION_NOTE,
     },
 )
@@ -39,11 +47,18 @@ ADAM_64 = Recipe(
 ADAM_128 = replace(
     ADAM_64,
     batch_size=128,
-    origin={**ADAM_64.origin, "batch_size": "stated", "optimizer": "stated", "patience": "assumed"},
+    origin={
+        **ADAM_64.origin,
+        "batch_size": "stated",
+        "optimizer": "stated",
+        "patience": "assumed",
+        "max_epochs": "assumed",
+    },
     notes={
         **ADAM_64.notes,
         "batch_size": "the text says the batch grew from 64 to 128 for v04",
         "patience": "not shown for v04; assumed unchanged from v01-v03 (10)",
+        "max_epochs": "no fit() call is printed for v04-v07; assumed the 200 of the others",
     },
 )
 
@@ -74,10 +89,16 @@ SGD_128 = replace(
 ADAM_64_P15 = replace(
     ADAM_64,
     patience=15,
-    origin={**ADAM_64.origin, "optimizer": "stated", "batch_size": "assumed"},
+    origin={
+        **ADAM_64.origin,
+        "optimizer": "stated",
+        "batch_size": "assumed",
+        "max_epochs": "assumed",
+    },
     notes={
         **ADAM_64.notes,
         "optimizer": "the text says v07 went back to Adam",
+        "max_epochs": "no fit() call is printed for v04-v07; assumed the 200 of the others",
         "batch_size": "not shown for v07; assumed the 64 of v01-v03",
         "patience": "raised to 15 in v07's code",
     },
@@ -97,9 +118,14 @@ ADAM_AUG_A = replace(
         "batch_size": "shown",
         "patience": "assumed",
         "augmentation": "shown",
+        "max_epochs": "shown",
     },
     notes={
         **ADAM_64_P15.notes,
+        "optimizer": (
+            "v08's text says the optimizer was Adam; v09's does not name it (assumed v08's)"
+        ),
+        "max_epochs": "fit(..., epochs=200) is printed for v08-v10",
         "batch_size": _FLOW_NOTE,
         "patience": "not shown for v08/v09; assumed v07's 15",
         "augmentation": "ImageDataGenerator policy A (shift 0.1, flip, rotation 15, shear 0.1)",
@@ -109,10 +135,16 @@ ADAM_AUG_A = replace(
 ADAM_AUG_B = replace(
     ADAM_AUG_A,
     augmentation="B",
-    origin={**ADAM_AUG_A.origin, "optimizer": "shown", "patience": "shown"},
+    origin={
+        **ADAM_AUG_A.origin,
+        "optimizer": "shown",
+        "learning_rate": "shown",
+        "patience": "shown",
+    },
     notes={
         **ADAM_AUG_A.notes,
         "optimizer": "Adam shown in v10's code",
+        "learning_rate": "compile(optimizer='Adam') in v10's code: Keras' defaults (0.001)",
         "patience": "15 shown in v10's code",
         "augmentation": (
             "policy B (shift 0.2, flip, rotation 20, shear 0.15, zoom 0.2), read from the code "

@@ -8,7 +8,6 @@ with one sentence. TensorFlow is configured (threads, visible devices, precision
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
@@ -16,6 +15,7 @@ from bench.contract import CONTRACT_VERSION
 from bench.measure.environment import EnvironmentError_, Settings, configure
 from bench.suite import assemble
 from bench.suite.options import OPTIONS
+from bench.suite.session import Suite
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,7 +64,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--accuracy load needs --weights-dir DIR holding <id>.keras files.")
     if config.option.accuracy in {"train", "load"}:
         _check_dataset(config)
-    config.stash[SUITE_KEY] = Suite(config=config, settings=settings, entries=entries)
+    config.stash[SUITE_KEY] = Suite(config.option, settings, entries)
 
 
 def _check_dataset(config: pytest.Config) -> None:
@@ -77,30 +77,6 @@ def _check_dataset(config: pytest.Config) -> None:
         )
     except DatasetError as exc:
         raise pytest.UsageError(str(exc)) from None
-
-
-class Suite:
-    """Per-session state: the selected entries, worker records, and what the JSON hook adds."""
-
-    def __init__(self, config: pytest.Config, settings: Settings, entries: list) -> None:
-        self.config = config
-        self.settings = settings
-        self.entries = entries
-        self.records: dict[str, dict[str, Any]] = {}
-
-    def run_options(self) -> dict[str, Any]:
-        opt = self.config.option
-        return {
-            "variants": [e.id for e in self.entries],
-            "accuracy_source": opt.accuracy,
-            "profile": opt.profile if opt.accuracy == "train" else None,
-            "dataset": opt.dataset,
-            "seed": opt.seed,
-            "latency_batch_size": 1,
-            "throughput_batch_size": opt.throughput_batch,
-            "latency_reference": "bench.measure.timing.reference_workload",
-            "plugins": list(opt.plugin),
-        }
 
 
 SUITE_KEY = pytest.StashKey[Suite]()

@@ -1,7 +1,8 @@
 """Harness overhead and latency noise, as benchmarks that print their figures.
 
-Claim 1: the batch-1 median the suite reports (pytest-benchmark's pedantic rounds, interleaved
-with the reference workload) is within 10 % of a minimal hand-written loop over the same compiled
+Claim 1: the batch-1 median the suite reports (the interleaved rounds of
+`bench.measure.interleave`, here with the reference workload as the only other member, replayed
+into pytest-benchmark) is within 10 % of a minimal hand-written loop over the same compiled
 function in the same process. Claim 2: with the suite's thread settings, the batch-1 IQR stays
 under 10 % of the median. Both figures are printed and stored in `extra_info`
 (`overhead_ratio`, `iqr_over_median`); they are observations, not pass/fail timings, because
@@ -15,9 +16,10 @@ import time
 
 import pytest
 
-from bench.conftest import Suite
+from bench.measure import interleave
 from bench.measure import timing as latency
-from bench.test_suite import _extra, measure_latency
+from bench.suite import scenarios
+from bench.suite.session import Suite
 
 OVERHEAD_VARIANTS = ("v01", "v10")
 
@@ -30,7 +32,13 @@ def test_harness_overhead(
 
     model = architectures.get(overhead_variant).build()
     timed = latency.inference(model, batch_size=1, xla=suite.settings.xla)
-    measure_latency(benchmark, timed, reference, suite.config.option.latency_budget)
+    interleave.warm_up({overhead_variant: timed}, calls=scenarios.LATENCY_WARM_UP_CALLS)
+    per_round = interleave.per_call_s(timed) + interleave.per_call_s(reference)
+    rounds = interleave.rounds_for(
+        per_round, budget_s=suite.options.latency_budget, min_rounds=30, max_rounds=2000
+    )
+    session = interleave.run_rounds({overhead_variant: timed}, rounds=rounds, reference=reference)
+    scenarios.replay(benchmark, session.samples[overhead_variant])
     suite_median = benchmark.stats.stats.median
     rounds = benchmark.stats.stats.rounds
 
@@ -46,7 +54,7 @@ def test_harness_overhead(
         "overhead_ratio": suite_median / hand_median,
         "iqr_over_median": (q[2] - q[0]) / suite_median,
     }
-    benchmark.extra_info.update(_extra(suite, overhead_variant, "harness_overhead", timed))
+    benchmark.extra_info.update(suite.extra(overhead_variant, "harness_overhead", timed))
     benchmark.extra_info.update(figures)
     print(
         f"\n{overhead_variant}: suite median {suite_median * 1e3:.3f} ms, hand loop "

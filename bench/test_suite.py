@@ -52,7 +52,7 @@ def models(suite: Suite) -> dict:
 
 @pytest.fixture(scope="session")
 def latency_session(suite: Suite, models: dict, reference: latency.Timed) -> Scenario:
-    opt = suite.config.option
+    opt = suite.options
     return scenarios.latency_scenario(
         models, xla=suite.settings.xla, budget_s=opt.latency_budget, reference=reference
     )
@@ -61,7 +61,7 @@ def latency_session(suite: Suite, models: dict, reference: latency.Timed) -> Sce
 @pytest.fixture(scope="session")
 def throughput_session(suite: Suite, models: dict) -> Scenario:
     return scenarios.throughput_scenario(
-        models, xla=suite.settings.xla, batch=suite.config.option.throughput_batch
+        models, xla=suite.settings.xla, batch=suite.options.throughput_batch
     )
 
 

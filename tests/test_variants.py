@@ -203,6 +203,22 @@ def test_recipe_origins_keep_shown_stated_and_assumed_apart():
     assert sgd.learning_rate is not None and sgd.momentum is not None
     assert get("v10").recipe.origin["patience"] == "shown"
     assert "flow()" in get("v08").recipe.notes["batch_size"]
+    # No compile() is printed before v10's (docs/source-report.md#recipes): the optimizer of
+    # v01-v03 is only stated by later prose, its learning rate assumed; v10 shows both.
+    assert get("v01").recipe.origin["optimizer"] == "stated"
+    assert get("v01").recipe.origin["learning_rate"] == "assumed"
+    assert get("v10").recipe.origin["optimizer"] == get("v10").recipe.origin["learning_rate"]
+    assert get("v10").recipe.origin["learning_rate"] == "shown"
+    # fit(..., epochs=200) is printed for v01-v03 and v08-v10 only.
+    epochs = {vid: get(vid).recipe.origin["max_epochs"] for vid in REPORT_IDS}
+    assert {v for v, o in epochs.items() if o == "shown"} == {
+        "v01",
+        "v02",
+        "v03",
+        "v08",
+        "v09",
+        "v10",
+    }
 
 
 PUBLISHED_ACCURACY = {

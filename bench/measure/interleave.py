@@ -61,9 +61,7 @@ def per_call_s(timed: Timed, calls: int = 3) -> float:
     return (time.perf_counter() - start) / calls
 
 
-def rounds_for(
-    per_round_s: float, *, budget_s: float, min_rounds: int, max_rounds: int
-) -> int:
+def rounds_for(per_round_s: float, *, budget_s: float, min_rounds: int, max_rounds: int) -> int:
     """Rounds that fit `budget_s` at `per_round_s` each, within [min_rounds, max_rounds]."""
     return int(min(max(budget_s / max(per_round_s, 1e-9), min_rounds), max_rounds))
 

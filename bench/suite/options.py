@@ -91,6 +91,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--throughput-batch", "images per call for throughput", default=256, type=int,
            to_worker=True),
     Option("--latency-budget", "seconds of batch-1 samples per model", default=3.0, type=float),
+    Option("--jobs", "worker processes at once (default 2 when nothing is trained, else 1)",
+           type=int),
     Option("--plugin", "module or .py file that registers models (repeatable)",
            action="append", to_worker=True),
     Option("--skip-profiler", "analytic FLOPs only (faster)", action="store_true",

@@ -1,0 +1,115 @@
+"""Interleaved timing: every model once per round, shuffled, aligned; the trace guard; replay.
+
+Stub callables stand in for models (their `call` records the order), so the order, the alignment
+of samples and the guard are checked exactly, without timing anything real.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bench.measure import interleave
+from bench.measure.timing import Timed
+from bench.suite.scenarios import ReplayTimer
+
+
+class _Function:
+    def __init__(self) -> None:
+        self.traces = 1
+
+    def experimental_get_tracing_count(self) -> int:
+        return self.traces
+
+
+def _stub(name: str, log: list[str], function: _Function | None = None) -> Timed:
+    function = function or _Function()
+    return Timed(call=lambda: log.append(name), batch_size=1, function=function)
+
+
+def test_every_round_calls_every_model_once_in_a_shuffled_seeded_order():
+    log: list[str] = []
+    timed = {name: _stub(name, log) for name in ("a", "b", "c")}
+    reference = _stub("ref", log)
+    session = interleave.run_rounds(timed, rounds=40, reference=reference, seed=7)
+    rounds = [log[i : i + 4] for i in range(0, len(log), 4)]
+    assert len(rounds) == 40
+    assert all(sorted(r) == ["a", "b", "c", "ref"] for r in rounds)
+    orders = {tuple(r) for r in rounds}
+    assert len(orders) > 10  # shuffled: 24 possible orders, not one fixed rotation
+    assert sum(r[0] == "ref" for r in rounds) not in (0, 40)  # the reference moves too
+    assert {k: len(v) for k, v in session.samples.items()} == {"a": 40, "b": 40, "c": 40}
+    assert len(session.reference) == 40 and session.order_seed == 7
+
+    again: list[str] = []
+    interleave.run_rounds(
+        {name: _stub(name, again) for name in ("a", "b", "c")},
+        rounds=40,
+        reference=_stub("ref", again),
+        seed=7,
+    )
+    assert again == log  # the same seed gives the same orders
+
+
+def test_samples_are_stored_in_round_order():
+    # A callable that is slower at each call (round i sleeps i + 1 ms): its samples, stored by
+    # round, must come out increasing, whatever position it had within each round.
+    import time
+
+    calls = {"n": 0}
+
+    def slower_each_time():
+        calls["n"] += 1
+        time.sleep(0.002 * calls["n"])
+
+    log: list[str] = []
+    timed = {
+        "slow": Timed(call=slower_each_time, batch_size=1, function=_Function()),
+        "other": _stub("other", log),
+    }
+    session = interleave.run_rounds(timed, rounds=6, seed=1)
+    samples = session.samples["slow"]
+    assert samples == sorted(samples) and samples[-1] > samples[0] + 0.008
+
+
+def test_a_model_that_retraces_is_dropped_with_its_reason():
+    log: list[str] = []
+    retracing = _Function()
+    timed = {"ok": _stub("ok", log), "bad": _stub("bad", log, retracing)}
+    assert interleave.warm_up(timed, calls=3) == {}
+    retracing.traces = 2  # it traced again during the rounds
+    session = interleave.run_rounds(timed, rounds=5)
+    assert "bad" not in session.samples and "ok" in session.samples
+    assert "traced 2 times" in session.dropped["bad"]
+
+
+def test_warm_up_times_the_first_call_apart_and_drops_a_retrace():
+    log: list[str] = []
+    twice = _Function()
+    twice.traces = 2
+    timed = {"a": _stub("a", log), "b": _stub("b", log, twice)}
+    dropped = interleave.warm_up(timed, calls=4)
+    assert log == ["a"] * 4 + ["b"] * 4
+    assert not math.isnan(timed["a"].first_call_s)
+    assert list(dropped) == ["b"]
+    log.clear()
+    interleave.warm_up({"a": timed["a"]}, calls=4)  # first call already done: only the rest
+    assert log == ["a"] * 3
+
+
+def test_rounds_fit_the_budget_within_bounds():
+    assert interleave.rounds_for(0.01, budget_s=3.0, min_rounds=30, max_rounds=2000) == 300
+    assert interleave.rounds_for(1.0, budget_s=3.0, min_rounds=30, max_rounds=2000) == 30
+    assert interleave.rounds_for(1e-6, budget_s=3.0, min_rounds=30, max_rounds=2000) == 2000
+
+
+def test_replay_timer_gives_back_each_sample_as_one_round():
+    samples = [0.5, 0.25, 2.0]
+    timer = ReplayTimer(samples)
+    durations = []
+    for _ in samples:
+        start = timer()
+        end = timer()
+        durations.append(end - start)
+    assert durations == pytest.approx(samples)

@@ -1,0 +1,73 @@
+"""The local executor of worker jobs, on a stub worker: concurrency, records, dead workers."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from bench.suite.jobs import Job, LocalExecutor
+
+STUB = textwrap.dedent(
+    """
+    import json, sys, time
+    args = sys.argv[1:]
+    variant = args[args.index("--variant") + 1]
+    out = args[args.index("--out") + 1]
+    start = time.time()
+    print(f"{variant} epoch 1/1", file=sys.stderr, flush=True)
+    print("unrelated noise", file=sys.stderr, flush=True)
+    if variant == "dead":
+        print("Traceback: the stub died", file=sys.stderr)
+        sys.exit(3)
+    time.sleep(0.6)
+    with open(out, "w") as handle:
+        json.dump({"variant": variant, "start": start, "end": time.time(), "argv": args}, handle)
+    """
+)
+
+
+def _executor(tmp_path: Path, parallel: int, lines: list[str]) -> LocalExecutor:
+    stub = tmp_path / "stub_worker.py"
+    stub.write_text(STUB, encoding="utf-8")
+    return LocalExecutor(
+        parallel=parallel, env={}, progress=lines.append, command=(sys.executable, str(stub))
+    )
+
+
+def test_jobs_run_two_at_a_time_and_return_their_records(tmp_path):
+    lines: list[str] = []
+    executor = _executor(tmp_path, 2, lines)
+    started = time.perf_counter()
+    futures = [
+        executor.submit(Job(vid, ("--seed", "0"), tmp_path / f"{vid}.json"))
+        for vid in ("a", "b", "c", "d")
+    ]
+    results = [f.result() for f in futures]
+    executor.shutdown()
+    assert [r.record["variant"] for r in results] == ["a", "b", "c", "d"]
+    assert all(r.returncode == 0 and r.record["argv"][-2:] == ["--seed", "0"] for r in results)
+    spans = [(r.record["start"], r.record["end"]) for r in results]
+    most = max(sum(s < t < e for s, e in spans) for t, _ in spans)  # jobs running at a start
+    assert most <= 1  # besides the one starting: never more than two at once
+    assert time.perf_counter() - started < 4 * 0.6  # and not one after another
+    assert sorted(lines) == [f"{v} epoch 1/1" for v in "abcd"]  # progress only, no noise
+
+
+def test_a_dead_worker_comes_back_with_its_exit_code_and_last_lines(tmp_path):
+    executor = _executor(tmp_path, 1, [])
+    result = executor.submit(Job("dead", (), tmp_path / "dead.json")).result()
+    executor.shutdown()
+    assert result.record is None and result.returncode == 3
+    assert result.tail[-1] == "Traceback: the stub died"
+    assert not (tmp_path / "dead.json").exists()
+
+
+def test_a_record_is_read_back_as_written(tmp_path):
+    executor = _executor(tmp_path, 1, [])
+    result = executor.submit(Job("x", ("--flag",), tmp_path / "sub" / "x.json")).result()
+    executor.shutdown()
+    written = json.loads((tmp_path / "sub" / "x.json").read_text())
+    assert result.record == written and result.wall_s >= 0.6
