@@ -68,9 +68,10 @@ def test_reported_run_writes_the_contract(reported_run):
     entries = [b for b in data["benchmarks"] if b["extra_info"]["scenario"] == "latency"]
     assert {len(b["stats"]["data"]) for b in entries} == {rounds}
     assert len({b["extra_info"]["session"]["id"] for b in entries}) == 1
-    assert entries[0]["extra_info"]["reference_samples_s"] == entries[1]["extra_info"][
-        "reference_samples_s"
-    ]
+    assert (
+        entries[0]["extra_info"]["reference_samples_s"]
+        == entries[1]["extra_info"]["reference_samples_s"]
+    )
     scenarios = {
         (b["extra_info"]["variant"], b["extra_info"]["scenario"]) for b in data["benchmarks"]
     }
