@@ -220,7 +220,7 @@ def _published(*, error_pct: float, params_m: float, macs_m: float, depth: int) 
             f"params_trainable is the paper's {params_m} M, given to two digits (the paper "
             "counts learned weights, not BN moving statistics). macs is the option-A figure "
             f"quoted in the literature ({macs_m} M; not in the paper, cross-checked in "
-            "shared/notes/peers.md §3)"
+            "docs/source-report.md#references)"
         ),
         params_total=None,
         params_trainable=round(params_m * 1_000_000),

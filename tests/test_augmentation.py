@@ -63,7 +63,7 @@ def keras_fixed(layer: keras.layers.Layer, image: np.ndarray, **override: object
 
 
 def test_policies_transcribe_the_report():
-    # Typed from shared/VARIANTS.md ("Augmentation A" / "Augmentation B").
+    # Typed from docs/source-report.md ("Augmentation A" / "Augmentation B").
     assert POLICIES["A"].idg_kwargs() == {
         "width_shift_range": 0.1,
         "height_shift_range": 0.1,

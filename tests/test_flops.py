@@ -2,7 +2,7 @@
 and each other.
 
 Expected MACs are worked out by hand in the comments; the 50,253,052 / 50,006,528 figures were
-measured with the TF profiler before bench/measure/flops.py existed (shared/notes/measurement.md
+measured with the TF profiler before bench/measure/flops.py existed (docs/measurement.md
 §2).
 """
 
@@ -92,7 +92,7 @@ def test_sequential_built_with_input_is_counted():
     assert profiler_flops(model) == 2 * 12 + 3  # MatMul + BiasAdd
 
 
-# --- the model measured in shared/notes/measurement.md §2 -------------------------------------
+# --- the model measured in docs/measurement.md §2 -------------------------------------
 
 
 def _measurement_model() -> keras.Model:

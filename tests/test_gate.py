@@ -123,7 +123,8 @@ def benchmark_entry(
 
 
 def variant_record(variant: str) -> dict[str, Any]:
-    """A variant record with the report's parameter counts (VARIANTS.md) and plausible figures."""
+    """A variant record with the report's parameter counts (docs/source-report.md) and plausible
+    figures."""
     params = {"v01": (159_146, 0), "v05": (1_709_514, 2_048), "v10": (36_595_850, 11_776)}
     total, non_trainable = params[variant]
     record = empty_variant_record(variant)

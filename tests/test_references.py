@@ -2,7 +2,7 @@
 
 Expected values: the paper's Table 6 (test error, parameters to two digits), parameter and MAC
 counts derived by hand below from the §4.2 layer list, and the option-A MAC figures quoted in
-the literature (40.55 M, 125.49 M; shared/notes/peers.md §3).
+the literature (40.55 M, 125.49 M; docs/source-report.md#references).
 """
 
 from __future__ import annotations

@@ -353,7 +353,7 @@ def test_non_positive_cost_is_left_out_with_a_note():
 def test_parameter_frontier_of_the_reported_figures(reported):
     _, analysis, _ = reported
     params = axis(analysis, "params_total")
-    # By hand from VARIANTS.md: v02 beats v01 (same params, +5.11 pp); v08 beats v05 (same
+    # By hand from docs/source-report.md: v02 beats v01 (same params, +5.11 pp); v08 beats v05 (same
     # params) and v06 (fewer params, more accurate); v09 beats v07 (same params, +1.89 pp).
     assert params.frontier == ["v02", "v03", "v08", "v09", "v10"]
     dominators = dict(zip(params.points["variant"], params.points["dominated_by"], strict=True))

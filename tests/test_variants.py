@@ -1,7 +1,7 @@
 """The ten variants against the report: parameter counts, per-layer tables, recipes, figures.
 
 Every expected value here is transcribed from the report's `model.summary()` tables and text
-(../shared/VARIANTS.md), never computed by the code under test.
+(docs/source-report.md), never computed by the code under test.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def test_input_shape_and_classes_are_parameters():
     assert tuple(model.output.shape[1:]) == (5,)
 
 
-# Recipes: (optimizer, batch, patience, augmentation) per VARIANTS.md's recipe table.
+# Recipes: (optimizer, batch, patience, augmentation) per the recipe table of docs/source-report.md.
 RECIPES = {
     "v01": ("adam", 64, 10, None),
     "v02": ("adam", 64, 10, None),

@@ -1,7 +1,8 @@
 """Energy of a window of work, in joules, read from a hardware energy counter.
 
 The claim: `joules` is the difference of a cumulative hardware energy counter read at the window's
-two ends (measurement.md §10), never sampled power times time and never a TDP estimate. Sources:
+two ends (docs/measurement.md §10), never sampled power times time and never a TDP estimate.
+Sources:
 
 - `nvml_counter`: NVML's total-energy counter (`nvmlDeviceGetTotalEnergyConsumption`, mJ since
   the driver loaded, Volta and newer), which updates about every 100 ms. It covers the whole GPU,
@@ -48,7 +49,8 @@ MIN_UPDATE_PERIODS = 10
 """A window (or idle period) must span at least this many counter updates: the counter lags by up
 to one update period at each end, so the figure is then off by at most about a tenth."""
 
-NVML_UPDATE_PERIOD_S = 0.1  # measurement.md §10: NVML's energy counter updates about every 100 ms
+# docs/measurement.md §10: NVML's energy counter updates about every 100 ms
+NVML_UPDATE_PERIOD_S = 0.1
 # RAPL's energy status updates about every 1 ms (Hähnel et al. 2012, 'Measuring energy
 # consumption for short code paths using RAPL'); not verified here, this box has no RAPL.
 RAPL_UPDATE_PERIOD_S = 0.001

@@ -28,7 +28,7 @@ class Settings:
     """What the user asked for; `configure` applies it.
 
     Threads default to 1/1 on the CPU: on a shared 2-core machine that gave a latency CV of 9-13 %
-    against 25-57 % for TensorFlow's default (../shared/notes/measurement.md §1, §4). On a GPU the
+    against 25-57 % for TensorFlow's default (docs/measurement.md §1, §4). On a GPU the
     host threads matter little and TensorFlow's choice (0) is kept.
     """
 
@@ -91,7 +91,7 @@ def configure(settings: Settings) -> Settings:
     on_gpu = bool(gpus) and settings.device != "cpu"
     for gpu in gpus:
         # Growth on: peak figures then reflect what the model needs, not TF's up-front grab of the
-        # whole card (measurement.md §3). Must precede GPU initialisation.
+        # whole card (docs/measurement.md §3). Must precede GPU initialisation.
         tf.config.experimental.set_memory_growth(gpu, True)
     intra = settings.intra_op_threads
     inter = settings.inter_op_threads

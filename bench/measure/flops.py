@@ -37,7 +37,7 @@ Two counters, kept side by side:
 * `profiler_flops` runs the TF profiler on the frozen batch-1 inference graph.
 
 How the claims are checked (`tests/test_flops.py`): hand-computed MACs for small models; the
-model of `shared/notes/measurement.md` §2, whose profiler total (50,253,052) and 2 x MACs
+model of `docs/measurement.md` §2, whose profiler total (50,253,052) and 2 x MACs
 (50,006,528) were measured before this module existed; analytic totals equal to the profiler
 totals for every layer type above; and, for every registered variant, profiler Conv2D FLOPs ==
 2 x analytic Conv2D MACs and profiler MatMul FLOPs == 2 x analytic Dense MACs, exactly.
@@ -341,7 +341,7 @@ def _input_specs(model: keras.Model) -> list[Any]:
                 "the profiler needs a fixed shape: build it with keras.Input(shape=(h, w, c))."
             )
         # A fixed batch of 1: with a None batch the profiler skips ops with "incomplete shapes"
-        # and reports nonsense (96 FLOPs for a 50 M-FLOP model, measurement.md §2).
+        # and reports nonsense (96 FLOPs for a 50 M-FLOP model, docs/measurement.md §2).
         specs.append(tf.TensorSpec([1, *shape], tensor.dtype))
     return specs
 

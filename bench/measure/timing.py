@@ -1,8 +1,9 @@
 """Timed functions: batch-1 inference, large-batch throughput, one training step, a reference load.
 
-The claim each timing makes (measurement.md §1): the time of one call of a pre-built `tf.function`
-with a fixed input signature (one trace, checked by `tracing_count`), the result read back to the
-host before the clock stops (`.numpy()`), the first call (trace / XLA compile) timed and kept apart.
+The claim each timing makes (docs/measurement.md §1): the time of one call of a pre-built
+`tf.function` with a fixed input signature (one trace, checked by `tracing_count`), the result
+read back to the host before the clock stops (`.numpy()`), the first call (trace / XLA compile)
+timed and kept apart.
 `model.predict` is never used: its per-call overhead is 30-100x the model on small inputs.
 
 `tests/test_measurement.py` checks the single trace and the read-back; the harness overhead
@@ -72,8 +73,8 @@ def train_step(
     """One optimizer step at the recipe's batch size, its augmentation included.
 
     Augmentation runs in its own (never XLA) function, as in the input pipeline: Keras' random
-    image layers do not support XLA (measurement.md §1). Both are in the timed call, because the
-    report's training time includes them.
+    image layers do not support XLA (docs/measurement.md §1). Both are in the timed call, because
+    the report's training time includes them.
     """
     batch = recipe.batch_size
     shape = (batch, *model.input_shape[1:])

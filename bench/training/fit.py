@@ -2,7 +2,7 @@
 
 Claims, and how `tests/test_training.py` checks each on a tiny model:
 
-- `train_variant` runs the report's recipe (VARIANTS.md): one `fit` with
+- `train_variant` runs the report's recipe (docs/source-report.md): one `fit` with
   `EarlyStopping(monitor="val_loss", patience=P)` and `EarlyStopping(monitor="val_accuracy",
   patience=P, mode="max")`, whichever fires first, no `restore_best_weights` (the last epoch's
   weights are evaluated), then top-1 accuracy on the test set. With patience P and nothing
