@@ -1,9 +1,9 @@
 """Peak memory of one phase: TF allocator peak on the GPU, NVML process memory, host RSS high-water.
 
-Each variant is measured in its own worker process (bench/suite/worker.py), because TensorFlow never
-returns BFC memory within a process (docs/measurement.md §3), so one variant's peak cannot leak
-into the next. Without a GPU the GPU figures are `None` with the reason, never 0: TF's `get_memory_info`
-silently returns zeros for 'CPU:0'.
+Each model is measured in its own worker process (bench/suite/worker.py), because TensorFlow
+never returns BFC memory within a process (docs/measurement.md §3), so one model's peak cannot
+leak into the next. Without a GPU the GPU figures are `None` with the reason, never 0: TF's
+`get_memory_info` silently returns zeros for 'CPU:0'.
 """
 
 from __future__ import annotations
