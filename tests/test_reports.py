@@ -679,7 +679,9 @@ def test_report_directory_has_every_artefact(built):
 def test_every_plot_states_device_and_dataset(built):
     import xml.etree.ElementTree as ET
 
-    for svg in (built.parent / "plots").glob("*.svg"):
+    svgs = sorted((built.parent / "plots").glob("*.svg"))
+    assert len(svgs) == len(cost_axes()) + 2  # every axis, time to accuracy, latency
+    for svg in svgs:
         root = ET.parse(svg).getroot()  # valid XML
         text = " ".join(t for t in root.itertext())
         assert "NVIDIA H100" in text and "CIFAR-10" in text, svg.name

@@ -34,6 +34,7 @@ class Timed:
     batch_size: int
     function: tf.types.experimental.PolymorphicFunction
     first_call_s: float = float("nan")
+    inputs: tuple = ()  # the fixed inputs every call uses (before any augmentation)
 
     def warm_up(self, calls: int) -> None:
         """Run the first call (timed apart: trace, compile, cuDNN autotune) and `calls - 1` more."""
@@ -64,7 +65,9 @@ def inference(model: keras.Model, *, batch_size: int, xla: bool, seed: int = 0) 
         input_signature=[tf.TensorSpec(shape, tf.float32)],
         jit_compile=xla,
     )
-    return Timed(call=lambda: function(x).numpy(), batch_size=batch_size, function=function)
+    return Timed(
+        call=lambda: function(x).numpy(), batch_size=batch_size, function=function, inputs=(x,)
+    )
 
 
 def train_step(
@@ -101,9 +104,13 @@ def train_step(
         return loss
 
     if augment is None:
-        return Timed(call=lambda: step(x, y).numpy(), batch_size=batch, function=step)
+        return Timed(
+            call=lambda: step(x, y).numpy(), batch_size=batch, function=step, inputs=(x, y)
+        )
     augment_fn = tf.function(lambda images: augment(images, training=True))
-    return Timed(call=lambda: step(augment_fn(x), y).numpy(), batch_size=batch, function=step)
+    return Timed(
+        call=lambda: step(augment_fn(x), y).numpy(), batch_size=batch, function=step, inputs=(x, y)
+    )
 
 
 def reference_workload(seed: int = 0) -> Timed:
