@@ -23,6 +23,7 @@ import pytest
 from pytest_benchmark.stats import Stats
 
 from bench.contract import empty_variant_record
+from bench.gates import decision
 from bench.gates import twofile as gate
 
 VARIANTS = ("v01", "v05", "v10")
@@ -281,16 +282,16 @@ def test_bootstrap_interval_is_deterministic_and_brackets_the_ratio():
     base = rng.lognormal(0.0, 0.1, 80)
     cur = 1.25 * rng.lognormal(0.0, 0.1, 80)
     kwargs = {"confidence": 0.99, "resamples": 2000, "seed": 7}
-    first = gate.bootstrap_ratio_interval(base, cur, **kwargs)
-    assert first == gate.bootstrap_ratio_interval(base, cur, **kwargs)
+    first = decision.bootstrap_ratio_interval(base, cur, **kwargs)
+    assert first == decision.bootstrap_ratio_interval(base, cur, **kwargs)
     assert first[0] < 1.25 < first[1]
     assert first[0] > 1.0
 
 
 def test_smallest_p_value_matches_the_exact_distribution():
     # Complete separation of n and m samples: exact one-sided p = 1 / C(n + m, n).
-    assert gate.smallest_p_value(5, 5) == pytest.approx(1 / 252)
-    assert gate.smallest_p_value(3, 4) == pytest.approx(1 / 35)
+    assert decision.smallest_p_value(5, 5) == pytest.approx(1 / 252)
+    assert decision.smallest_p_value(3, 4) == pytest.approx(1 / 35)
 
 
 def test_too_few_rounds_is_unusable(tmp_path, capsys):

@@ -16,8 +16,9 @@ cannot be put in one process with the old one, and stays with `bench.gates.twofi
 Rule, per variant: r_i = (c_1 + c_2) / (b_1 + b_2) for the ABBA calls of round i; the ratio is
 the median of r_i; a seeded bootstrap over rounds gives its interval; a one-sided Wilcoxon
 signed-rank test on log r_i gives p. A regression needs ratio > threshold AND interval low > 1
-AND p < alpha AND (ratio - 1) x baseline median > floor. Exit 0 pass, 1 regression, 2 unusable
-input. `experiments/paired_experiment.py` measures false positives and detections.
+AND p < alpha AND (ratio - 1) x baseline median > floor: the rule of the two-file gate, shared
+in `bench.gates.decision`. Exit 0 pass, 1 regression, 2 unusable input.
+`experiments/paired_experiment.py` measures false positives and detections.
 `tests/test_paired.py` checks the rule on hand-made samples and the command on tiny models.
 """
 
@@ -31,7 +32,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import stats as scipy_stats
+
+from bench.gates import decision
+from bench.gates.table import render_paired
 
 DEFAULT_THRESHOLD = 1.10
 DEFAULT_ALPHA = 0.002
@@ -61,6 +64,10 @@ def round_ratios(base: np.ndarray, cur: np.ndarray) -> np.ndarray:
     return cur.sum(axis=1) / base.sum(axis=1)
 
 
+def _median_of_rows(ratios: np.ndarray) -> np.ndarray:
+    return np.median(ratios, axis=1)
+
+
 def decide(
     variant: str,
     base: np.ndarray,
@@ -73,22 +80,17 @@ def decide(
     seed: int = 0,
     resamples: int = 2000,
 ) -> PairedRow:
-    """Apply the rule to ABBA samples of shape (rounds, 2) for baseline and candidate."""
+    """Apply the shared rule to ABBA samples of shape (rounds, 2) for baseline and candidate."""
     ratios = round_ratios(base, cur)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, ratios.size, size=(resamples, ratios.size))
-    boot = np.median(ratios[idx], axis=1)
-    tail = (1.0 - confidence) / 2.0
-    low, high = (float(v) for v in np.quantile(boot, [tail, 1.0 - tail]))
-    logs = np.log(ratios)
-    p = (
-        1.0
-        if np.allclose(logs, 0.0)
-        else float(scipy_stats.wilcoxon(logs, alternative="greater").pvalue)
+    low, high = decision.bootstrap_interval(
+        (ratios,), _median_of_rows, confidence=confidence, resamples=resamples, seed=seed
     )
+    p = decision.paired_slower_p_value(np.log(ratios))
     ratio = float(np.median(ratios))
     base_median = float(np.median(base))
-    row = PairedRow(
+    evidence = decision.Evidence(ratio, low, high, p, (ratio - 1.0) * base_median)
+    verdict, note = decision.decide(evidence, decision.Rule(threshold, alpha, floor_s))
+    return PairedRow(
         variant=variant,
         baseline_s=base_median,
         current_s=float(np.median(cur)),
@@ -97,17 +99,9 @@ def decide(
         ci_high=high,
         p_value=p,
         rounds=int(ratios.size),
-        verdict="ok",
+        verdict=verdict,
+        note=note,
     )
-    large = ratio > threshold
-    real = low > 1.0 and p < alpha
-    if large and real and (ratio - 1.0) * base_median > floor_s:
-        row.verdict = "REGRESSION"
-    elif ratio < 1.0 / threshold and high < 1.0:
-        row.verdict = "faster"
-    elif large:
-        row.note = "slower but not significant" if not real else "slower by less than the floor"
-    return row
 
 
 def time_abba(base_call, cur_call, rounds: int) -> tuple[np.ndarray, np.ndarray]:
@@ -166,29 +160,21 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
-    from bench.measure.environment import Settings, configure
-
-    configure(Settings())
+def _save_models(entries, folder: Path) -> int:
     import keras
 
-    import architectures
-    from bench.suite.worker import import_plugins
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in entries:
+        keras.utils.set_random_seed(0)
+        entry.build().save(folder / f"{entry.id}.keras")
+    print(f"saved {len(entries)} models to {folder}")
+    return decision.EXIT_PASS
 
-    try:
-        import_plugins(args.plugin)
-        entries = architectures.select(args.variants)
-    except Exception as exc:  # unknown variant or a plugin that does not import
-        print(f"paired: {exc}", file=sys.stderr)
-        return 2
-    if args.save_models:
-        args.save_models.mkdir(parents=True, exist_ok=True)
-        for entry in entries:
-            keras.utils.set_random_seed(0)
-            entry.build().save(args.save_models / f"{entry.id}.keras")
-        print(f"saved {len(entries)} models to {args.save_models}")
-        return 0
+
+def _compare_all(entries, args: argparse.Namespace) -> tuple[list[PairedRow], list[str]]:
+    """Rows of the variants whose baseline model loads; one sentence per one that does not."""
+    import keras
+
     rows: list[PairedRow] = []
     problems: list[str] = []
     for entry in entries:
@@ -204,21 +190,37 @@ def main(argv: list[str]) -> int:
             decide(entry.id, base, cur, threshold=args.threshold, alpha=args.alpha,
                    floor_s=args.floor_s)
         )  # fmt: skip
-    print(f"{'variant':10s} {'baseline':>10s} {'current':>10s} {'ratio':>6s}  interval        "
-          f"p        verdict")  # fmt: skip
-    for r in rows:
-        print(
-            f"{r.variant:10s} {r.baseline_s * 1e3:8.3f}ms {r.current_s * 1e3:8.3f}ms "
-            f"{r.ratio:6.3f}  [{r.ci_low:.3f}, {r.ci_high:.3f}]  {r.p_value:<7.2g}  {r.verdict}"
-            + (f" ({r.note})" if r.note else "")
-        )
+    return rows, problems
+
+
+def main(argv: list[str]) -> int:
+    """Save models, or time them against the baseline's; return 0 pass, 1 regression, 2 unusable."""
+    args = _parser().parse_args(argv)
+    from bench.measure.environment import Settings, configure
+
+    configure(Settings())
+    import architectures
+    from bench.suite.worker import import_plugins
+
+    try:
+        import_plugins(args.plugin)
+        entries = architectures.select(args.variants)
+    except Exception as exc:  # unknown variant or a plugin that does not import
+        print(f"paired: {exc}", file=sys.stderr)
+        return decision.EXIT_UNUSABLE
+    if args.save_models:
+        return _save_models(entries, args.save_models)
+    rows, problems = _compare_all(entries, args)
+    print(render_paired(rows))
     for problem in problems:
         print(problem, file=sys.stderr)
-    status = 2 if problems else (1 if any(r.verdict == "REGRESSION" for r in rows) else 0)
+    failed = any(r.verdict == decision.REGRESSION for r in rows)
+    status = (
+        decision.EXIT_UNUSABLE
+        if problems
+        else (decision.EXIT_REGRESSION if failed else decision.EXIT_PASS)
+    )
     if args.json_summary:
-        args.json_summary.write_text(
-            json.dumps({"exit_code": status, "rows": [asdict(r) for r in rows],
-                        "problems": problems}, indent=1),
-            encoding="utf-8",
-        )  # fmt: skip
+        summary = {"exit_code": status, "rows": [asdict(r) for r in rows], "problems": problems}
+        args.json_summary.write_text(json.dumps(summary, indent=1), encoding="utf-8")
     return status
