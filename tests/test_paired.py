@@ -51,9 +51,26 @@ def test_slowdown_under_the_floor_passes():
 
 
 def test_abba_alternates_which_side_goes_first():
+    # Even rounds ABBA, odd rounds BAAB: the candidate goes first in every other round. (Reversing
+    # ABBA gives ABBA again, so "bccb" + "bccb"[::-1] checked nothing.)
     order: list[str] = []
-    paired.time_abba(lambda: order.append("b"), lambda: order.append("c"), rounds=2)
-    assert "".join(order) == "bccb" + "bccb"[::-1]
+    paired.time_abba(lambda: order.append("b"), lambda: order.append("c"), rounds=4)
+    assert "".join(order) == "bccb" + "cbbc" + "bccb" + "cbbc"
+
+
+def test_abba_stores_each_call_in_its_own_slot():
+    # A fake clock that each call advances by its own duration: the calls take 1, 2, 3, ... ms in
+    # the order they run, so each (round, slot) must hold the duration of the call made for it.
+    now = [0.0]
+    durations = iter(range(1, 100))
+
+    def call() -> None:
+        now[0] += next(durations) * 1e-3
+
+    base, cur = paired.time_abba(call, call, rounds=2, clock=lambda: now[0])
+    # Round 0 runs b c c b (1 2 3 4 ms), round 1 runs c b b c (5 6 7 8 ms).
+    np.testing.assert_allclose(base * 1e3, [[1, 4], [6, 7]])
+    np.testing.assert_allclose(cur * 1e3, [[2, 3], [5, 8]])
 
 
 def _tiny(width: int) -> keras.Model:

@@ -104,16 +104,27 @@ def decide(
     )
 
 
-def time_abba(base_call, cur_call, rounds: int) -> tuple[np.ndarray, np.ndarray]:
-    """ABBA rounds (BA in odd rounds, so neither side always goes first); (rounds, 2) each."""
+def time_abba(
+    base_call, cur_call, rounds: int, *, clock=time.perf_counter
+) -> tuple[np.ndarray, np.ndarray]:
+    """Time the two calls in ABBA rounds, BAAB in odd rounds, so neither side always goes first.
+
+    Args:
+        base_call: the baseline's call.
+        cur_call: the candidate's call.
+        rounds: rounds of four calls.
+        clock: seconds, monotonic (tests pass a fake one).
+
+    Returns:
+        (baseline, candidate) durations, each shaped (rounds, 2): slot 0 is a side's first call
+        of the round, slot 1 its second.
+    """
     base = np.empty((rounds, 2))
     cur = np.empty((rounds, 2))
-    clock = time.perf_counter
+    abba = ((base_call, base, 0), (cur_call, cur, 0), (cur_call, cur, 1), (base_call, base, 1))
+    baab = ((cur_call, cur, 0), (base_call, base, 0), (base_call, base, 1), (cur_call, cur, 1))
     for i in range(rounds):
-        order = ((base_call, base, 0), (cur_call, cur, 0), (cur_call, cur, 1), (base_call, base, 1))
-        if i % 2:
-            order = tuple(reversed(order))
-        for call, out, slot in order:
+        for call, out, slot in baab if i % 2 else abba:
             start = clock()
             call()
             out[i, slot] = clock() - start
