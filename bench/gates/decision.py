@@ -11,11 +11,13 @@ per-round ratios, Wilcoxon signed-rank).
 
 How it is checked: `tests/test_gate.py` and `tests/test_paired.py` feed both gates hand-made
 samples of known shape (unchanged, 25-30 % slower, faster, below the floor, noisy) and assert
-the verdicts; the bootstrap's determinism and the exact smallest p-value are tested directly.
+the verdicts; the bootstrap's determinism, the exact smallest p-value and the coverage of the
+minimum's interval on 1000 hand-made pairs are tested directly.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -153,6 +155,92 @@ def bootstrap_ratio_interval(
 
     return bootstrap_interval(
         (baseline, current), ratio, confidence=confidence, resamples=resamples, seed=seed
+    )
+
+
+def _precedence_rank(n_own: int, n_other: int, tail: float) -> int | None:
+    """Smallest k with P(the k smallest of both samples all come from this one) <= tail.
+
+    With no difference between the samples every arrangement of the pooled values is equally
+    likely, so that probability is C(n_own, k) / C(n_own + n_other, k). None when even k = n_own
+    is more likely than `tail` (too few samples for this confidence).
+    """
+    probability = 1.0
+    for k in range(1, n_own + 1):
+        probability *= (n_own - k + 1) / (n_own + n_other - k + 1)
+        if probability <= tail:
+            return k
+    return None
+
+
+def minimum_ratio_interval(
+    baseline: np.ndarray, current: np.ndarray, *, confidence: float
+) -> tuple[float, float]:
+    """Distribution-free interval of min(current) / min(baseline): the inverted precedence test.
+
+    Why not a bootstrap. A percentile bootstrap is not a valid interval for a sample minimum:
+    a resampled minimum can never fall below the sample's own, and equals it with probability
+    1 - (1 - 1/n)^n ~ 0.63, so the bootstrap distribution is a lopsided atom, not the sampling
+    distribution. On hand-made A/A pairs of 60 rounds its 99 % interval excluded 1 in 2.3 % of
+    the pairs (nominal 0.5 %) and covered a true ratio of 1.3 in 95.6 % (nominal 99 %;
+    `tests/test_gate.py`). An m-out-of-n bootstrap is consistent for extremes, but only once
+    rescaled by the minimum's rate of convergence, which depends on the unknown density at the
+    floor (n for a density positive there, sqrt(n) for the test's product of delays, whose
+    density vanishes there); estimating that rate from 60 rounds is not reliable.
+
+    What this is instead. Model: current = rho x baseline in distribution (a slowdown scales the
+    latency distribution; rho = 1 is "no change", the case whose false alarms the gate must
+    control). For a given rho, pool the baseline and current / rho: every arrangement is equally
+    likely, so the probability that the k smallest values all come from the baseline is
+    C(n_b, k) / C(n_b + n_c, k) for ANY continuous distribution (the precedence test, Nelson
+    1963). Rejecting the rho for which that, or the same from the current side, happens with
+    probability at most (1 - confidence) / 2 each and keeping the rest gives
+        [min(current) / b_(k_b), c_(k_c) / min(baseline)],
+    b_(k) and c_(k) the k-th smallest samples. Its coverage is at least `confidence` exactly,
+    at every sample size, without assuming a shape for the delays; it always contains the ratio
+    of the minima; and like the minimum it reads only the lowest samples, so preemption in the
+    upper tail cannot move it. (60 rounds a side, 99 %: k = 8.) Ties only make "low > 1" rarer.
+
+    Returns:
+        (low, high); 0 or infinity on a side with too few samples for the confidence.
+    """
+    tail = (1.0 - confidence) / 2.0
+    base, cur = np.sort(baseline), np.sort(current)
+    k_base = _precedence_rank(base.size, cur.size, tail)
+    k_cur = _precedence_rank(cur.size, base.size, tail)
+    low = cur[0] / base[k_base - 1] if k_base else 0.0
+    high = cur[k_cur - 1] / base[0] if k_cur else math.inf
+    return float(low), float(high)
+
+
+def ratio_interval(
+    baseline: np.ndarray,
+    current: np.ndarray,
+    *,
+    quantile: float,
+    confidence: float,
+    resamples: int,
+    seed: int,
+) -> tuple[float, float]:
+    """The interval of quantile(current) / quantile(baseline) that the two-file gate uses.
+
+    The minimum (quantile 0, the default) gets the exact `minimum_ratio_interval`; another
+    quantile the percentile bootstrap, which is consistent for a quantile inside the
+    distribution (asymptotically normal where the density is positive) as long as n x quantile
+    is more than a handful of samples.
+
+    Returns:
+        (low, high), the two-sided `confidence` interval.
+    """
+    if quantile == 0.0:
+        return minimum_ratio_interval(baseline, current, confidence=confidence)
+    return bootstrap_ratio_interval(
+        baseline,
+        current,
+        confidence=confidence,
+        resamples=resamples,
+        seed=seed,
+        quantile=quantile,
     )
 
 

@@ -43,7 +43,7 @@ NORMALIZATIONS = ("reference", "run", "none")
 #    keeps a margin on the A/A side; measurement.md section 4 recommends 1.25-1.30 for raw medians
 #    on a shared CPU, which here missed 4-7 of 10 slowdowns and still gave 1-5 false positives;
 #  - alpha 0.002 as asv's `is_different`;
-#  - confidence 0.99 for the interval of the ratio;
+#  - confidence 0.99 for the interval of the ratio (99 %: 8 rounds of 60 a side decide it);
 #  - floor 50 µs: v01's batch-1 call takes about 0.5 ms here, so measurement.md's ~0.5 ms floor
 #    would hide a 25 % slowdown of v01 (0.125 ms); 50 µs is above timer and scheduling jitter.
 DEFAULT_THRESHOLD = 1.15
@@ -62,19 +62,22 @@ class Policy:
     """Everything that decides a verdict, from the command line and an optional policy file.
 
     Attributes:
-        threshold: default largest tolerated ratio of medians (current / baseline).
+        threshold: default largest tolerated ratio current / baseline of the compared
+            quantile (`quantile`: by default the minima of the normalised samples).
         thresholds: overrides keyed `"VARIANT:SCENARIO"`, `"VARIANT"` or `"*:SCENARIO"`.
         alpha: largest one-sided Mann-Whitney p-value that counts as a real difference.
-        confidence: two-sided coverage of the bootstrap interval of the ratio.
+        confidence: two-sided coverage of the ratio's interval (exact for the minimum,
+            bootstrap for another quantile: `bench.gates.decision.ratio_interval`).
         floor_s: smallest slowdown in seconds (at baseline speed) that may fail the gate.
         normalize: "reference" (divide by the reference workload, round by round), "run"
             (divide every sample by the reference's `quantile` over the whole run) or "none".
-        quantile: which quantile of the samples is compared (0.5: medians; lower quantiles
-            are less sensitive to preemption on a busy machine, see the experiment).
+        quantile: which quantile of the samples is compared (default 0, the minimum; 0.5:
+            medians; lower quantiles are less sensitive to preemption on a busy machine,
+            see the experiment).
         scenarios: benchmark scenarios gated on latency.
         accuracy_tolerance: largest tolerated accuracy drop, absolute fraction.
         memory_tolerance: largest tolerated relative growth of a peak memory figure.
-        resamples: bootstrap resamples.
+        resamples: bootstrap resamples (a quantile above 0 only).
         seed: bootstrap seed (the interval is deterministic).
     """
 
@@ -170,7 +173,11 @@ _NUMBER_OPTIONS = (
         float,
         f"quantile of the samples compared (default {DEFAULT_QUANTILE}; 0.5 = medians)",
     ),
-    ("--confidence", float, f"bootstrap interval coverage (default {DEFAULT_CONFIDENCE})"),
+    (
+        "--confidence",
+        float,
+        f"coverage of the interval of the ratio (default {DEFAULT_CONFIDENCE})",
+    ),
     (
         "--floor-s",
         float,
@@ -186,8 +193,12 @@ _NUMBER_OPTIONS = (
         float,
         f"largest tolerated peak memory growth, relative (default {DEFAULT_MEMORY_TOLERANCE})",
     ),
-    ("--resamples", int, f"bootstrap resamples (default {DEFAULT_RESAMPLES})"),
-    ("--seed", int, "bootstrap seed"),
+    (
+        "--resamples",
+        int,
+        f"bootstrap resamples, for a quantile above 0 (default {DEFAULT_RESAMPLES})",
+    ),
+    ("--seed", int, "bootstrap seed, for a quantile above 0"),
 )
 
 
@@ -214,7 +225,8 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="[KEY=]RATIO",
-        help=f"largest tolerated ratio of medians (default {DEFAULT_THRESHOLD}); see below",
+        help="largest tolerated ratio current / baseline of the compared quantile, by default "
+        f"the minima (default {DEFAULT_THRESHOLD}); see below",
     )
     p.add_argument(
         "--scenarios",

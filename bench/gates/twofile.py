@@ -39,7 +39,12 @@ Where a file has no reference samples the gate falls back to raw samples and say
 
 Statistics, per latency benchmark (`compare_latency`), with q the policy's quantile:
   - ratio: q-quantile(current normalised) / q-quantile(baseline normalised);
-  - interval: a seeded percentile bootstrap of that ratio (both sides resampled independently);
+  - interval: for the minimum, the exact distribution-free interval of the inverted precedence
+    test (`bench.gates.decision.minimum_ratio_interval`, which says why a bootstrap of a
+    minimum is not valid); for another quantile a seeded percentile bootstrap (both sides
+    resampled independently). The experiment's counts above were measured with the bootstrap
+    for the minimum too; the exact interval is wider, so re-run its `--analyze-only` on the
+    saved runs before quoting them for the current rule;
   - p: one-sided Mann-Whitney U (current > baseline) on the normalised samples, as asv does;
   - delta: the slowdown in seconds at the baseline's speed, baseline raw q-quantile x (ratio - 1),
     so a busy baseline machine cannot hide a real slowdown behind a smaller raw difference.
@@ -82,8 +87,8 @@ from bench.gates.decision import (
     Evidence,
     GateInputError,
     Rule,
-    bootstrap_ratio_interval,
     decide,
+    ratio_interval,
     slower_p_value,
     smallest_p_value,
 )
@@ -128,17 +133,19 @@ class Row:
         variant: variant id.
         check: the scenario ("latency") or the figure ("params_total", "accuracy", ...).
         kind: "latency", "exact", "accuracy" or "memory".
-        baseline: baseline value in SI units (latency: raw median seconds).
+        baseline: baseline value in SI units (latency: the raw samples' policy quantile in
+            seconds, by default their minimum).
         current: current value in SI units.
-        ratio: current / baseline (latency: of the normalised medians).
-        ci_low: lower bound of the bootstrap interval of the ratio.
+        ratio: current / baseline (latency: of the normalised samples' policy quantile).
+        ci_low: lower bound of the ratio's interval (`bench.gates.decision.ratio_interval`).
         ci_high: upper bound of that interval.
         p_value: one-sided Mann-Whitney p-value (current slower).
         delta: latency: slowdown in seconds at baseline speed; accuracy: drop; memory: relative
             growth; exact: current minus baseline.
         limit: the threshold or tolerance applied.
-        normalization: "reference" or "none" (latency rows only).
-        raw_ratio: ratio of raw medians (latency rows only), to show what normalising removed.
+        normalization: "reference", "run" or "none" (latency rows only).
+        raw_ratio: the same ratio of the raw samples (latency rows only), to show what
+            normalising removed.
         verdict: OK, FASTER, REGRESSION, NOT_COMPARABLE or MISSING.
         note: one sentence for the reader, empty when there is nothing to add.
     """
@@ -280,9 +287,9 @@ def compare_latency(
         base, cur, (base_raw, cur_raw), policy, (base_source, cur_source)
     )
     row.ratio = float(np.quantile(cur_x, q) / np.quantile(base_x, q))
-    row.ci_low, row.ci_high = bootstrap_ratio_interval(
-        base_x, cur_x, confidence=policy.confidence, resamples=policy.resamples,
-        seed=policy.seed, quantile=q,
+    row.ci_low, row.ci_high = ratio_interval(
+        base_x, cur_x, quantile=q, confidence=policy.confidence, resamples=policy.resamples,
+        seed=policy.seed,
     )  # fmt: skip
     row.p_value = slower_p_value(base_x, cur_x)
     row.delta = row.baseline * (row.ratio - 1.0)
