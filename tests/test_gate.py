@@ -378,6 +378,36 @@ def test_different_machines_refused_unless_overridden(tmp_path, capsys):
     assert any("compared across machines" in note for note in summary["notes"])
 
 
+@pytest.mark.parametrize(
+    ("key", "base_value", "cur_value"),
+    [
+        ("throughput_batch_size", 256, 128),  # another batch: other images/s, other memory
+        ("accuracy_source", "train", "reported"),  # measured against the report's figures
+        ("latency_budget_s", 3.0, 0.5),  # fewer rounds: other minima, other power
+        ("throughput_batch_size", 256, None),  # present on one side only: not known to match
+    ],
+)
+def test_different_run_settings_refused_unless_overridden(
+    tmp_path, capsys, key, base_value, cur_value
+):
+    base, cur = suite(1), suite(2)
+    base["run"][key] = base_value
+    if cur_value is None:
+        cur["run"].pop(key, None)
+    else:
+        cur["run"][key] = cur_value
+    code, out, summary = run_gate(tmp_path, base, cur, capsys=capsys)
+    assert code == 2, out
+    (problem,) = summary["problems"]
+    assert key in problem and "--allow-different-settings" in problem
+
+    code, out, summary = run_gate(
+        tmp_path, base, cur, "--allow-different-settings", capsys=capsys
+    )
+    assert code == 0, out
+    assert any("different suite settings" in n and key in n for n in summary["notes"])
+
+
 def test_software_change_is_a_note_not_a_refusal(tmp_path, capsys):
     cur = suite(2)
     cur["machine_info"]["tensorflow_version"] = "2.22.0"

@@ -4,8 +4,9 @@ and the parts of `machine_info` that must match.
 Claim: a sample list that is absent, non-numeric, not positive or of another length than its
 reference is refused in one sentence naming the file and the benchmark (`GateInputError`), never
 half-read; two files from different hardware or timing settings are told apart from files that
-differ only in software versions (a refusal against a note). Files are validated against the
-contract first (`bench.contract.load`).
+differ only in software versions (a refusal against a note); so are two runs made with different
+suite settings (the `run` section: batch sizes, accuracy mode, latency budget, ...). Files are
+validated against the contract first (`bench.contract.load`).
 
 How it is checked: `tests/test_gate.py` damages hand-made files one way at a time (no reference,
 a reference of another length, other machines, another TensorFlow) and asserts the sentence and
@@ -40,6 +41,22 @@ MACHINE_KEYS = (
 # Software versions are NOT a refusal: a dependency bump is one of the changes the gate exists
 # to judge. A difference is printed as a note above the table instead.
 SOFTWARE_KEYS = ("tensorflow_version", "keras_version", "numpy_version", "python_version")
+# Keys of the JSON's `run` section that change what is measured: a throughput at another batch,
+# accuracies from another mode, dataset, profile or seed, latencies from another budget (fewer
+# rounds: other minima) or batch, normalised by another reference workload. A difference is a
+# refusal unless --allow-different-settings. `latency_budget_s` is compared where a file has it
+# (the suite does not write it yet); a key on one side only counts as a difference, since the
+# two settings are not known to match.
+RUN_KEYS = (
+    "accuracy_source",
+    "dataset",
+    "profile",
+    "seed",
+    "latency_batch_size",
+    "latency_budget_s",
+    "latency_reference",
+    "throughput_batch_size",
+)
 
 
 def _positive(values: Any, source: str, name: str, what: str) -> np.ndarray:
@@ -143,3 +160,11 @@ def machine_differences(
     return _differences(base_info, cur_info, MACHINE_KEYS), _differences(
         base_info, cur_info, SOFTWARE_KEYS
     )
+
+
+def run_differences(base_run: Mapping[str, Any], cur_run: Mapping[str, Any]) -> list[str]:
+    """ "key: baseline X, current Y" for each of RUN_KEYS that differs between two `run` sections.
+
+    A key absent from both sections is equal; absent from one, it differs (None against X).
+    """
+    return _differences(base_run, cur_run, RUN_KEYS)

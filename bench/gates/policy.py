@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,7 @@ from typing import Any
 
 from bench import metrics
 from bench.gates.decision import GateInputError
+from bench.gates.files import MACHINE_KEYS, RUN_KEYS
 from reports import units
 
 # Scenarios a user may gate on time: every benchmark scenario that fills a metric.
@@ -130,9 +132,21 @@ _POLICY_TYPES = {
     "seed": int,
 }
 
+_MATCHING = textwrap.fill(
+    "settings that must match: the hardware and timing setup in machine_info "
+    f"({', '.join(MACHINE_KEYS)}; else --allow-different-machines) and the suite's run settings "
+    f"({', '.join(RUN_KEYS)}; else --allow-different-settings). Software versions may differ: "
+    "they are listed as a note.",
+    width=95,
+    break_on_hyphens=False,
+)
+
 EPILOG = f"""\
 exit status: 0 nothing regressed, 1 something regressed, 2 the input is unusable (not a suite
-JSON, different machines, benchmarks missing on one side, too few rounds, bad options).
+JSON, different machines or suite settings, benchmarks missing on one side, too few rounds, bad
+options).
+
+{_MATCHING}
 
 thresholds: --threshold RATIO sets the default; --threshold KEY=RATIO overrides it, KEY being
 VARIANT:SCENARIO (v10:latency), VARIANT (v10) or *:SCENARIO (*:latency); the most specific wins.
@@ -241,6 +255,12 @@ def parser() -> argparse.ArgumentParser:
         "--allow-different-machines",
         action="store_true",
         help="compare files whose hardware or timing settings differ (listed as a note)",
+    )
+    p.add_argument(
+        "--allow-different-settings",
+        action="store_true",
+        help="compare files whose suite settings differ (the JSON's run section: batch sizes, "
+        "accuracy mode, dataset, profile, seed, latency budget; listed as a note)",
     )
     p.add_argument(
         "--allow-missing",

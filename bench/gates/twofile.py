@@ -438,30 +438,60 @@ def compare_growth(
 # Whole files
 
 
-def _check_machines(
+def _must_match(
+    result: GateResult,
+    differences: list[str],
+    allowed: bool,
+    *,
+    flag: str,
+    what: str,
+    advice: str,
+    note: str,
+) -> None:
+    """A problem for settings that differ, or with `flag` given, a note; nothing when equal."""
+    if not differences:
+        return
+    listed = "; ".join(differences)
+    if allowed:
+        result.notes.append(f"{note} ({flag}): {listed}")
+    else:
+        result.problems.append(
+            f"the two files come from {what} ({listed}); {advice}, or pass {flag} to compare "
+            "anyway."
+        )
+
+
+def _check_setup(
     base_data: Mapping[str, Any],
     cur_data: Mapping[str, Any],
     result: GateResult,
+    *,
     allow_different_machines: bool,
+    allow_different_settings: bool,
 ) -> None:
-    """Notes for software changes; a problem (or with the override, a note) for machines."""
+    """Software changes are a note; other machines or suite settings a problem unless allowed."""
     machine, software = files.machine_differences(
         base_data.get("machine_info") or {}, cur_data.get("machine_info") or {}
     )
     if software:
         result.notes.append("software changed: " + "; ".join(software))
-    if not machine:
-        return
-    if allow_different_machines:
-        result.notes.append(
-            "compared across machines (--allow-different-machines): " + "; ".join(machine)
-        )
-        return
-    result.problems.append(
-        "the two files come from different machines or settings ("
-        + "; ".join(machine)
-        + "); compare runs from the same runner type, or pass "
-        "--allow-different-machines to compare anyway."
+    _must_match(
+        result,
+        machine,
+        allow_different_machines,
+        flag="--allow-different-machines",
+        what="different machines or settings",
+        advice="compare runs from the same runner type",
+        note="compared across machines",
+    )
+    _must_match(
+        result,
+        files.run_differences(base_data.get("run") or {}, cur_data.get("run") or {}),
+        allow_different_settings,
+        flag="--allow-different-settings",
+        what="runs with different suite settings",
+        advice="run both sides with the same options",
+        note="compared runs with different suite settings",
     )
 
 
@@ -539,6 +569,7 @@ def gate(
     policy: Policy,
     *,
     allow_different_machines: bool = False,
+    allow_different_settings: bool = False,
     allow_missing: bool = False,
     base_source: str = "baseline",
     cur_source: str = "current",
@@ -550,6 +581,7 @@ def gate(
         cur_data: the current file's content.
         policy: thresholds, tolerances and statistics settings.
         allow_different_machines: compare even when the hardware or timing setup differs.
+        allow_different_settings: compare even when the suite's `run` settings differ.
         allow_missing: list benchmarks and variants present on one side only as MISSING rows
             instead of refusing the input.
         base_source: how to name the baseline in messages (its path).
@@ -559,7 +591,13 @@ def gate(
         The rows, problems and notes; `exit_code` follows from them.
     """
     result = GateResult()
-    _check_machines(base_data, cur_data, result, allow_different_machines)
+    _check_setup(
+        base_data,
+        cur_data,
+        result,
+        allow_different_machines=allow_different_machines,
+        allow_different_settings=allow_different_settings,
+    )
     if result.problems:
         return result
     missing: list[tuple[str, str, str]] = []  # (variant, check, side lacking it)
@@ -610,6 +648,7 @@ def main(argv: list[str]) -> int:
             *loaded,
             policy,
             allow_different_machines=args.allow_different_machines,
+            allow_different_settings=args.allow_different_settings,
             allow_missing=args.allow_missing,
             base_source=args.baseline,
             cur_source=args.current,
