@@ -316,15 +316,15 @@ def test_reference_of_another_length_is_unusable(tmp_path, capsys):
 # ----- unusable input -----------------------------------------------------------------------
 
 
-def test_benchmark_missing_on_one_side_is_listed(tmp_path, capsys):
-    cur = suite(2)
-    cur["benchmarks"] = [b for b in cur["benchmarks"] if b["extra_info"]["variant"] != "v10"]
-    code, out, summary = run_gate(tmp_path, suite(1), cur, capsys=capsys)
+def test_benchmark_missing_from_the_baseline_is_unusable_unless_allowed(tmp_path, capsys):
+    base = suite(1)
+    base["benchmarks"] = [b for b in base["benchmarks"] if b["extra_info"]["variant"] != "v10"]
+    code, out, summary = run_gate(tmp_path, base, suite(2), capsys=capsys)
     assert code == 2
-    assert "v10 latency is missing from the current file" in out
+    assert "v10 latency is missing from the baseline file" in out
     assert summary["verdict"] == "unusable" and len(summary["problems"]) == 1
 
-    code, out, summary = run_gate(tmp_path, suite(1), cur, "--allow-missing", capsys=capsys)
+    code, out, summary = run_gate(tmp_path, base, suite(2), "--allow-missing", capsys=capsys)
     assert code == 0
     assert rows_by(summary, "v10", "latency")["verdict"] == gate.MISSING
 
@@ -424,6 +424,80 @@ def test_bad_options_exit_2(tmp_path, capsys):
     assert gate.main([base, base, "--alpha", "2"]) == 2
     assert gate.main([base]) == 2
     assert gate.main(["--help"]) == 0
+
+
+# ----- losses: what the baseline has and the current run lacks fails (exit 1) ---------------
+
+
+def failure_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("failure:")]
+
+
+def test_benchmark_lost_in_the_current_run_fails_unless_allowed(tmp_path, capsys):
+    cur = suite(2)
+    cur["benchmarks"] = [b for b in cur["benchmarks"] if b["extra_info"]["variant"] != "v10"]
+    cur["variants"]["v10"]["unavailable"]["latency_median_s"] = "the latency test crashed."
+    code, out, summary = run_gate(tmp_path, suite(1), cur, capsys=capsys)
+    assert code == 1, out
+    (line,) = failure_lines(out)
+    assert "v10 latency is missing from the current run" in line
+    assert "the latency test crashed" in line and "--allow-missing" in line
+    assert summary["verdict"] == "regression" and summary["problems"] == []
+    assert rows_by(summary, "v10", "latency")["verdict"] == gate.LOST
+
+    code, out, summary = run_gate(tmp_path, suite(1), cur, "--allow-missing", capsys=capsys)
+    assert code == 0, out
+    assert rows_by(summary, "v10", "latency")["verdict"] == gate.MISSING
+    assert any("--allow-missing" in n and "v10 latency" in n for n in summary["notes"])
+
+
+@pytest.mark.parametrize(
+    ("figure", "reason"),
+    [
+        ("flops", "the TF profiler crashed on this graph."),
+        ("accuracy", "training diverged: the loss became NaN in epoch 3."),
+        ("peak_host_memory_bytes", "v05 runs out of memory even at batch 1."),
+    ],
+)
+def test_figure_null_in_the_current_run_fails_with_its_reason(tmp_path, capsys, figure, reason):
+    cur = suite(2)
+    cur["variants"]["v05"][figure] = None
+    cur["variants"]["v05"]["unavailable"][figure] = reason
+    code, out, summary = run_gate(tmp_path, suite(1), cur, capsys=capsys)
+    assert code == 1, out
+    (line,) = failure_lines(out)
+    assert f"v05 {figure}" in line and reason.rstrip(".") in line
+    assert rows_by(summary, "v05", figure)["verdict"] == gate.LOST
+
+    code, out, summary = run_gate(tmp_path, suite(1), cur, "--allow-missing", capsys=capsys)
+    assert code == 0, out
+    assert rows_by(summary, "v05", figure)["verdict"] == gate.MISSING
+    assert any(f"v05 {figure}" in n for n in summary["notes"])
+
+
+def test_errors_in_a_current_record_fail_even_with_every_figure_present(tmp_path, capsys):
+    cur = suite(2)
+    cur["variants"]["v01"]["errors"] = ["v01 runs out of memory for one training step."]
+    code, out, summary = run_gate(tmp_path, suite(1), cur, capsys=capsys)
+    assert code == 1, out
+    (line,) = failure_lines(out)
+    assert line.startswith("failure: v01") and "out of memory for one training step" in line
+
+    code, _, summary = run_gate(tmp_path, suite(1), cur, "--allow-missing", capsys=capsys)
+    assert code == 0
+    assert any("v01" in n and "out of memory" in n for n in summary["notes"])
+
+
+def test_variant_lost_in_the_current_run_fails_unless_allowed(tmp_path, capsys):
+    cur = suite(2)
+    del cur["variants"]["v05"]
+    code, out, _ = run_gate(tmp_path, suite(1), cur, capsys=capsys)
+    assert code == 1, out
+    (line,) = failure_lines(out)
+    assert "v05 figures is missing from the current run" in line
+
+    code, out, _ = run_gate(tmp_path, suite(1), cur, "--allow-missing", capsys=capsys)
+    assert code == 0, out
 
 
 # ----- other figures ------------------------------------------------------------------------

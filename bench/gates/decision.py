@@ -26,13 +26,17 @@ from scipy import stats as scipy_stats
 
 from reports import units
 
-# Verdicts. Only REGRESSION changes the exit code; the others are shown so nothing is skipped
-# without a line in the table.
+# Verdicts. REGRESSION (slower, changed, dropped, grew) and LOST (what the baseline has, the
+# current run lacks, or a current record holds errors) fail the gate; MISSING is a loss or an
+# absence accepted with --allow-missing; the others are shown so nothing is skipped without a
+# line in the table.
 OK = "ok"
 FASTER = "faster"
 REGRESSION = "REGRESSION"
+LOST = "LOST"
 NOT_COMPARABLE = "not comparable"
 MISSING = "missing"
+FAILING = (REGRESSION, LOST)
 
 EXIT_PASS = 0
 EXIT_REGRESSION = 1

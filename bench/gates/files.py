@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import metrics
 from bench.gates.decision import GateInputError
 
 # machine_info keys that describe the hardware and the timing setup: if one differs, latency
@@ -129,6 +130,15 @@ def reason(record: Mapping[str, Any], key: str) -> str | None:
     """Why `key` is null in a variant record, from `unavailable` (its own entry, else "all")."""
     unavailable = record.get("unavailable") or {}
     return unavailable.get(key) or unavailable.get("all")
+
+
+def scenario_reason(record: Mapping[str, Any], scenario: str) -> str | None:
+    """Why a record has no benchmark of `scenario`: the reason given for a figure it fills."""
+    for metric in metrics.timed_metrics(scenario):
+        why = reason(record, metric.key)
+        if why:
+            return why
+    return None
 
 
 def _machine_value(info: Mapping[str, Any], key: str) -> Any:

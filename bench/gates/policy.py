@@ -142,9 +142,12 @@ _MATCHING = textwrap.fill(
 )
 
 EPILOG = f"""\
-exit status: 0 nothing regressed, 1 something regressed, 2 the input is unusable (not a suite
-JSON, different machines or suite settings, benchmarks missing on one side, too few rounds, bad
-options).
+exit status: 0 nothing regressed or was lost; 1 something regressed, or was lost: a benchmark,
+a variant's record or a gated figure the baseline has is missing (null) in the current run, or a
+current record holds errors; 2 the input is unusable (not a suite JSON, different machines or
+suite settings, benchmarks or variants missing from the baseline, too few rounds, bad options).
+--allow-missing accepts losses and what the baseline lacks: they are listed as notes and rows
+instead of failing.
 
 {_MATCHING}
 
@@ -166,8 +169,8 @@ Keys: {", ".join(sorted(POLICY_KEYS))}.
 Other figures: {", ".join(EXACT_FIGURES)} must be equal (refresh the baseline when a change is
 intended); {", ".join(DROP_FIGURES)} may drop by at most --accuracy-tolerance (only when both
 sides have the same accuracy source, dataset and profile); {", ".join(GROWTH_FIGURES)} may grow
-by at most --memory-tolerance. A figure null on one side is listed as "not comparable" with its
-reason.
+by at most --memory-tolerance. A figure null in the baseline is listed as "not comparable" with
+its reason; one null only in the current run is lost (exit 1).
 """
 
 
@@ -265,7 +268,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--allow-missing",
         action="store_true",
-        help="list benchmarks or variants present on one side only and go on, instead of exit 2",
+        help="accept losses (what the baseline has and the current run lacks, errors in current "
+        "records; else exit 1) and benchmarks or variants the baseline lacks (else exit 2): "
+        "list them as notes and go on",
     )
     p.add_argument("--json-summary", metavar="FILE", help="write the summary as JSON here")
     return p

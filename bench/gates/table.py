@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bench.gates.decision import EXIT_UNUSABLE, NOT_COMPARABLE, OK, REGRESSION
+from bench.gates.decision import EXIT_UNUSABLE, LOST, MISSING, NOT_COMPARABLE, OK, REGRESSION
 from reports import units
 
 if TYPE_CHECKING:  # only for annotations: both gate modules import this one
@@ -67,7 +67,11 @@ def _line(row: Row) -> tuple[str, ...]:
 
 
 def _collapsible(row: Row) -> bool:
-    return (row.kind == "exact" and row.verdict == OK) or row.verdict == NOT_COMPARABLE
+    """Rows a shared verdict and note say all about: equal exact figures, figures null for the
+    same reason, lost or accepted as missing for the same reason."""
+    if row.kind == "exact" and row.verdict == OK:
+        return True
+    return row.verdict in (NOT_COMPARABLE, LOST, MISSING) and row.kind not in ("latency", "record")
 
 
 def render_table(result: GateResult) -> str:
@@ -107,15 +111,21 @@ def render(result: GateResult, policy: Policy) -> str:
     parts.extend(f"note: {note}" for note in result.notes)
     if result.rows:
         parts.append(render_table(result))
+    parts.extend(f"failure: {failure}" for failure in result.failures)
     parts.extend(f"error: {problem}" for problem in result.problems)
-    regressions = [f"{r.variant} {r.check}" for r in result.rows if r.verdict == REGRESSION]
-    if result.exit_code == EXIT_UNUSABLE:
-        parts.append(f"gate: UNUSABLE INPUT ({len(result.problems)} problem(s)), exit 2")
-    elif regressions:
-        parts.append(f"gate: REGRESSION in {', '.join(regressions)}, exit 1")
-    else:
-        parts.append("gate: pass, exit 0")
+    parts.append(_verdict_line(result))
     return "\n".join(parts)
+
+
+def _verdict_line(result: GateResult) -> str:
+    if result.exit_code == EXIT_UNUSABLE:
+        return f"gate: UNUSABLE INPUT ({len(result.problems)} problem(s)), exit 2"
+    failing = []
+    for verdict, label in ((REGRESSION, "REGRESSION in"), (LOST, "LOST:")):
+        checks = [f"{r.variant} {r.check}" for r in result.rows if r.verdict == verdict]
+        if checks:
+            failing.append(f"{label} {', '.join(checks)}")
+    return f"gate: {'; '.join(failing)}, exit 1" if failing else "gate: pass, exit 0"
 
 
 def render_paired(rows: Sequence[PairedRow]) -> str:

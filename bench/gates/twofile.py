@@ -3,8 +3,11 @@
 Claim: the gate fails (exit 1) when the current suite JSON is slower than the baseline by more
 than a threshold *and* the slowdown is statistically real *and* larger than an absolute floor, or
 when an exact figure (parameters, MACs, FLOPs) changed, accuracy dropped or peak memory grew
-beyond a tolerance; it passes (exit 0) when only the shared machine was busier; it refuses
-(exit 2) files it cannot compare, saying why in one sentence each.
+beyond a tolerance; it fails closed (exit 1) when something the baseline has is lost in the
+current run (a benchmark, a variant's record, a gated figure now null) or a current record holds
+`errors`, naming the variant and the reason, unless `--allow-missing` accepts the loss as a note;
+it passes (exit 0) when only the shared machine was busier; it refuses (exit 2) files it cannot
+compare, saying why in one sentence each.
 
 Noise cancelling. The suite times a fixed reference workload in the same rounds as each
 variant's batch-1 calls, interleaved, one reference sample per round
@@ -79,7 +82,9 @@ from bench.gates.decision import (
     EXIT_PASS,
     EXIT_REGRESSION,
     EXIT_UNUSABLE,
+    FAILING,
     FASTER,
+    LOST,
     MISSING,
     NOT_COMPARABLE,
     OK,
@@ -109,6 +114,7 @@ __all__ = [
     "EXIT_REGRESSION",
     "EXIT_UNUSABLE",
     "FASTER",
+    "LOST",
     "MISSING",
     "NOT_COMPARABLE",
     "OK",
@@ -132,7 +138,8 @@ class Row:
     Attributes:
         variant: variant id.
         check: the scenario ("latency") or the figure ("params_total", "accuracy", ...).
-        kind: "latency", "exact", "accuracy" or "memory".
+        kind: "latency", "exact", "accuracy", "memory", "figures" (a whole record) or
+            "record" (its `errors`).
         baseline: baseline value in SI units (latency: the raw samples' policy quantile in
             seconds, by default their minimum).
         current: current value in SI units.
@@ -146,7 +153,7 @@ class Row:
         normalization: "reference", "run" or "none" (latency rows only).
         raw_ratio: the same ratio of the raw samples (latency rows only), to show what
             normalising removed.
-        verdict: OK, FASTER, REGRESSION, NOT_COMPARABLE or MISSING.
+        verdict: OK, FASTER, REGRESSION, LOST, NOT_COMPARABLE or MISSING.
         note: one sentence for the reader, empty when there is nothing to add.
     """
 
@@ -172,7 +179,8 @@ class GateResult:
     """Rows, problems (unusable input) and notes of one comparison.
 
     Attributes:
-        rows: one per compared benchmark or figure.
+        rows: one per compared benchmark or figure; a REGRESSION or LOST row makes the exit
+            code 1.
         problems: one sentence each; any problem makes the exit code 2.
         notes: things the reader should know that do not change the verdict.
     """
@@ -185,9 +193,24 @@ class GateResult:
     def exit_code(self) -> int:
         if self.problems:
             return EXIT_UNUSABLE
-        if any(row.verdict == REGRESSION for row in self.rows):
+        if any(row.verdict in FAILING for row in self.rows):
             return EXIT_REGRESSION
         return EXIT_PASS
+
+    @property
+    def losses(self) -> list[str]:
+        """What the current run lost and why (LOST rows), one clause per variant and reason."""
+        groups: dict[tuple[str, str, str], list[str]] = {}
+        for row in self.rows:
+            if row.verdict == LOST:
+                groups.setdefault((row.variant, row.kind, row.note), []).append(row.check)
+        return [_loss(*key, checks) for key, checks in groups.items()]
+
+    @property
+    def failures(self) -> list[str]:
+        """One sentence per loss, naming the variant, what is lost and why, and what to do."""
+        advice = "fix the run, or pass --allow-missing to accept the loss."
+        return [f"{loss}; {advice}" for loss in self.losses]
 
     @property
     def verdict(self) -> str:
@@ -201,9 +224,19 @@ class GateResult:
             "verdict": self.verdict,
             "exit_code": self.exit_code,
             "rows": [asdict(row) for row in self.rows],
+            "failures": self.failures,
             "problems": list(self.problems),
             "notes": list(self.notes),
         }
+
+
+def _loss(variant: str, kind: str, reason: str, checks: list[str]) -> str:
+    """One clause for lost `checks` of one variant sharing one reason."""
+    if kind == "record":
+        return f"{variant}: the current run recorded errors ({reason.rstrip('.')})"
+    verb = "is" if len(checks) == 1 else "are"
+    what = f"{variant} {', '.join(checks)} {verb} missing from the current run"
+    return f"{what} ({reason.rstrip('.')})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -309,10 +342,14 @@ def _unavailable_reason(record: Mapping[str, Any], key: str, side: str) -> str:
 
 
 def _null_row(variant: str, key: str, kind: str, base: Mapping, cur: Mapping) -> Row | None:
-    """A NOT_COMPARABLE row when either side lacks `key`, else None."""
+    """A LOST row when only the current run lacks `key`, NOT_COMPARABLE when the baseline
+    does, else None."""
     b, c = base.get(key), cur.get(key)
     if b is not None and c is not None:
         return None
+    if b is not None:
+        why = files.reason(cur, key) or "null, with no reason in its record's `unavailable`"
+        return Row(variant=variant, check=key, kind=kind, baseline=b, verdict=LOST, note=why)
     reasons = [
         _unavailable_reason(rec, key, side)
         for side, rec, value in (("baseline", base, b), ("current", cur, c))
@@ -542,25 +579,39 @@ def _compare_records(base_data, cur_data, policy, result, missing) -> None:
         result.rows.extend(compare_exact(base, cur, key) for key in EXACT_FIGURES)
         result.rows.extend(compare_drop(base, cur, key, policy) for key in DROP_FIGURES)
         result.rows.extend(compare_growth(base, cur, key, policy) for key in GROWTH_FIGURES)
+        if cur.get("errors"):
+            errors = "; ".join(str(error).rstrip(".") for error in cur["errors"])
+            result.rows.append(Row(vid, "errors", "record", verdict=LOST, note=errors))
 
 
-def _report_missing(missing: list, result: GateResult, allow_missing: bool) -> None:
+def _report_missing(
+    missing: list, cur_data: Mapping[str, Any], result: GateResult, allow_missing: bool
+) -> None:
+    """What the current run lacks is LOST; what the baseline lacks, a problem unless allowed."""
     for variant, check, side in missing:
-        if allow_missing:
-            result.rows.append(
-                Row(
-                    variant=variant,
-                    check=check,
-                    kind="latency" if check in SCENARIOS else "figures",
-                    verdict=MISSING,
-                    note=f"not in the {side} file (--allow-missing)",
-                )
-            )
+        kind = "latency" if check in SCENARIOS else "figures"
+        if side == "current":
+            record = cur_data["variants"].get(variant)
+            why = files.scenario_reason(record, check) if record and kind == "latency" else None
+            note = why or "not in the current file"
+            result.rows.append(Row(variant, check, kind, verdict=LOST, note=note))
+        elif allow_missing:
+            note = "not in the baseline file (--allow-missing)"
+            result.rows.append(Row(variant, check, kind, verdict=MISSING, note=note))
         else:
             result.problems.append(
-                f"{variant} {check} is missing from the {side} file; run both sides with the "
+                f"{variant} {check} is missing from the baseline file; run both sides with the "
                 "same variants and scenarios, or pass --allow-missing to list it and go on."
             )
+
+
+def _accept_losses(result: GateResult) -> None:
+    """--allow-missing: LOST rows become MISSING, and each loss is listed as a note."""
+    result.notes.extend(f"accepted with --allow-missing: {loss}." for loss in result.losses)
+    for row in result.rows:
+        if row.verdict == LOST:
+            row.verdict = MISSING
+            row.note = f"{row.note.rstrip('.')}; accepted with --allow-missing"
 
 
 def gate(
@@ -582,8 +633,8 @@ def gate(
         policy: thresholds, tolerances and statistics settings.
         allow_different_machines: compare even when the hardware or timing setup differs.
         allow_different_settings: compare even when the suite's `run` settings differ.
-        allow_missing: list benchmarks and variants present on one side only as MISSING rows
-            instead of refusing the input.
+        allow_missing: accept losses (LOST rows become MISSING, listed in a note) and list
+            benchmarks and variants the baseline lacks as MISSING rows instead of refusing.
         base_source: how to name the baseline in messages (its path).
         cur_source: how to name the current file in messages.
 
@@ -604,7 +655,9 @@ def gate(
     sources = (base_source, cur_source)
     _compare_benchmarks(base_data, cur_data, policy, sources, result, missing)
     _compare_records(base_data, cur_data, policy, result, missing)
-    _report_missing(missing, result, allow_missing)
+    _report_missing(missing, cur_data, result, allow_missing)
+    if allow_missing:
+        _accept_losses(result)
     return result
 
 
