@@ -401,9 +401,7 @@ def test_different_run_settings_refused_unless_overridden(
     (problem,) = summary["problems"]
     assert key in problem and "--allow-different-settings" in problem
 
-    code, out, summary = run_gate(
-        tmp_path, base, cur, "--allow-different-settings", capsys=capsys
-    )
+    code, out, summary = run_gate(tmp_path, base, cur, "--allow-different-settings", capsys=capsys)
     assert code == 0, out
     assert any("different suite settings" in n and key in n for n in summary["notes"])
 

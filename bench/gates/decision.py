@@ -4,7 +4,9 @@ Claim: one rule decides every latency verdict. A benchmark is a REGRESSION only 
 hold: the ratio (current / baseline) exceeds the threshold, the interval of the ratio lies above
 1, the one-sided p-value is below alpha, and the slowdown in seconds (at the baseline's speed)
 exceeds an absolute floor; it is FASTER when the ratio is below 1 / threshold and the interval
-lies below 1; otherwise OK, with a note saying which condition held a slowdown back.
+lies below 1; otherwise OK, with a note saying which condition held a slowdown back. Both gates
+fail closed the same way: what the baseline has and the current side lacks is LOST (exit 1, one
+sentence each) unless --allow-missing lists it as a note; unusable input is exit 2.
 The gates differ only in what they feed it: `bench.gates.twofile` two independent runs (ratio
 of quantiles, Mann-Whitney), `bench.gates.paired` ABBA rounds timed in one process (median of
 per-round ratios, Wilcoxon signed-rank).
@@ -41,6 +43,23 @@ FAILING = (REGRESSION, LOST)
 EXIT_PASS = 0
 EXIT_REGRESSION = 1
 EXIT_UNUSABLE = 2
+
+
+def exit_status(*, unusable: bool, failing: bool) -> int:
+    """2 for unusable input, else 1 when something regressed or was lost, else 0."""
+    if unusable:
+        return EXIT_UNUSABLE
+    return EXIT_REGRESSION if failing else EXIT_PASS
+
+
+def failure_sentences(losses: Sequence[str], fix: str) -> list[str]:
+    """One sentence per loss (what the current side lacks and why), then what to do."""
+    return [f"{loss}; {fix}, or pass --allow-missing to accept the loss." for loss in losses]
+
+
+def accepted_notes(losses: Sequence[str]) -> list[str]:
+    """The notes that list losses accepted with --allow-missing, one per loss."""
+    return [f"accepted with --allow-missing: {loss}." for loss in losses]
 
 
 class GateInputError(ValueError):

@@ -92,7 +92,10 @@ from bench.gates.decision import (
     Evidence,
     GateInputError,
     Rule,
+    accepted_notes,
     decide,
+    exit_status,
+    failure_sentences,
     ratio_interval,
     slower_p_value,
     smallest_p_value,
@@ -191,11 +194,8 @@ class GateResult:
 
     @property
     def exit_code(self) -> int:
-        if self.problems:
-            return EXIT_UNUSABLE
-        if any(row.verdict in FAILING for row in self.rows):
-            return EXIT_REGRESSION
-        return EXIT_PASS
+        failing = any(row.verdict in FAILING for row in self.rows)
+        return exit_status(unusable=bool(self.problems), failing=failing)
 
     @property
     def losses(self) -> list[str]:
@@ -209,8 +209,7 @@ class GateResult:
     @property
     def failures(self) -> list[str]:
         """One sentence per loss, naming the variant, what is lost and why, and what to do."""
-        advice = "fix the run, or pass --allow-missing to accept the loss."
-        return [f"{loss}; {advice}" for loss in self.losses]
+        return failure_sentences(self.losses, "fix the run")
 
     @property
     def verdict(self) -> str:
@@ -607,7 +606,7 @@ def _report_missing(
 
 def _accept_losses(result: GateResult) -> None:
     """--allow-missing: LOST rows become MISSING, and each loss is listed as a note."""
-    result.notes.extend(f"accepted with --allow-missing: {loss}." for loss in result.losses)
+    result.notes.extend(accepted_notes(result.losses))
     for row in result.rows:
         if row.verdict == LOST:
             row.verdict = MISSING
