@@ -32,13 +32,18 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bench.gates import decision
 from bench.gates.table import render_paired
+
+if TYPE_CHECKING:  # only for annotations: architectures imports Keras
+    from architectures import Entry
 
 DEFAULT_THRESHOLD = 1.10
 DEFAULT_ALPHA = 0.002
@@ -109,7 +114,11 @@ def decide(
 
 
 def time_abba(
-    base_call, cur_call, rounds: int, *, clock=time.perf_counter
+    base_call: Callable[[], object],
+    cur_call: Callable[[], object],
+    rounds: int,
+    *,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Time the two calls in ABBA rounds, BAAB in odd rounds, so neither side always goes first.
 
@@ -214,7 +223,7 @@ class PairedResult:
         return decision.exit_status(unusable=bool(self.problems), failing=failing)
 
 
-def _save_models(entries, folder: Path) -> int:
+def _save_models(entries: list[Entry], folder: Path) -> int:
     import keras
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -225,7 +234,7 @@ def _save_models(entries, folder: Path) -> int:
     return decision.EXIT_PASS
 
 
-def _select(variants: str, folder: Path, result: PairedResult) -> list:
+def _select(variants: str, folder: Path, result: PairedResult) -> list[Entry]:
     """The registry entries to time; a selected baseline model without one is a loss.
 
     "all" selects every registry entry and every model saved in the baseline folder.
@@ -249,7 +258,9 @@ def _select(variants: str, folder: Path, result: PairedResult) -> list:
     return architectures.select([name for name in names if name not in gone])
 
 
-def _compare_one(entry, baseline, args: argparse.Namespace, result: PairedResult) -> None:
+def _compare_one(
+    entry: Entry, baseline: Any, args: argparse.Namespace, result: PairedResult
+) -> None:
     """Build the current model and time it against the baseline's; a failure is a loss."""
     import keras
 
@@ -277,7 +288,7 @@ def _compare_one(entry, baseline, args: argparse.Namespace, result: PairedResult
     )  # fmt: skip
 
 
-def _compare_all(entries, args: argparse.Namespace, result: PairedResult) -> None:
+def _compare_all(entries: list[Entry], args: argparse.Namespace, result: PairedResult) -> None:
     """Rows of the variants whose baseline model loads; one sentence per one that does not."""
     import keras
 
