@@ -57,6 +57,7 @@ import numpy as np
 
 from bench.contract import load
 from bench.gates import twofile as gate
+from bench.gates.policy import NORMALIZATIONS, Policy
 
 ROOT = Path(__file__).resolve().parents[1]
 SLOW_SUFFIX = "_slow"
@@ -265,24 +266,44 @@ def latency_rows(result: gate.GateResult) -> dict[str, gate.Row]:
     return {row.variant: row for row in result.rows if row.kind == "latency"}
 
 
-def analyze(out_dir: Path, pairs: int, slow: str) -> dict[str, Any]:
-    """Gate every pair, print the figures, return them (also written to summary.json)."""
+Pairs = list[tuple[dict[str, Any], dict[str, Any]]]
+
+
+def _load_pairs(out_dir: Path, pairs: int) -> tuple[Pairs, Pairs]:
+    """(A/A pairs, A/B pairs) of saved suite JSON contents, sharing each pair's baseline."""
     runs = out_dir / "runs"
     aa, ab = [], []
     for i in range(1, pairs + 1):
         base = load(runs / f"p{i:02d}_base.json")
         aa.append((base, load(runs / f"p{i:02d}_cur_aa.json")))
         ab.append((base, load(runs / f"p{i:02d}_cur_ab.json")))
+    return aa, ab
 
-    def run(pair_list, policy):
-        return [gate.gate(b, c, policy) for b, c in pair_list]
 
-    default = gate.Policy()
-    raw = replace(default, normalize="none")
-    figures: dict[str, Any] = {"slow_variant": slow, "pairs": pairs}
+def _gate_all(pair_list: Pairs, policy: Policy) -> list[gate.GateResult]:
+    return [gate.gate(b, c, policy) for b, c in pair_list]
 
+
+def counts(aa_res: list[gate.GateResult], ab_res: list[gate.GateResult], slow: str) -> dict:
+    """False positives among A/A results, detections of `slow` among A/B results."""
+    missing = gate.Row("", "", "")
+    return {
+        "aa_false_positives": sum(r.exit_code == gate.EXIT_REGRESSION for r in aa_res),
+        "aa_unusable": sum(r.exit_code == gate.EXIT_UNUSABLE for r in aa_res),
+        "ab_detected": sum(
+            latency_rows(r).get(slow, missing).verdict == gate.REGRESSION for r in ab_res
+        ),
+        "ab_other_variants_flagged": sum(
+            row.verdict == gate.REGRESSION
+            for r in ab_res
+            for v, row in latency_rows(r).items()
+            if v != slow
+        ),
+    }
+
+
+def _print_pairs(aa_results: list[gate.GateResult], ab_results: list[gate.GateResult]) -> None:
     print("\nper pair (default policy; ratio [99% interval] p verdict):")
-    aa_results, ab_results = run(aa, default), run(ab, default)
     for kind, results in (("A/A", aa_results), ("A/B", ab_results)):
         for i, result in enumerate(results, 1):
             cells = [
@@ -292,54 +313,38 @@ def analyze(out_dir: Path, pairs: int, slow: str) -> dict[str, Any]:
             ]
             print(f"  {kind} {i:2d} exit {result.exit_code}: " + " | ".join(cells))
 
-    def counts(aa_res, ab_res) -> dict[str, int]:
-        return {
-            "aa_false_positives": sum(r.exit_code == gate.EXIT_REGRESSION for r in aa_res),
-            "aa_unusable": sum(r.exit_code == gate.EXIT_UNUSABLE for r in aa_res),
-            "ab_detected": sum(
-                latency_rows(r).get(slow, gate.Row("", "", "")).verdict == gate.REGRESSION
-                for r in ab_res
-            ),
-            "ab_other_variants_flagged": sum(
-                row.verdict == gate.REGRESSION
-                for r in ab_res
-                for v, row in latency_rows(r).items()
-                if v != slow
-            ),
-        }
 
-    figures["default"] = counts(aa_results, ab_results)
-    figures["raw"] = counts(run(aa, raw), run(ab, raw))
-
-    # What the threshold has to separate.
-    aa_ratios = [row.ratio for r in aa_results for row in latency_rows(r).values()]
+def _ratio_ranges(aa_results: list, ab_results: list, slow: str) -> dict[str, Any]:
+    """What the threshold has to separate: A/A ratios against the slowed variant's A/B ratios."""
+    aa_rows = [row for r in aa_results for row in latency_rows(r).values()]
     ab_slow = [latency_rows(r)[slow] for r in ab_results]
-    figures["aa_ratio_range"] = [min(aa_ratios), max(aa_ratios)]
-    figures["aa_raw_ratio_range"] = [
-        min(row.raw_ratio for r in aa_results for row in latency_rows(r).values()),
-        max(row.raw_ratio for r in aa_results for row in latency_rows(r).values()),
-    ]
-    figures["ab_slow_ratio_range"] = [min(r.ratio for r in ab_slow), max(r.ratio for r in ab_slow)]
-    figures["ab_slow_raw_ratio_median"] = float(np.median([r.raw_ratio for r in ab_slow]))
-    figures["ab_slow_delta_s_min"] = min(r.delta for r in ab_slow)
+    return {
+        "aa_ratio_range": [min(r.ratio for r in aa_rows), max(r.ratio for r in aa_rows)],
+        "aa_raw_ratio_range": [
+            min(r.raw_ratio for r in aa_rows),
+            max(r.raw_ratio for r in aa_rows),
+        ],
+        "ab_slow_ratio_range": [min(r.ratio for r in ab_slow), max(r.ratio for r in ab_slow)],
+        "ab_slow_raw_ratio_median": float(np.median([r.raw_ratio for r in ab_slow])),
+        "ab_slow_delta_s_min": min(r.delta for r in ab_slow),
+    }
 
+
+def _sweep(aa: Pairs, ab: Pairs, default: Policy, slow: str) -> list[dict[str, Any]]:
+    """Counts for every quantile, threshold and normalisation of the sweep."""
     sweep = []
     for q in QUANTILE_SWEEP:
         for t in THRESHOLD_SWEEP:
-            for norm in gate.NORMALIZATIONS:
+            for norm in NORMALIZATIONS:
                 # fewer resamples than the gate's default: the sweep only counts verdicts
                 policy = replace(default, threshold=t, normalize=norm, quantile=q, resamples=500)
-                sweep.append(
-                    {
-                        "quantile": q,
-                        "threshold": t,
-                        "normalize": norm,
-                        **counts(run(aa, policy), run(ab, policy)),
-                    }
-                )
-    figures["sweep"] = sweep
+                found = counts(_gate_all(aa, policy), _gate_all(ab, policy), slow)
+                sweep.append({"quantile": q, "threshold": t, "normalize": norm, **found})
+    return sweep
 
-    # pytest-benchmark's bare rule: fail if current median > saved median * (1 + N %), raw.
+
+def _bare_threshold(aa_results: list, ab_results: list, slow: str) -> dict[str, dict[str, int]]:
+    """pytest-benchmark's bare rule: fail if current median > saved median x (1 + N %), raw."""
     bare = {}
     for pct in BARE_PERCENT:
         limit = 1 + pct / 100
@@ -349,10 +354,13 @@ def analyze(out_dir: Path, pairs: int, slow: str) -> dict[str, Any]:
             ),
             "ab_detected": sum(latency_rows(r)[slow].raw_ratio > limit for r in ab_results),
         }
-    figures["bare_threshold"] = bare
+    return bare
 
-    n = pairs
+
+def _print_figures(figures: dict[str, Any], n: int, slow: str) -> None:
     d, w = figures["default"], figures["raw"]
+    aa, aa_raw = figures["aa_ratio_range"], figures["aa_raw_ratio_range"]
+    ab = figures["ab_slow_ratio_range"]
     print(
         f"\nA/A, gate defaults: {d['aa_false_positives']}/{n} false positives "
         f"({d['aa_unusable']} unusable)"
@@ -366,27 +374,44 @@ def analyze(out_dir: Path, pairs: int, slow: str) -> dict[str, Any]:
         f"A/B {w['ab_detected']}/{n} detected"
     )
     print(
-        f"A/A normalised ratios {figures['aa_ratio_range'][0]:.3f}-"
-        f"{figures['aa_ratio_range'][1]:.3f} (raw {figures['aa_raw_ratio_range'][0]:.3f}-"
-        f"{figures['aa_raw_ratio_range'][1]:.3f}); A/B {slow} normalised "
-        f"{figures['ab_slow_ratio_range'][0]:.3f}-{figures['ab_slow_ratio_range'][1]:.3f}, "
-        f"raw median x{figures['ab_slow_raw_ratio_median']:.3f}, smallest slowdown "
+        f"A/A normalised ratios {aa[0]:.3f}-{aa[1]:.3f} (raw {aa_raw[0]:.3f}-{aa_raw[1]:.3f}); "
+        f"A/B {slow} normalised {ab[0]:.3f}-{ab[1]:.3f}, raw median "
+        f"x{figures['ab_slow_raw_ratio_median']:.3f}, smallest slowdown "
         f"{figures['ab_slow_delta_s_min'] * 1e6:.0f} µs"
     )
     print(f"\nthreshold sweep (A/A false positives / A/B detections, of {n}):")
     for q in QUANTILE_SWEEP:
-        for norm in gate.NORMALIZATIONS:
+        for norm in NORMALIZATIONS:
             cells = [
                 f"{s['threshold']:.2f}: {s['aa_false_positives']}/{s['ab_detected']}"
-                for s in sweep
+                for s in figures["sweep"]
                 if s["normalize"] == norm and s["quantile"] == q
             ]
             print(f"  quantile={q:<4g} normalize={norm:9s} " + "  ".join(cells))
-    for rule, c in bare.items():
+    for rule, c in figures["bare_threshold"].items():
         print(
             f"pytest-benchmark --benchmark-compare-fail={rule} (raw): A/A "
             f"{c['aa_false_positives']}/{n} false positives, A/B {c['ab_detected']}/{n} detected"
         )
+
+
+def analyze(out_dir: Path, pairs: int, slow: str) -> dict[str, Any]:
+    """Gate every pair, print the figures, return them (also written to summary.json)."""
+    aa, ab = _load_pairs(out_dir, pairs)
+    default = Policy()
+    aa_results, ab_results = _gate_all(aa, default), _gate_all(ab, default)
+    _print_pairs(aa_results, ab_results)
+    raw = replace(default, normalize="none")
+    figures: dict[str, Any] = {
+        "slow_variant": slow,
+        "pairs": pairs,
+        "default": counts(aa_results, ab_results, slow),
+        "raw": counts(_gate_all(aa, raw), _gate_all(ab, raw), slow),
+        **_ratio_ranges(aa_results, ab_results, slow),
+        "sweep": _sweep(aa, ab, default, slow),
+        "bare_threshold": _bare_threshold(aa_results, ab_results, slow),
+    }
+    _print_figures(figures, pairs, slow)
     return figures
 
 

@@ -16,6 +16,8 @@ side-branch width 147 (x1.28 in the gate experiment's calibration), default rule
   --busy with the whole test suite running beside it (oversubscribed, the case that defeated every
     two-file rule in bench/gates/twofile.py): A/A 0/10, ratios 0.922-1.045; A/B 10/10, ratios
     1.275-1.309.
+  Both were measured before odd rounds ran BAAB: every round then ran b c c b, the baseline first.
+  Rerun the experiment before quoting these counts for the alternating order.
 """
 
 from __future__ import annotations

@@ -129,3 +129,32 @@ def number(value: float | None, digits: int = 3) -> str:
     if _missing(value):
         return MISSING
     return _scaled(value, ((1.0, ""),), digits)
+
+
+# Formats of the regression gates' tables (`bench.gates.table`, `bench.gates.paired`): a gate
+# sets figures against settings, so it shows exact counts whole and ratios to fixed decimals.
+
+
+def exact(value: float | None) -> str:
+    """A figure that must not change, in full with thousands separators: 159146 -> "159,146"."""
+    return MISSING if _missing(value) else f"{value:,}"
+
+
+def factor(value: float | None, decimals: int = 3) -> str:
+    """A ratio set against a threshold, to fixed decimals: 1.14849 -> "1.148"."""
+    return MISSING if _missing(value) else f"{value:.{decimals}f}"
+
+
+def interval(low: float | None, high: float | None, decimals: int = 3) -> str:
+    """An interval of ratios: (1.0204, 1.3) -> "[1.020, 1.300]"."""
+    return f"[{factor(low, decimals)}, {factor(high, decimals)}]"
+
+
+def p_compact(p: float | None) -> str:
+    """A p-value for a table column, two significant figures: 1.234e-10 -> "1.2e-10"."""
+    return MISSING if _missing(p) else f"{p:.2g}"
+
+
+def setting(value: float | None) -> str:
+    """A setting echoed in its shortest form, as a user would type it: 5e-05 -> "5e-05"."""
+    return MISSING if _missing(value) else f"{value:g}"

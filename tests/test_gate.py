@@ -23,6 +23,7 @@ import pytest
 from pytest_benchmark.stats import Stats
 
 from bench.contract import empty_variant_record
+from bench.gates import decision
 from bench.gates import twofile as gate
 
 VARIANTS = ("v01", "v05", "v10")
@@ -282,16 +283,16 @@ def test_bootstrap_interval_is_deterministic_and_brackets_the_ratio():
     base = rng.lognormal(0.0, 0.1, 80)
     cur = 1.25 * rng.lognormal(0.0, 0.1, 80)
     kwargs = {"confidence": 0.99, "resamples": 2000, "seed": 7}
-    first = gate.bootstrap_ratio_interval(base, cur, **kwargs)
-    assert first == gate.bootstrap_ratio_interval(base, cur, **kwargs)
+    first = decision.bootstrap_ratio_interval(base, cur, **kwargs)
+    assert first == decision.bootstrap_ratio_interval(base, cur, **kwargs)
     assert first[0] < 1.25 < first[1]
     assert first[0] > 1.0
 
 
 def test_smallest_p_value_matches_the_exact_distribution():
     # Complete separation of n and m samples: exact one-sided p = 1 / C(n + m, n).
-    assert gate.smallest_p_value(5, 5) == pytest.approx(1 / 252)
-    assert gate.smallest_p_value(3, 4) == pytest.approx(1 / 35)
+    assert decision.smallest_p_value(5, 5) == pytest.approx(1 / 252)
+    assert decision.smallest_p_value(3, 4) == pytest.approx(1 / 35)
 
 
 def test_too_few_rounds_is_unusable(tmp_path, capsys):
@@ -316,15 +317,15 @@ def test_reference_of_another_length_is_unusable(tmp_path, capsys):
 # ----- unusable input -----------------------------------------------------------------------
 
 
-def test_benchmark_missing_on_one_side_is_listed(tmp_path, capsys):
-    cur = suite(2)
-    cur["benchmarks"] = [b for b in cur["benchmarks"] if b["extra_info"]["variant"] != "v10"]
-    code, out, summary = run_gate(tmp_path, suite(1), cur, capsys=capsys)
+def test_benchmark_missing_from_the_baseline_is_unusable_unless_allowed(tmp_path, capsys):
+    base = suite(1)
+    base["benchmarks"] = [b for b in base["benchmarks"] if b["extra_info"]["variant"] != "v10"]
+    code, out, summary = run_gate(tmp_path, base, suite(2), capsys=capsys)
     assert code == 2
-    assert "v10 latency is missing from the current file" in out
+    assert "v10 latency is missing from the baseline file" in out
     assert summary["verdict"] == "unusable" and len(summary["problems"]) == 1
 
-    code, out, summary = run_gate(tmp_path, suite(1), cur, "--allow-missing", capsys=capsys)
+    code, out, summary = run_gate(tmp_path, base, suite(2), "--allow-missing", capsys=capsys)
     assert code == 0
     assert rows_by(summary, "v10", "latency")["verdict"] == gate.MISSING
 
@@ -378,6 +379,34 @@ def test_different_machines_refused_unless_overridden(tmp_path, capsys):
     assert any("compared across machines" in note for note in summary["notes"])
 
 
+@pytest.mark.parametrize(
+    ("key", "base_value", "cur_value"),
+    [
+        ("throughput_batch_size", 256, 128),  # another batch: other images/s, other memory
+        ("accuracy_source", "train", "reported"),  # measured against the report's figures
+        ("latency_budget_s", 3.0, 0.5),  # fewer rounds: other minima, other power
+        ("throughput_batch_size", 256, None),  # present on one side only: not known to match
+    ],
+)
+def test_different_run_settings_refused_unless_overridden(
+    tmp_path, capsys, key, base_value, cur_value
+):
+    base, cur = suite(1), suite(2)
+    base["run"][key] = base_value
+    if cur_value is None:
+        cur["run"].pop(key, None)
+    else:
+        cur["run"][key] = cur_value
+    code, out, summary = run_gate(tmp_path, base, cur, capsys=capsys)
+    assert code == 2, out
+    (problem,) = summary["problems"]
+    assert key in problem and "--allow-different-settings" in problem
+
+    code, out, summary = run_gate(tmp_path, base, cur, "--allow-different-settings", capsys=capsys)
+    assert code == 0, out
+    assert any("different suite settings" in n and key in n for n in summary["notes"])
+
+
 def test_software_change_is_a_note_not_a_refusal(tmp_path, capsys):
     cur = suite(2)
     cur["machine_info"]["tensorflow_version"] = "2.22.0"
@@ -394,6 +423,80 @@ def test_bad_options_exit_2(tmp_path, capsys):
     assert gate.main([base, base, "--alpha", "2"]) == 2
     assert gate.main([base]) == 2
     assert gate.main(["--help"]) == 0
+
+
+# ----- losses: what the baseline has and the current run lacks fails (exit 1) ---------------
+
+
+def failure_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("failure:")]
+
+
+def test_benchmark_lost_in_the_current_run_fails_unless_allowed(tmp_path, capsys):
+    cur = suite(2)
+    cur["benchmarks"] = [b for b in cur["benchmarks"] if b["extra_info"]["variant"] != "v10"]
+    cur["variants"]["v10"]["unavailable"]["latency_median_s"] = "the latency test crashed."
+    code, out, summary = run_gate(tmp_path, suite(1), cur, capsys=capsys)
+    assert code == 1, out
+    (line,) = failure_lines(out)
+    assert "v10 latency is missing from the current run" in line
+    assert "the latency test crashed" in line and "--allow-missing" in line
+    assert summary["verdict"] == "regression" and summary["problems"] == []
+    assert rows_by(summary, "v10", "latency")["verdict"] == gate.LOST
+
+    code, out, summary = run_gate(tmp_path, suite(1), cur, "--allow-missing", capsys=capsys)
+    assert code == 0, out
+    assert rows_by(summary, "v10", "latency")["verdict"] == gate.MISSING
+    assert any("--allow-missing" in n and "v10 latency" in n for n in summary["notes"])
+
+
+@pytest.mark.parametrize(
+    ("figure", "reason"),
+    [
+        ("flops", "the TF profiler crashed on this graph."),
+        ("accuracy", "training diverged: the loss became NaN in epoch 3."),
+        ("peak_host_memory_bytes", "v05 runs out of memory even at batch 1."),
+    ],
+)
+def test_figure_null_in_the_current_run_fails_with_its_reason(tmp_path, capsys, figure, reason):
+    cur = suite(2)
+    cur["variants"]["v05"][figure] = None
+    cur["variants"]["v05"]["unavailable"][figure] = reason
+    code, out, summary = run_gate(tmp_path, suite(1), cur, capsys=capsys)
+    assert code == 1, out
+    (line,) = failure_lines(out)
+    assert f"v05 {figure}" in line and reason.rstrip(".") in line
+    assert rows_by(summary, "v05", figure)["verdict"] == gate.LOST
+
+    code, out, summary = run_gate(tmp_path, suite(1), cur, "--allow-missing", capsys=capsys)
+    assert code == 0, out
+    assert rows_by(summary, "v05", figure)["verdict"] == gate.MISSING
+    assert any(f"v05 {figure}" in n for n in summary["notes"])
+
+
+def test_errors_in_a_current_record_fail_even_with_every_figure_present(tmp_path, capsys):
+    cur = suite(2)
+    cur["variants"]["v01"]["errors"] = ["v01 runs out of memory for one training step."]
+    code, out, summary = run_gate(tmp_path, suite(1), cur, capsys=capsys)
+    assert code == 1, out
+    (line,) = failure_lines(out)
+    assert line.startswith("failure: v01") and "out of memory for one training step" in line
+
+    code, _, summary = run_gate(tmp_path, suite(1), cur, "--allow-missing", capsys=capsys)
+    assert code == 0
+    assert any("v01" in n and "out of memory" in n for n in summary["notes"])
+
+
+def test_variant_lost_in_the_current_run_fails_unless_allowed(tmp_path, capsys):
+    cur = suite(2)
+    del cur["variants"]["v05"]
+    code, out, _ = run_gate(tmp_path, suite(1), cur, capsys=capsys)
+    assert code == 1, out
+    (line,) = failure_lines(out)
+    assert "v05 figures is missing from the current run" in line
+
+    code, out, _ = run_gate(tmp_path, suite(1), cur, "--allow-missing", capsys=capsys)
+    assert code == 0, out
 
 
 # ----- other figures ------------------------------------------------------------------------
@@ -626,3 +729,67 @@ def test_run_normalisation_divides_by_the_reference_floor_of_each_run():
     assert gate.compare_latency(entry_b, entry_c, gate.Policy(normalize="none")).ratio == (
         pytest.approx(1.3)
     )
+
+
+# ----- the interval of the minimum ----------------------------------------------------------
+
+
+def _bare_entry(data: np.ndarray) -> dict[str, Any]:
+    """The least of a benchmark entry `compare_latency` reads: raw samples and their name."""
+    return {
+        "name": "test_latency[v01]",
+        "stats": {"data": [float(v) for v in data]},
+        "extra_info": {"variant": "v01", "scenario": "latency"},
+    }
+
+
+def _minimum_intervals(pairs: int, slowdown: float) -> list[tuple[float, float]]:
+    """The default rule's interval (raw minima) for `pairs` pairs of 60-round runs.
+
+    Both runs draw from one hand-made latency distribution, a 1 ms floor times delays that only
+    add time, (1 + Exp(0.05)) (1 + Exp(0.2)), the current one scaled by `slowdown`; so the true
+    ratio of the floors is `slowdown`, known before the gate runs.
+    """
+    rng = np.random.default_rng(20240611)
+    policy = gate.Policy(normalize="none")
+    out = []
+    for _ in range(pairs):
+        base, cur = (
+            1e-3 * s * (1.0 + rng.exponential(0.05, ROUNDS)) * (1.0 + rng.exponential(0.2, ROUNDS))
+            for s in (1.0, slowdown)
+        )
+        row = gate.compare_latency(_bare_entry(base), _bare_entry(cur), policy)
+        out.append((row.ci_low, row.ci_high))
+    return out
+
+
+def test_interval_of_the_minimum_rarely_calls_an_unchanged_build_slower():
+    # A/A: "interval low > 1" is the rule's evidence that a slowdown is real; a 99 % two-sided
+    # interval may show it for at most 0.5 % of unchanged pairs. A percentile bootstrap of the
+    # minimum did in about 2.5 % (its resampled minima never fall below the sample's minimum).
+    intervals = _minimum_intervals(1000, slowdown=1.0)
+    false_alarms = sum(low > 1.0 for low, _ in intervals)
+    assert false_alarms <= 10, false_alarms  # 0.5 % of 1000; the bootstrap gave about 25
+
+
+def test_interval_of_the_minimum_covers_a_true_slowdown():
+    # Current 30 % slower (the whole distribution scaled): the 99 % interval must contain 1.3 in
+    # at least 98 % of pairs. The percentile bootstrap of the minimum covered it in about 95 %.
+    intervals = _minimum_intervals(1000, slowdown=1.3)
+    covered = sum(low <= 1.3 <= high for low, high in intervals)
+    assert covered >= 980, covered
+
+
+def test_minimum_interval_reads_the_hand_computed_order_statistics():
+    # 5 rounds a side, 99 %: P(the k smallest of 10 all from one side) = C(5, k) / C(10, k) is
+    # 1/2, 2/9, 1/12, 1/42, 1/252 for k = 1..5; the first at most 0.005 is k = 5, so the interval
+    # is [min(cur) / 5th baseline, 5th current / min(base)].
+    base = np.array([5.0, 1.0, 4.0, 2.0, 3.0])
+    cur = np.array([2.0, 6.0, 3.0, 5.0, 4.0])
+    assert decision.minimum_ratio_interval(base, cur, confidence=0.99) == (2 / 5, 6 / 1)
+    # 60 a side: the product of (60 - i) / (120 - i), i < k, first drops under 0.005 at k = 8.
+    base, cur = np.arange(1.0, 61.0), np.arange(1.0, 61.0) * 10
+    assert decision.minimum_ratio_interval(base, cur, confidence=0.99) == (10 / 8, 80 / 1)
+    # 3 a side: even k = 3 (1/20) is too likely for 99 %; the interval is unbounded, never "real".
+    low, high = decision.minimum_ratio_interval(base[:3], cur[:3], confidence=0.99)
+    assert low == 0.0 and high == float("inf")

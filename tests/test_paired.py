@@ -51,9 +51,26 @@ def test_slowdown_under_the_floor_passes():
 
 
 def test_abba_alternates_which_side_goes_first():
+    # Even rounds ABBA, odd rounds BAAB: the candidate goes first in every other round. (Reversing
+    # ABBA gives ABBA again, so "bccb" + "bccb"[::-1] checked nothing.)
     order: list[str] = []
-    paired.time_abba(lambda: order.append("b"), lambda: order.append("c"), rounds=2)
-    assert "".join(order) == "bccb" + "bccb"[::-1]
+    paired.time_abba(lambda: order.append("b"), lambda: order.append("c"), rounds=4)
+    assert "".join(order) == "bccb" + "cbbc" + "bccb" + "cbbc"
+
+
+def test_abba_stores_each_call_in_its_own_slot():
+    # A fake clock that each call advances by its own duration: the calls take 1, 2, 3, ... ms in
+    # the order they run, so each (round, slot) must hold the duration of the call made for it.
+    now = [0.0]
+    durations = iter(range(1, 100))
+
+    def call() -> None:
+        now[0] += next(durations) * 1e-3
+
+    base, cur = paired.time_abba(call, call, rounds=2, clock=lambda: now[0])
+    # Round 0 runs b c c b (1 2 3 4 ms), round 1 runs c b b c (5 6 7 8 ms).
+    np.testing.assert_allclose(base * 1e3, [[1, 4], [6, 7]])
+    np.testing.assert_allclose(cur * 1e3, [[2, 3], [5, 8]])
 
 
 def _tiny(width: int) -> keras.Model:
@@ -98,3 +115,81 @@ def test_command_saves_then_compares_and_reports_a_missing_baseline(tmp_path):
 def test_unknown_variant_is_unusable_input(capsys):
     assert paired.main(["--baseline-models", "x", "--variants", "v99"]) == 2
     assert "unknown variant 'v99'" in capsys.readouterr().err
+
+
+# ----- losses: a baseline model whose current counterpart is missing or broken fails (exit 1) --
+
+
+@pytest.fixture
+def register_tiny():
+    """Register tiny user models for one test; whatever is still registered is removed after."""
+    import architectures
+
+    names: list[str] = []
+
+    def register(name: str, builder) -> None:
+        architectures.register(name, builder, architectures.Recipe())
+        names.append(name)
+
+    yield register
+    for name in names:
+        if name in architectures.VARIANTS:
+            architectures.unregister(name)
+
+
+def _saved_baseline(tmp_path, register_tiny, *names: str):
+    """A folder of saved baseline models of `names` (tiny ones, width 4)."""
+    for name in names:
+        register_tiny(name, lambda input_shape, num_classes: _tiny(4))
+    models = tmp_path / "models"
+    assert paired.main(["--save-models", str(models), "--variants", ",".join(names)]) == 0
+    return models
+
+
+@pytest.mark.usefixtures("tf_already_configured")
+def test_baseline_model_without_a_current_variant_fails_unless_allowed(
+    tmp_path, capsys, register_tiny
+):
+    import architectures
+
+    models = _saved_baseline(tmp_path, register_tiny, "tiny_kept", "tiny_gone")
+    architectures.unregister("tiny_gone")  # the change under test removed it
+    capsys.readouterr()
+    argv = ["--baseline-models", str(models), "--budget-s", "0.3"]
+    summary = tmp_path / "summary.json"
+
+    code = paired.main([*argv, "--variants", "tiny_kept,tiny_gone", "--json-summary", str(summary)])
+    out = capsys.readouterr()
+    assert code == 1, out
+    (failure,) = json.loads(summary.read_text())["failures"]
+    assert failure.startswith("tiny_gone:") and "no model in the current registry" in failure
+    assert f"failure: {failure}" in out.out
+
+    code = paired.main([*argv, "--variants", "tiny_kept,tiny_gone", "--allow-missing"])
+    assert code == 0
+    assert "accepted with --allow-missing: tiny_gone" in capsys.readouterr().out
+
+    # "all" includes every baseline model: one whose variant is gone is not skipped silently
+    # (the registry's own variants have no saved baseline here, so the input is unusable too).
+    assert paired.main([*argv, "--variants", "all", "--budget-s", "0.1"]) == 2
+    assert "failure: tiny_gone:" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("tf_already_configured")
+def test_current_model_that_cannot_be_built_fails_unless_allowed(tmp_path, capsys, register_tiny):
+    import architectures
+
+    models = _saved_baseline(tmp_path, register_tiny, "tiny_broken")
+    architectures.unregister("tiny_broken")
+
+    def broken(input_shape, num_classes):
+        raise ValueError("width must be positive, got -4")
+
+    register_tiny("tiny_broken", broken)
+    capsys.readouterr()
+    argv = ["--baseline-models", str(models), "--variants", "tiny_broken"]
+    assert paired.main(argv) == 1
+    out = capsys.readouterr().out
+    assert "failure: tiny_broken: the current model cannot be built" in out
+    assert "width must be positive, got -4" in out
+    assert paired.main([*argv, "--allow-missing"]) == 0

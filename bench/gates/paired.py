@@ -1,8 +1,8 @@
 """`python -m bench paired --baseline-models DIR`: baseline and candidate timed in one process.
 
 Claim: for a change to a model, timing the baseline's saved network and the candidate's network
-interleaved in the same process (ABBA order, round by round) and comparing the per-round ratio
-cancels what a busy shared machine does to both, far better than comparing two separate runs
+interleaved in the same process (ABBA rounds alternating with BAAB) and comparing the per-round
+ratio cancels what a busy shared machine does to both, far better than comparing two separate runs
 (`bench.gates.twofile`, whose held-out experiment missed 3 of 10 slowdowns of 25 %; see its
 docstring).
 This is measurement.md §4's first recommendation ("the best reference is the baseline version of
@@ -16,9 +16,14 @@ cannot be put in one process with the old one, and stays with `bench.gates.twofi
 Rule, per variant: r_i = (c_1 + c_2) / (b_1 + b_2) for the ABBA calls of round i; the ratio is
 the median of r_i; a seeded bootstrap over rounds gives its interval; a one-sided Wilcoxon
 signed-rank test on log r_i gives p. A regression needs ratio > threshold AND interval low > 1
-AND p < alpha AND (ratio - 1) x baseline median > floor. Exit 0 pass, 1 regression, 2 unusable
-input. `experiments/paired_experiment.py` measures false positives and detections.
-`tests/test_paired.py` checks the rule on hand-made samples and the command on tiny models.
+AND p < alpha AND (ratio - 1) x baseline median > floor: the rule of the two-file gate, shared
+in `bench.gates.decision`. It fails closed: a selected baseline model whose variant is gone from
+the current registry ("all" selects every saved model too), or a current model that cannot be
+built or timed, is a loss, one sentence naming the variant and the reason (exit 1), unless
+`--allow-missing` accepts it as a note. Exit 0 pass, 1 regression or loss, 2 unusable input.
+`experiments/paired_experiment.py` measures false positives and detections.
+`tests/test_paired.py` checks the rule on hand-made samples, the ABBA/BAAB order with a fake clock,
+and the command on tiny models (saved, gone, unbuildable).
 """
 
 from __future__ import annotations
@@ -27,11 +32,18 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats as scipy_stats
+
+from bench.gates import decision
+from bench.gates.table import render_paired
+
+if TYPE_CHECKING:  # only for annotations: architectures imports Keras
+    from architectures import Entry
 
 DEFAULT_THRESHOLD = 1.10
 DEFAULT_ALPHA = 0.002
@@ -61,6 +73,10 @@ def round_ratios(base: np.ndarray, cur: np.ndarray) -> np.ndarray:
     return cur.sum(axis=1) / base.sum(axis=1)
 
 
+def _median_of_rows(ratios: np.ndarray) -> np.ndarray:
+    return np.median(ratios, axis=1)
+
+
 def decide(
     variant: str,
     base: np.ndarray,
@@ -73,22 +89,17 @@ def decide(
     seed: int = 0,
     resamples: int = 2000,
 ) -> PairedRow:
-    """Apply the rule to ABBA samples of shape (rounds, 2) for baseline and candidate."""
+    """Apply the shared rule to ABBA samples of shape (rounds, 2) for baseline and candidate."""
     ratios = round_ratios(base, cur)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, ratios.size, size=(resamples, ratios.size))
-    boot = np.median(ratios[idx], axis=1)
-    tail = (1.0 - confidence) / 2.0
-    low, high = (float(v) for v in np.quantile(boot, [tail, 1.0 - tail]))
-    logs = np.log(ratios)
-    p = (
-        1.0
-        if np.allclose(logs, 0.0)
-        else float(scipy_stats.wilcoxon(logs, alternative="greater").pvalue)
+    low, high = decision.bootstrap_interval(
+        (ratios,), _median_of_rows, confidence=confidence, resamples=resamples, seed=seed
     )
+    p = decision.paired_slower_p_value(np.log(ratios))
     ratio = float(np.median(ratios))
     base_median = float(np.median(base))
-    row = PairedRow(
+    evidence = decision.Evidence(ratio, low, high, p, (ratio - 1.0) * base_median)
+    verdict, note = decision.decide(evidence, decision.Rule(threshold, alpha, floor_s))
+    return PairedRow(
         variant=variant,
         baseline_s=base_median,
         current_s=float(np.median(cur)),
@@ -97,29 +108,36 @@ def decide(
         ci_high=high,
         p_value=p,
         rounds=int(ratios.size),
-        verdict="ok",
+        verdict=verdict,
+        note=note,
     )
-    large = ratio > threshold
-    real = low > 1.0 and p < alpha
-    if large and real and (ratio - 1.0) * base_median > floor_s:
-        row.verdict = "REGRESSION"
-    elif ratio < 1.0 / threshold and high < 1.0:
-        row.verdict = "faster"
-    elif large:
-        row.note = "slower but not significant" if not real else "slower by less than the floor"
-    return row
 
 
-def time_abba(base_call, cur_call, rounds: int) -> tuple[np.ndarray, np.ndarray]:
-    """ABBA rounds (BA in odd rounds, so neither side always goes first); (rounds, 2) each."""
+def time_abba(
+    base_call: Callable[[], object],
+    cur_call: Callable[[], object],
+    rounds: int,
+    *,
+    clock: Callable[[], float] = time.perf_counter,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Time the two calls in ABBA rounds, BAAB in odd rounds, so neither side always goes first.
+
+    Args:
+        base_call: the baseline's call.
+        cur_call: the candidate's call.
+        rounds: rounds of four calls.
+        clock: seconds, monotonic (tests pass a fake one).
+
+    Returns:
+        (baseline, candidate) durations, each shaped (rounds, 2): slot 0 is a side's first call
+        of the round, slot 1 its second.
+    """
     base = np.empty((rounds, 2))
     cur = np.empty((rounds, 2))
-    clock = time.perf_counter
+    abba = ((base_call, base, 0), (cur_call, cur, 0), (cur_call, cur, 1), (base_call, base, 1))
+    baab = ((cur_call, cur, 0), (base_call, base, 0), (base_call, base, 1), (cur_call, cur, 1))
     for i in range(rounds):
-        order = ((base_call, base, 0), (cur_call, cur, 0), (cur_call, cur, 1), (base_call, base, 1))
-        if i % 2:
-            order = tuple(reversed(order))
-        for call, out, slot in order:
+        for call, out, slot in baab if i % 2 else abba:
             start = clock()
             call()
             out[i, slot] = clock() - start
@@ -151,74 +169,185 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m bench paired",
         description="Time the baseline's saved models and the current registry's models "
         "interleaved in this process, and fail on a latency regression.",
-        epilog="exit status: 0 nothing regressed, 1 something regressed, 2 unusable input.",
+        epilog="exit status: 0 nothing regressed; 1 something regressed, or was lost: a baseline "
+        "model whose variant is gone from the current registry, or a current model that cannot "
+        "be built or timed (--allow-missing accepts losses as notes); 2 unusable input (an "
+        "unknown variant, a plugin that does not import, a baseline model that cannot be "
+        "loaded).",
     )
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--baseline-models", type=Path, help="folder of <id>.keras (the baseline)")
     what.add_argument("--save-models", type=Path, help="write this checkout's models there")
-    p.add_argument("--variants", default="all", help="comma-separated ids (default all)")
+    p.add_argument(
+        "--variants",
+        default="all",
+        help="comma-separated ids (default all: the registry's and the baseline folder's)",
+    )
     p.add_argument("--plugin", action="append", default=[], help="module registering models")
     p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
     p.add_argument("--floor-s", type=float, default=DEFAULT_FLOOR_S)
     p.add_argument("--budget-s", type=float, default=DEFAULT_BUDGET_S, help="seconds per variant")
+    p.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="accept losses (a baseline model without a current variant, a current model that "
+        "cannot be built or timed): list them as notes instead of exit 1",
+    )
     p.add_argument("--json-summary", type=Path)
     return p
 
 
-def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
-    from bench.measure.environment import Settings, configure
+@dataclass
+class PairedResult:
+    """Rows, losses (exit 1 unless accepted), problems (exit 2) and notes of one comparison."""
 
-    configure(Settings())
+    rows: list[PairedRow] = field(default_factory=list)
+    losses: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def accept_losses(self) -> None:
+        """--allow-missing: each loss becomes a note."""
+        self.notes.extend(decision.accepted_notes(self.losses))
+        self.losses = []
+
+    @property
+    def failures(self) -> list[str]:
+        """One sentence per loss, with what to do."""
+        return decision.failure_sentences(self.losses, "fix the change")
+
+    @property
+    def exit_code(self) -> int:
+        failing = bool(self.losses) or any(r.verdict in decision.FAILING for r in self.rows)
+        return decision.exit_status(unusable=bool(self.problems), failing=failing)
+
+
+def _save_models(entries: list[Entry], folder: Path) -> int:
     import keras
 
-    import architectures
-    from bench.suite.worker import import_plugins
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in entries:
+        keras.utils.set_random_seed(0)
+        entry.build().save(folder / f"{entry.id}.keras")
+    print(f"saved {len(entries)} models to {folder}")
+    return decision.EXIT_PASS
 
+
+def _select(variants: str, folder: Path, result: PairedResult) -> list[Entry]:
+    """The registry entries to time; a selected baseline model without one is a loss.
+
+    "all" selects every registry entry and every model saved in the baseline folder.
+
+    Raises:
+        architectures.UnknownVariantError: a name in neither.
+    """
+    import architectures
+
+    saved = {path.stem for path in folder.glob("*.keras")} if folder.is_dir() else set()
+    if variants == "all":
+        names = [*architectures.VARIANTS, *sorted(saved - set(architectures.VARIANTS))]
+    else:
+        names = [name.strip() for name in variants.split(",") if name.strip()]
+    gone = [name for name in names if name in saved and name not in architectures.VARIANTS]
+    result.losses.extend(
+        f"{name}: the baseline has a saved model ({folder / f'{name}.keras'}) but there is no "
+        "model in the current registry"
+        for name in gone
+    )
+    return architectures.select([name for name in names if name not in gone])
+
+
+def _compare_one(
+    entry: Entry, baseline: Any, args: argparse.Namespace, result: PairedResult
+) -> None:
+    """Build the current model and time it against the baseline's; a failure is a loss."""
+    import keras
+
+    # The builder and the model are the change under test (user code may raise anything): a
+    # failure is reported with its type and message and fails the gate, never skipped.
     try:
-        import_plugins(args.plugin)
-        entries = architectures.select(args.variants)
-    except Exception as exc:  # unknown variant or a plugin that does not import
-        print(f"paired: {exc}", file=sys.stderr)
-        return 2
-    if args.save_models:
-        args.save_models.mkdir(parents=True, exist_ok=True)
-        for entry in entries:
-            keras.utils.set_random_seed(0)
-            entry.build().save(args.save_models / f"{entry.id}.keras")
-        print(f"saved {len(entries)} models to {args.save_models}")
-        return 0
-    rows: list[PairedRow] = []
-    problems: list[str] = []
+        keras.utils.set_random_seed(0)
+        candidate = entry.build()
+    except Exception as exc:
+        result.losses.append(
+            f"{entry.id}: the current model cannot be built ({type(exc).__name__}: {exc})"
+        )
+        return
+    try:
+        base, cur = compare_models(baseline, candidate, budget_s=args.budget_s)
+    except Exception as exc:
+        result.losses.append(
+            f"{entry.id}: the current model cannot be timed against the baseline's "
+            f"({type(exc).__name__}: {exc})"
+        )
+        return
+    result.rows.append(
+        decide(entry.id, base, cur, threshold=args.threshold, alpha=args.alpha,
+               floor_s=args.floor_s)
+    )  # fmt: skip
+
+
+def _compare_all(entries: list[Entry], args: argparse.Namespace, result: PairedResult) -> None:
+    """Rows of the variants whose baseline model loads; one sentence per one that does not."""
+    import keras
+
     for entry in entries:
         path = args.baseline_models / f"{entry.id}.keras"
         try:
             baseline = keras.saving.load_model(path, compile=False, safe_mode=True)
         except (OSError, ValueError) as exc:
-            problems.append(f"{entry.id}: the baseline model {path} cannot be loaded ({exc}).")
+            result.problems.append(
+                f"{entry.id}: the baseline model {path} cannot be loaded ({exc})."
+            )
             continue
-        keras.utils.set_random_seed(0)
-        base, cur = compare_models(baseline, entry.build(), budget_s=args.budget_s)
-        rows.append(
-            decide(entry.id, base, cur, threshold=args.threshold, alpha=args.alpha,
-                   floor_s=args.floor_s)
-        )  # fmt: skip
-    print(f"{'variant':10s} {'baseline':>10s} {'current':>10s} {'ratio':>6s}  interval        "
-          f"p        verdict")  # fmt: skip
-    for r in rows:
-        print(
-            f"{r.variant:10s} {r.baseline_s * 1e3:8.3f}ms {r.current_s * 1e3:8.3f}ms "
-            f"{r.ratio:6.3f}  [{r.ci_low:.3f}, {r.ci_high:.3f}]  {r.p_value:<7.2g}  {r.verdict}"
-            + (f" ({r.note})" if r.note else "")
-        )
-    for problem in problems:
+        _compare_one(entry, baseline, args, result)
+
+
+def _report(result: PairedResult, summary_path: Path | None) -> int:
+    """Print the table, notes, failures and problems; write the summary; return the exit code."""
+    print(render_paired(result.rows))
+    for note in result.notes:
+        print(f"note: {note}")
+    for failure in result.failures:
+        print(f"failure: {failure}")
+    for problem in result.problems:
         print(problem, file=sys.stderr)
-    status = 2 if problems else (1 if any(r.verdict == "REGRESSION" for r in rows) else 0)
-    if args.json_summary:
-        args.json_summary.write_text(
-            json.dumps({"exit_code": status, "rows": [asdict(r) for r in rows],
-                        "problems": problems}, indent=1),
-            encoding="utf-8",
-        )  # fmt: skip
+    status = result.exit_code
+    if summary_path:
+        summary = {
+            "exit_code": status,
+            "rows": [asdict(r) for r in result.rows],
+            "failures": result.failures,
+            "problems": result.problems,
+            "notes": result.notes,
+        }
+        summary_path.write_text(json.dumps(summary, indent=1), encoding="utf-8")
     return status
+
+
+def main(argv: list[str]) -> int:
+    """Save models, or time them against the baseline's; return 0 pass, 1 fail, 2 unusable."""
+    args = _parser().parse_args(argv)
+    from bench.measure.environment import Settings, configure
+
+    configure(Settings())
+    import architectures
+    from bench.suite.worker import import_plugins
+
+    result = PairedResult()
+    try:
+        import_plugins(args.plugin)
+        if args.save_models:
+            entries = architectures.select(args.variants)
+        else:
+            entries = _select(args.variants, args.baseline_models, result)
+    except Exception as exc:  # unknown variant or a plugin that does not import
+        print(f"paired: {exc}", file=sys.stderr)
+        return decision.EXIT_UNUSABLE
+    if args.save_models:
+        return _save_models(entries, args.save_models)
+    _compare_all(entries, args, result)
+    if args.allow_missing:
+        result.accept_losses()
+    return _report(result, args.json_summary)

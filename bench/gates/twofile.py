@@ -3,8 +3,11 @@
 Claim: the gate fails (exit 1) when the current suite JSON is slower than the baseline by more
 than a threshold *and* the slowdown is statistically real *and* larger than an absolute floor, or
 when an exact figure (parameters, MACs, FLOPs) changed, accuracy dropped or peak memory grew
-beyond a tolerance; it passes (exit 0) when only the shared machine was busier; it refuses
-(exit 2) files it cannot compare, saying why in one sentence each.
+beyond a tolerance; it fails closed (exit 1) when something the baseline has is lost in the
+current run (a benchmark, a variant's record, a gated figure now null) or a current record holds
+`errors`, naming the variant and the reason, unless `--allow-missing` accepts the loss as a note;
+it passes (exit 0) when only the shared machine was busier; it refuses (exit 2) files it cannot
+compare, saying why in one sentence each.
 
 Noise cancelling. The suite times a fixed reference workload in the same rounds as each
 variant's batch-1 calls, interleaved, one reference sample per round
@@ -39,17 +42,27 @@ Where a file has no reference samples the gate falls back to raw samples and say
 
 Statistics, per latency benchmark (`compare_latency`), with q the policy's quantile:
   - ratio: q-quantile(current normalised) / q-quantile(baseline normalised);
-  - interval: a seeded percentile bootstrap of that ratio (both sides resampled independently);
+  - interval: for the minimum, the exact distribution-free interval of the inverted precedence
+    test (`bench.gates.decision.minimum_ratio_interval`, which says why a bootstrap of a
+    minimum is not valid); for another quantile a seeded percentile bootstrap (both sides
+    resampled independently). The experiment's counts above were measured with the bootstrap
+    for the minimum too; the exact interval is wider, so re-run its `--analyze-only` on the
+    saved runs before quoting them for the current rule;
   - p: one-sided Mann-Whitney U (current > baseline) on the normalised samples, as asv does;
   - delta: the slowdown in seconds at the baseline's speed, baseline raw q-quantile x (ratio - 1),
     so a busy baseline machine cannot hide a real slowdown behind a smaller raw difference.
-  A regression needs ratio > threshold AND interval low > 1 AND p < alpha AND delta > floor.
+  A regression needs ratio > threshold AND interval low > 1 AND p < alpha AND delta > floor
+  (the rule shared with the paired gate: `bench.gates.decision`).
+
+Modules: `bench.gates.files` reads the samples and compares machines, `bench.gates.policy` holds
+the settings and the command line, `bench.gates.table` prints the table; this module compares.
 
 How it is checked: `tests/test_gate.py` builds suite JSON files by hand with seeded samples of
 known shape (identical, 30 % slower, 30 % slower with the reference slowed too, sub-floor
-differences, missing benchmarks, damaged files, other machines, changed figures) and asserts
-the verdict and exit code of each; the experiment script measures false positives and
-detections on real runs of the suite.
+differences, benchmarks, records and figures lost or errors recorded in the current run,
+damaged files, other machines or suite settings, changed figures) and asserts the verdict and
+exit code of each, and the interval's coverage on 1000 hand-made pairs; the experiment script
+measures false positives and detections on real runs of the suite.
 """
 
 from __future__ import annotations
@@ -58,132 +71,69 @@ import argparse
 import json
 import math
 import sys
-import tomllib
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from bench.contract import ContractError, load
-from bench.contract import scenarios as _scenarios
-
-SCENARIOS = _scenarios()
-
-# Verdicts. Only REGRESSION changes the exit code; the others are shown so nothing is skipped
-# without a line in the table.
-OK = "ok"
-FASTER = "faster"
-REGRESSION = "REGRESSION"
-NOT_COMPARABLE = "not comparable"
-MISSING = "missing"
-
-EXIT_PASS = 0
-EXIT_REGRESSION = 1
-EXIT_UNUSABLE = 2
-
-NORMALIZATIONS = ("reference", "run", "none")
-
-# Figures that must not change at all: a change means a different model, not noise.
-EXACT_FIGURES = (
-    "params_total",
-    "params_trainable",
-    "params_non_trainable",
-    "macs",
-    "flops",
-    "flops_analytic",
+from bench.gates import files
+from bench.gates.decision import (
+    EXIT_PASS,
+    EXIT_REGRESSION,
+    EXIT_UNUSABLE,
+    FAILING,
+    FASTER,
+    LOST,
+    MISSING,
+    NOT_COMPARABLE,
+    OK,
+    REGRESSION,
+    Evidence,
+    GateInputError,
+    Rule,
+    accepted_notes,
+    decide,
+    exit_status,
+    failure_sentences,
+    ratio_interval,
+    slower_p_value,
+    smallest_p_value,
 )
-# Peak memory figures gated by relative growth. `gpu_process_memory_bytes` is left out on
-# purpose: it is the CUDA context plus TensorFlow's reserved pool, about the whole card without
-# memory growth (measurement.md section 3), so it does not move with the model.
-MEMORY_FIGURES = ("peak_gpu_memory_bytes", "peak_host_memory_bytes")
-
-# machine_info keys that describe the hardware and the timing setup: if one differs, latency
-# numbers are not comparable and the gate refuses unless --allow-different-machines.
-# `gpu` is compared by name only (its driver version is software).
-MACHINE_KEYS = (
-    "system",
-    "machine",
-    "cpu_model",
-    "cpu_count_logical",
-    "gpu",
-    "device",
-    "threads",
-    "xla",
-    "precision",
-    "tf32",
-    "onednn",
+from bench.gates.policy import (
+    DROP_FIGURES,
+    EXACT_FIGURES,
+    GROWTH_FIGURES,
+    SCENARIOS,
+    Policy,
+    build_policy,
+    parser,
 )
-# Software versions are NOT a refusal: a dependency bump is one of the changes the gate exists
-# to judge. A difference is printed as a note above the table instead.
-SOFTWARE_KEYS = ("tensorflow_version", "keras_version", "numpy_version", "python_version")
+from bench.gates.table import render
+from reports import units
 
-# Defaults, from the experiment (module docstring and experiments/gate_experiment.py):
-#  - threshold 1.15 on the normalised minimum: A/A ratios stayed at or below 1.13 over 20 pairs
-#    while a 25 % slowdown mostly measured 1.15-1.42 (3 of 20 below: see the docstring), so 1.15
-#    keeps a margin on the A/A side; measurement.md section 4 recommends 1.25-1.30 for raw medians
-#    on a shared CPU, which here missed 4-7 of 10 slowdowns and still gave 1-5 false positives;
-#  - alpha 0.002 as asv's `is_different`;
-#  - confidence 0.99 for the bootstrap interval;
-#  - floor 50 µs: v01's batch-1 call takes about 0.5 ms here, so measurement.md's ~0.5 ms floor
-#    would hide a 25 % slowdown of v01 (0.125 ms); 50 µs is above timer and scheduling jitter.
-DEFAULT_THRESHOLD = 1.15
-DEFAULT_ALPHA = 0.002
-DEFAULT_CONFIDENCE = 0.99
-DEFAULT_FLOOR_S = 50e-6
-DEFAULT_ACCURACY_TOLERANCE = 0.005  # absolute fraction, half a percentage point
-DEFAULT_MEMORY_TOLERANCE = 0.10  # relative growth
-DEFAULT_RESAMPLES = 2000
-DEFAULT_SEED = 20240611
-DEFAULT_QUANTILE = 0.0  # the minimum: see the experiment note above
-
-
-class GateInputError(ValueError):
-    """An option or policy file the user gave is unusable; the message is one sentence."""
-
-
-@dataclass(frozen=True)
-class Policy:
-    """Everything that decides a verdict, from the command line and an optional policy file.
-
-    Attributes:
-        threshold: default largest tolerated ratio of medians (current / baseline).
-        thresholds: overrides keyed `"VARIANT:SCENARIO"`, `"VARIANT"` or `"*:SCENARIO"`.
-        alpha: largest one-sided Mann-Whitney p-value that counts as a real difference.
-        confidence: two-sided coverage of the bootstrap interval of the ratio.
-        floor_s: smallest slowdown in seconds (at baseline speed) that may fail the gate.
-        normalize: "reference" (divide by the reference workload, round by round), "run"
-            (divide every sample by the reference's `quantile` over the whole run) or "none".
-        quantile: which quantile of the samples is compared (0.5: medians; lower quantiles
-            are less sensitive to preemption on a busy machine, see the experiment).
-        scenarios: benchmark scenarios gated on latency.
-        accuracy_tolerance: largest tolerated accuracy drop, absolute fraction.
-        memory_tolerance: largest tolerated relative growth of a peak memory figure.
-        resamples: bootstrap resamples.
-        seed: bootstrap seed (the interval is deterministic).
-    """
-
-    threshold: float = DEFAULT_THRESHOLD
-    thresholds: Mapping[str, float] = field(default_factory=dict)
-    alpha: float = DEFAULT_ALPHA
-    confidence: float = DEFAULT_CONFIDENCE
-    floor_s: float = DEFAULT_FLOOR_S
-    normalize: str = "run"
-    quantile: float = DEFAULT_QUANTILE
-    scenarios: tuple[str, ...] = ("latency",)
-    accuracy_tolerance: float = DEFAULT_ACCURACY_TOLERANCE
-    memory_tolerance: float = DEFAULT_MEMORY_TOLERANCE
-    resamples: int = DEFAULT_RESAMPLES
-    seed: int = DEFAULT_SEED
-
-    def threshold_for(self, variant: str, scenario: str) -> float:
-        """The threshold for one benchmark: most specific override first."""
-        for key in (f"{variant}:{scenario}", variant, f"*:{scenario}"):
-            if key in self.thresholds:
-                return self.thresholds[key]
-        return self.threshold
+__all__ = [
+    "EXIT_PASS",
+    "EXIT_REGRESSION",
+    "EXIT_UNUSABLE",
+    "FASTER",
+    "LOST",
+    "MISSING",
+    "NOT_COMPARABLE",
+    "OK",
+    "REGRESSION",
+    "GateResult",
+    "Policy",
+    "Row",
+    "compare_drop",
+    "compare_exact",
+    "compare_growth",
+    "compare_latency",
+    "gate",
+    "main",
+]
 
 
 @dataclass
@@ -193,19 +143,22 @@ class Row:
     Attributes:
         variant: variant id.
         check: the scenario ("latency") or the figure ("params_total", "accuracy", ...).
-        kind: "latency", "exact", "accuracy" or "memory".
-        baseline: baseline value in SI units (latency: raw median seconds).
+        kind: "latency", "exact", "accuracy", "memory", "figures" (a whole record) or
+            "record" (its `errors`).
+        baseline: baseline value in SI units (latency: the raw samples' policy quantile in
+            seconds, by default their minimum).
         current: current value in SI units.
-        ratio: current / baseline (latency: of the normalised medians).
-        ci_low: lower bound of the bootstrap interval of the ratio.
+        ratio: current / baseline (latency: of the normalised samples' policy quantile).
+        ci_low: lower bound of the ratio's interval (`bench.gates.decision.ratio_interval`).
         ci_high: upper bound of that interval.
         p_value: one-sided Mann-Whitney p-value (current slower).
         delta: latency: slowdown in seconds at baseline speed; accuracy: drop; memory: relative
             growth; exact: current minus baseline.
         limit: the threshold or tolerance applied.
-        normalization: "reference" or "none" (latency rows only).
-        raw_ratio: ratio of raw medians (latency rows only), to show what normalising removed.
-        verdict: OK, FASTER, REGRESSION, NOT_COMPARABLE or MISSING.
+        normalization: "reference", "run" or "none" (latency rows only).
+        raw_ratio: the same ratio of the raw samples (latency rows only), to show what
+            normalising removed.
+        verdict: OK, FASTER, REGRESSION, LOST, NOT_COMPARABLE or MISSING.
         note: one sentence for the reader, empty when there is nothing to add.
     """
 
@@ -231,7 +184,8 @@ class GateResult:
     """Rows, problems (unusable input) and notes of one comparison.
 
     Attributes:
-        rows: one per compared benchmark or figure.
+        rows: one per compared benchmark or figure; a REGRESSION or LOST row makes the exit
+            code 1.
         problems: one sentence each; any problem makes the exit code 2.
         notes: things the reader should know that do not change the verdict.
     """
@@ -242,11 +196,22 @@ class GateResult:
 
     @property
     def exit_code(self) -> int:
-        if self.problems:
-            return EXIT_UNUSABLE
-        if any(row.verdict == REGRESSION for row in self.rows):
-            return EXIT_REGRESSION
-        return EXIT_PASS
+        failing = any(row.verdict in FAILING for row in self.rows)
+        return exit_status(unusable=bool(self.problems), failing=failing)
+
+    @property
+    def losses(self) -> list[str]:
+        """What the current run lost and why (LOST rows), one clause per variant and reason."""
+        groups: dict[tuple[str, str, str], list[str]] = {}
+        for row in self.rows:
+            if row.verdict == LOST:
+                groups.setdefault((row.variant, row.kind, row.note), []).append(row.check)
+        return [_loss(*key, checks) for key, checks in groups.items()]
+
+    @property
+    def failures(self) -> list[str]:
+        """One sentence per loss, naming the variant, what is lost and why, and what to do."""
+        return failure_sentences(self.losses, "fix the run")
 
     @property
     def verdict(self) -> str:
@@ -260,109 +225,62 @@ class GateResult:
             "verdict": self.verdict,
             "exit_code": self.exit_code,
             "rows": [asdict(row) for row in self.rows],
+            "failures": self.failures,
             "problems": list(self.problems),
             "notes": list(self.notes),
         }
 
 
+def _loss(variant: str, kind: str, reason: str, checks: list[str]) -> str:
+    """One clause for lost `checks` of one variant sharing one reason."""
+    if kind == "record":
+        return f"{variant}: the current run recorded errors ({reason.rstrip('.')})"
+    verb = "is" if len(checks) == 1 else "are"
+    what = f"{variant} {', '.join(checks)} {verb} missing from the current run"
+    return f"{what} ({reason.rstrip('.')})"
+
+
 # ---------------------------------------------------------------------------------------------
-# Statistics
+# Latency
 
 
-def bootstrap_ratio_interval(
-    baseline: np.ndarray,
-    current: np.ndarray,
-    *,
-    confidence: float,
-    resamples: int,
-    seed: int,
-    quantile: float = 0.5,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of quantile(current) / quantile(baseline) (medians: 0.5).
-
-    Both samples are resampled independently, with a fixed seed, so the same inputs always give
-    the same interval.
+def _normalised(
+    base: Mapping[str, Any],
+    cur: Mapping[str, Any],
+    raw: tuple[np.ndarray, np.ndarray],
+    policy: Policy,
+    sources: tuple[str, str],
+) -> tuple[np.ndarray, np.ndarray, str, list[str]]:
+    """The samples the ratio is computed on, the normalisation used and a note if it fell back.
 
     Returns:
-        (low, high), the two-sided `confidence` interval.
+        (baseline samples, current samples, normalisation, notes).
     """
-    rng = np.random.default_rng(seed)
-    base_idx = rng.integers(0, baseline.size, size=(resamples, baseline.size))
-    cur_idx = rng.integers(0, current.size, size=(resamples, current.size))
-    ratios = np.quantile(current[cur_idx], quantile, axis=1) / np.quantile(
-        baseline[base_idx], quantile, axis=1
-    )
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(ratios, [tail, 1.0 - tail])
-    return float(low), float(high)
+    base_raw, cur_raw = raw
+    if policy.normalize not in {"reference", "run"}:
+        return base_raw, cur_raw, "none", []
+    base_ref = files.reference(base, base_raw.size, sources[0])
+    cur_ref = files.reference(cur, cur_raw.size, sources[1])
+    if base_ref is None or cur_ref is None:
+        lacking = [
+            name for name, ref in (("baseline", base_ref), ("current", cur_ref)) if ref is None
+        ]
+        note = f"no reference samples in {' and '.join(lacking)}: raw samples compared"
+        return base_raw, cur_raw, "none", [note]
+    if policy.normalize == "reference":
+        return base_raw / base_ref, cur_raw / cur_ref, "reference", []
+    q = policy.quantile
+    return base_raw / np.quantile(base_ref, q), cur_raw / np.quantile(cur_ref, q), "run", []
 
 
-def slower_p_value(baseline: np.ndarray, current: np.ndarray) -> float:
-    """One-sided Mann-Whitney U p-value for "current is stochastically larger (slower)"."""
-    return float(scipy_stats.mannwhitneyu(current, baseline, alternative="greater").pvalue)
-
-
-def smallest_p_value(n_baseline: int, n_current: int) -> float:
-    """The smallest p-value `slower_p_value` can give for these sample sizes.
-
-    With too few rounds even a complete separation cannot reach alpha (5 rounds a side: 1/252 =
-    0.004 > 0.002), and the gate could never fail; such inputs are refused instead.
-    """
-    base = np.arange(n_baseline, dtype=float)
-    cur = np.arange(n_current, dtype=float) + n_baseline
-    return slower_p_value(base, cur)
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading benchmark entries
-
-
-def _samples(bench: Mapping[str, Any], source: str) -> np.ndarray:
-    """Raw per-call latency samples of one benchmark entry, in seconds.
-
-    Raises:
-        GateInputError: no samples, or samples that are not positive finite numbers.
-    """
-    data = (bench.get("stats") or {}).get("data")
-    name = bench.get("name", "?")
-    if not isinstance(data, list) or not data:
+def _check_rounds(name: str, n_base: int, n_cur: int, alpha: float) -> None:
+    """Refuse sample sizes with which even a complete separation cannot reach alpha."""
+    floor_p = smallest_p_value(n_base, n_cur)
+    if floor_p >= alpha:
         raise GateInputError(
-            f"{source}: benchmark {name!r} has no raw samples (stats.data); write the file with "
-            "--benchmark-json, which keeps them."
+            f"{name}: {n_base} and {n_cur} rounds can never give p < {units.setting(alpha)} (the "
+            f"smallest possible is {units.p_compact(floor_p)}); run the suite with more rounds."
         )
-    try:
-        values = np.asarray(data, dtype=float)
-    except (TypeError, ValueError):
-        raise GateInputError(f"{source}: benchmark {name!r} has non-numeric samples.") from None
-    if not np.all(np.isfinite(values)) or np.any(values <= 0):
-        raise GateInputError(f"{source}: benchmark {name!r} has samples that are not > 0.")
-    return values
-
-
-def _reference(bench: Mapping[str, Any], n_samples: int, source: str) -> np.ndarray | None:
-    """The reference workload's samples aligned with `stats.data`, or None if absent.
-
-    Raises:
-        GateInputError: present but of another length than the samples, or not > 0.
-    """
-    ref = (bench.get("extra_info") or {}).get("reference_samples_s")
-    if ref is None:
-        return None
-    name = bench.get("name", "?")
-    try:
-        values = np.asarray(ref, dtype=float)
-    except (TypeError, ValueError):
-        raise GateInputError(
-            f"{source}: benchmark {name!r} has non-numeric reference_samples_s."
-        ) from None
-    if values.ndim != 1 or values.size != n_samples:
-        raise GateInputError(
-            f"{source}: benchmark {name!r} has {values.size} reference samples for {n_samples} "
-            "latency samples; they must be taken one per round (docs/contract.md)."
-        )
-    if not np.all(np.isfinite(values)) or np.any(values <= 0):
-        raise GateInputError(f"{source}: benchmark {name!r} has reference samples not > 0.")
-    return values
 
 
 def compare_latency(
@@ -390,70 +308,28 @@ def compare_latency(
     """
     extra = cur.get("extra_info") or {}
     variant, scenario = str(extra.get("variant")), str(extra.get("scenario"))
-    base_raw = _samples(base, base_source)
-    cur_raw = _samples(cur, cur_source)
-    floor_p = smallest_p_value(base_raw.size, cur_raw.size)
-    if floor_p >= policy.alpha:
-        raise GateInputError(
-            f"{variant} {scenario}: {base_raw.size} and {cur_raw.size} rounds can never give "
-            f"p < {policy.alpha} (the smallest possible is {floor_p:.2g}); run the suite with "
-            "more rounds."
-        )
+    base_raw = files.samples(base, base_source)
+    cur_raw = files.samples(cur, cur_source)
+    _check_rounds(f"{variant} {scenario}", base_raw.size, cur_raw.size, policy.alpha)
+    q = policy.quantile
     threshold = policy.threshold_for(variant, scenario)
     row = Row(variant=variant, check=scenario, kind="latency", limit=threshold)
-    q = policy.quantile
     row.baseline = float(np.quantile(base_raw, q))
     row.current = float(np.quantile(cur_raw, q))
     row.raw_ratio = row.current / row.baseline
-
-    notes: list[str] = []
-    base_x, cur_x = base_raw, cur_raw
-    row.normalization = "none"
-    if policy.normalize in {"reference", "run"}:
-        base_ref = _reference(base, base_raw.size, base_source)
-        cur_ref = _reference(cur, cur_raw.size, cur_source)
-        if base_ref is not None and cur_ref is not None:
-            if policy.normalize == "reference":
-                base_x, cur_x = base_raw / base_ref, cur_raw / cur_ref
-            else:
-                base_x = base_raw / np.quantile(base_ref, q)
-                cur_x = cur_raw / np.quantile(cur_ref, q)
-            row.normalization = policy.normalize
-        else:
-            lacking = [
-                name for name, ref in (("baseline", base_ref), ("current", cur_ref)) if ref is None
-            ]
-            notes.append(f"no reference samples in {' and '.join(lacking)}: raw samples compared")
-
-    row.ratio = float(np.quantile(cur_x, q) / np.quantile(base_x, q))
-    row.ci_low, row.ci_high = bootstrap_ratio_interval(
-        base_x,
-        cur_x,
-        confidence=policy.confidence,
-        resamples=policy.resamples,
-        seed=policy.seed,
-        quantile=q,
+    base_x, cur_x, row.normalization, notes = _normalised(
+        base, cur, (base_raw, cur_raw), policy, (base_source, cur_source)
     )
+    row.ratio = float(np.quantile(cur_x, q) / np.quantile(base_x, q))
+    row.ci_low, row.ci_high = ratio_interval(
+        base_x, cur_x, quantile=q, confidence=policy.confidence, resamples=policy.resamples,
+        seed=policy.seed,
+    )  # fmt: skip
     row.p_value = slower_p_value(base_x, cur_x)
     row.delta = row.baseline * (row.ratio - 1.0)
-
-    large = row.ratio > threshold
-    real = row.ci_low > 1.0 and row.p_value < policy.alpha
-    above_floor = row.delta > policy.floor_s
-    if large and real and above_floor:
-        row.verdict = REGRESSION
-        notes.append(f"slower than the threshold {threshold:g}")
-    elif row.ratio < 1.0 / threshold and row.ci_high < 1.0:
-        row.verdict = FASTER
-    else:
-        row.verdict = OK
-        if large and not real:
-            notes.append("slower but not significant (noise)")
-        elif large and not above_floor:
-            notes.append(f"slower by less than the floor {policy.floor_s * 1e6:g} µs")
-        elif real and row.ratio > 1.0:
-            notes.append(f"slower, under the threshold {threshold:g}")
-    row.note = "; ".join(notes)
+    evidence = Evidence(row.ratio, row.ci_low, row.ci_high, row.p_value, row.delta)
+    row.verdict, note = decide(evidence, Rule(threshold, policy.alpha, policy.floor_s))
+    row.note = "; ".join([*notes, note] if note else notes)
     return row
 
 
@@ -461,29 +337,27 @@ def compare_latency(
 # Per-variant figures
 
 
-def _reason(record: Mapping[str, Any], key: str) -> str | None:
-    """Why `key` is null, from the record's `unavailable` (its own entry, else "all")."""
-    unavailable = record.get("unavailable") or {}
-    return unavailable.get(key) or unavailable.get("all")
-
-
 def _unavailable_reason(record: Mapping[str, Any], key: str, side: str) -> str:
-    reason = _reason(record, key)
-    return f"{side}: {reason}" if reason else f"{side} has no value"
+    why = files.reason(record, key)
+    return f"{side}: {why}" if why else f"{side} has no value"
 
 
 def _null_row(variant: str, key: str, kind: str, base: Mapping, cur: Mapping) -> Row | None:
-    """A NOT_COMPARABLE row when either side lacks `key`, else None."""
+    """A LOST row when only the current run lacks `key`, NOT_COMPARABLE when the baseline
+    does, else None."""
     b, c = base.get(key), cur.get(key)
     if b is not None and c is not None:
         return None
+    if b is not None:
+        why = files.reason(cur, key) or "null, with no reason in its record's `unavailable`"
+        return Row(variant=variant, check=key, kind=kind, baseline=b, verdict=LOST, note=why)
     reasons = [
         _unavailable_reason(rec, key, side)
         for side, rec, value in (("baseline", base, b), ("current", cur, c))
         if value is None
     ]
-    base_reason = _reason(base, key)
-    if b is None and c is None and base_reason and base_reason == _reason(cur, key):
+    base_reason = files.reason(base, key)
+    if b is None and c is None and base_reason and base_reason == files.reason(cur, key):
         reasons = [f"both: {base_reason}"]
     return Row(
         variant=variant,
@@ -520,7 +394,7 @@ def compare_exact(base: Mapping[str, Any], cur: Mapping[str, Any], key: str) -> 
     return row
 
 
-def compare_accuracy(base: Mapping[str, Any], cur: Mapping[str, Any], policy: Policy) -> Row:
+def compare_drop(base: Mapping[str, Any], cur: Mapping[str, Any], key: str, policy: Policy) -> Row:
     """Fail when accuracy dropped by more than the tolerance, comparing like with like only.
 
     Accuracies are compared only when both come from the same source ("measured", "reported",
@@ -530,36 +404,40 @@ def compare_accuracy(base: Mapping[str, Any], cur: Mapping[str, Any], policy: Po
     Args:
         base: the baseline's `variants[id]` record.
         cur: the current run's record for the same id.
+        key: one of DROP_FIGURES ("accuracy").
         policy: gives `accuracy_tolerance`.
 
     Returns:
         The row; NOT_COMPARABLE with the reason when the two are not alike.
     """
     variant = str(cur.get("variant"))
-    null = _null_row(variant, "accuracy", "accuracy", base, cur)
+    null = _null_row(variant, key, "accuracy", base, cur)
     if null is not None:
         return null
     row = Row(
         variant=variant,
-        check="accuracy",
+        check=key,
         kind="accuracy",
-        baseline=base["accuracy"],
-        current=cur["accuracy"],
+        baseline=base[key],
+        current=cur[key],
         limit=policy.accuracy_tolerance,
     )
-    for key in ("accuracy_source", "dataset", "profile"):
-        if base.get(key) != cur.get(key):
+    for field_name in ("accuracy_source", "dataset", "profile"):
+        if base.get(field_name) != cur.get(field_name):
             row.verdict = NOT_COMPARABLE
-            row.note = f"{key} differs: baseline {base.get(key)}, current {cur.get(key)}"
+            row.note = (
+                f"{field_name} differs: baseline {base.get(field_name)}, "
+                f"current {cur.get(field_name)}"
+            )
             return row
     row.delta = row.baseline - row.current
     if row.delta > policy.accuracy_tolerance:
         row.verdict = REGRESSION
-        row.note = f"dropped by more than {policy.accuracy_tolerance:g}"
+        row.note = f"dropped by more than {units.setting(policy.accuracy_tolerance)}"
     return row
 
 
-def compare_memory(
+def compare_growth(
     base: Mapping[str, Any], cur: Mapping[str, Any], key: str, policy: Policy
 ) -> Row:
     """Fail when a peak memory figure grew by more than the relative tolerance.
@@ -567,7 +445,7 @@ def compare_memory(
     Args:
         base: the baseline's `variants[id]` record.
         cur: the current run's record for the same id.
-        key: one of MEMORY_FIGURES.
+        key: one of GROWTH_FIGURES.
         policy: gives `memory_tolerance`.
 
     Returns:
@@ -590,7 +468,7 @@ def compare_memory(
     row.delta = row.ratio - 1.0
     if row.delta > policy.memory_tolerance:
         row.verdict = REGRESSION
-        row.note = f"grew by more than {policy.memory_tolerance:.0%}"
+        row.note = f"grew by more than {units.percent(policy.memory_tolerance, decimals=0)}"
     return row
 
 
@@ -598,48 +476,159 @@ def compare_memory(
 # Whole files
 
 
-def _machine_value(info: Mapping[str, Any], key: str) -> Any:
-    value = info.get(key)
-    if key == "gpu" and isinstance(value, Mapping):
-        return value.get("name")
-    return value
+def _must_match(
+    result: GateResult,
+    differences: list[str],
+    allowed: bool,
+    *,
+    flag: str,
+    what: str,
+    advice: str,
+    note: str,
+) -> None:
+    """A problem for settings that differ, or with `flag` given, a note; nothing when equal."""
+    if not differences:
+        return
+    listed = "; ".join(differences)
+    if allowed:
+        result.notes.append(f"{note} ({flag}): {listed}")
+    else:
+        result.problems.append(
+            f"the two files come from {what} ({listed}); {advice}, or pass {flag} to compare "
+            "anyway."
+        )
 
 
-def machine_differences(
-    base_info: Mapping[str, Any], cur_info: Mapping[str, Any]
-) -> tuple[list[str], list[str]]:
-    """Differences between two `machine_info` objects, node name and timestamps ignored.
+@dataclass(frozen=True)
+class _Pair:
+    """The two validated files being compared and how messages name them."""
 
-    Returns:
-        (machine, software): "key: baseline X, current Y" lines for MACHINE_KEYS (a refusal
-        unless overridden) and for SOFTWARE_KEYS (a note).
+    base: Mapping[str, Any]
+    cur: Mapping[str, Any]
+    base_source: str
+    cur_source: str
+
+    def section(self, name: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+        """(baseline, current) of a top-level object, empty where a file lacks it."""
+        return self.base.get(name) or {}, self.cur.get(name) or {}
+
+
+def _check_setup(
+    pair: _Pair,
+    result: GateResult,
+    *,
+    allow_different_machines: bool,
+    allow_different_settings: bool,
+) -> None:
+    """Software changes are a note; other machines or suite settings a problem unless allowed."""
+    machine, software = files.machine_differences(*pair.section("machine_info"))
+    if software:
+        result.notes.append("software changed: " + "; ".join(software))
+    _must_match(
+        result,
+        machine,
+        allow_different_machines,
+        flag="--allow-different-machines",
+        what="different machines or settings",
+        advice="compare runs from the same runner type",
+        note="compared across machines",
+    )
+    _must_match(
+        result,
+        files.run_differences(*pair.section("run")),
+        allow_different_settings,
+        flag="--allow-different-settings",
+        what="runs with different suite settings",
+        advice="run both sides with the same options",
+        note="compared runs with different suite settings",
+    )
+
+
+# (variant, check, the side lacking it) of a benchmark or record present on one side only.
+Missing = list[tuple[str, str, str]]
+
+
+def _paired_keys(base: Mapping, cur: Mapping, check: str | None, missing: Missing) -> list:
+    """Keys present on both sides, in baseline order; the others appended to `missing`.
+
+    `missing` receives (variant, check, side lacking it); `check` None means the key is itself
+    (variant, check).
     """
+    both = []
+    for key in [*base, *(k for k in cur if k not in base)]:
+        where = key if check is None else (key, check)
+        if key not in cur:
+            missing.append((*where, "current"))
+        elif key not in base:
+            missing.append((*where, "baseline"))
+        else:
+            both.append(key)
+    return both
 
-    def diff(keys: Sequence[str]) -> list[str]:
-        out = []
-        for key in keys:
-            b, c = _machine_value(base_info, key), _machine_value(cur_info, key)
-            if b != c:
-                out.append(f"{key}: baseline {b!r}, current {c!r}")
-        return out
 
-    return diff(MACHINE_KEYS), diff(SOFTWARE_KEYS)
+def _compare_benchmarks(pair: _Pair, policy: Policy, result: GateResult, missing: Missing) -> None:
+    """Latency rows of every benchmark of the policy's scenarios present in both files."""
+    scenarios, problems = policy.scenarios, result.problems
+    base_index = files.index_benchmarks(pair.base, scenarios, pair.base_source, problems)
+    cur_index = files.index_benchmarks(pair.cur, scenarios, pair.cur_source, problems)
+    for key in _paired_keys(base_index, cur_index, None, missing):
+        try:
+            result.rows.append(
+                compare_latency(
+                    base_index[key], cur_index[key], policy,
+                    base_source=pair.base_source, cur_source=pair.cur_source,
+                )
+            )  # fmt: skip
+        except GateInputError as exc:
+            result.problems.append(str(exc))
+    if any(row.normalization == "none" for row in result.rows) and policy.normalize != "none":
+        result.notes.append(
+            "some latency rows compare raw samples (normalisation 'none'): a busy machine can "
+            "move them"
+        )
 
 
-def _index_benchmarks(
-    data: Mapping[str, Any], scenarios: Sequence[str], source: str, problems: list[str]
-) -> dict[tuple[str, str], Mapping[str, Any]]:
-    index: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for bench in data["benchmarks"]:
-        extra = bench["extra_info"]
-        key = (str(extra["variant"]), str(extra["scenario"]))
-        if key[1] not in scenarios:
-            continue
-        if key in index:
-            problems.append(f"{source} holds two {key[1]} benchmarks for {key[0]}.")
-            continue
-        index[key] = bench
-    return index
+def _compare_records(pair: _Pair, policy: Policy, result: GateResult, missing: Missing) -> None:
+    """Rows of every gated figure of every variant present in both files."""
+    base_variants, cur_variants = pair.section("variants")
+    for vid in _paired_keys(base_variants, cur_variants, "figures", missing):
+        base, cur = base_variants[vid], cur_variants[vid]
+        result.rows.extend(compare_exact(base, cur, key) for key in EXACT_FIGURES)
+        result.rows.extend(compare_drop(base, cur, key, policy) for key in DROP_FIGURES)
+        result.rows.extend(compare_growth(base, cur, key, policy) for key in GROWTH_FIGURES)
+        if cur.get("errors"):
+            errors = "; ".join(str(error).rstrip(".") for error in cur["errors"])
+            result.rows.append(Row(vid, "errors", "record", verdict=LOST, note=errors))
+
+
+def _report_missing(
+    missing: Missing, cur_variants: Mapping[str, Any], result: GateResult, allow_missing: bool
+) -> None:
+    """What the current run lacks is LOST; what the baseline lacks, a problem unless allowed."""
+    for variant, check, side in missing:
+        kind = "latency" if check in SCENARIOS else "figures"
+        if side == "current":
+            record = cur_variants.get(variant)
+            why = files.scenario_reason(record, check) if record and kind == "latency" else None
+            note = why or "not in the current file"
+            result.rows.append(Row(variant, check, kind, verdict=LOST, note=note))
+        elif allow_missing:
+            note = "not in the baseline file (--allow-missing)"
+            result.rows.append(Row(variant, check, kind, verdict=MISSING, note=note))
+        else:
+            result.problems.append(
+                f"{variant} {check} is missing from the baseline file; run both sides with the "
+                "same variants and scenarios, or pass --allow-missing to list it and go on."
+            )
+
+
+def _accept_losses(result: GateResult) -> None:
+    """--allow-missing: LOST rows become MISSING, and each loss is listed as a note."""
+    result.notes.extend(accepted_notes(result.losses))
+    for row in result.rows:
+        if row.verdict == LOST:
+            row.verdict = MISSING
+            row.note = f"{row.note.rstrip('.')}; accepted with --allow-missing"
 
 
 def gate(
@@ -648,6 +637,7 @@ def gate(
     policy: Policy,
     *,
     allow_different_machines: bool = False,
+    allow_different_settings: bool = False,
     allow_missing: bool = False,
     base_source: str = "baseline",
     cur_source: str = "current",
@@ -659,8 +649,9 @@ def gate(
         cur_data: the current file's content.
         policy: thresholds, tolerances and statistics settings.
         allow_different_machines: compare even when the hardware or timing setup differs.
-        allow_missing: list benchmarks and variants present on one side only as MISSING rows
-            instead of refusing the input.
+        allow_different_settings: compare even when the suite's `run` settings differ.
+        allow_missing: accept losses (LOST rows become MISSING, listed in a note) and list
+            benchmarks and variants the baseline lacks as MISSING rows instead of refusing.
         base_source: how to name the baseline in messages (its path).
         cur_source: how to name the current file in messages.
 
@@ -668,442 +659,45 @@ def gate(
         The rows, problems and notes; `exit_code` follows from them.
     """
     result = GateResult()
-    machine, software = machine_differences(
-        base_data.get("machine_info") or {}, cur_data.get("machine_info") or {}
+    pair = _Pair(base_data, cur_data, base_source, cur_source)
+    _check_setup(
+        pair,
+        result,
+        allow_different_machines=allow_different_machines,
+        allow_different_settings=allow_different_settings,
     )
-    if software:
-        result.notes.append("software changed: " + "; ".join(software))
-    if machine:
-        if not allow_different_machines:
-            result.problems.append(
-                "the two files come from different machines or settings ("
-                + "; ".join(machine)
-                + "); compare runs from the same runner type, or pass "
-                "--allow-different-machines to compare anyway."
-            )
-            return result
-        result.notes.append(
-            "compared across machines (--allow-different-machines): " + "; ".join(machine)
-        )
-
-    missing: list[tuple[str, str, str]] = []  # (variant, check, side lacking it)
-
-    base_index = _index_benchmarks(base_data, policy.scenarios, base_source, result.problems)
-    cur_index = _index_benchmarks(cur_data, policy.scenarios, cur_source, result.problems)
-    for key in [*base_index, *(k for k in cur_index if k not in base_index)]:
-        if key not in cur_index:
-            missing.append((*key, "current"))
-            continue
-        if key not in base_index:
-            missing.append((*key, "baseline"))
-            continue
-        try:
-            result.rows.append(
-                compare_latency(
-                    base_index[key],
-                    cur_index[key],
-                    policy,
-                    base_source=base_source,
-                    cur_source=cur_source,
-                )
-            )
-        except GateInputError as exc:
-            result.problems.append(str(exc))
-    if any(row.normalization == "none" for row in result.rows) and policy.normalize != "none":
-        result.notes.append(
-            "some latency rows compare raw samples (normalisation 'none'): a busy machine can "
-            "move them"
-        )
-
-    base_variants, cur_variants = base_data["variants"], cur_data["variants"]
-    for vid in [*base_variants, *(v for v in cur_variants if v not in base_variants)]:
-        if vid not in cur_variants:
-            missing.append((vid, "figures", "current"))
-            continue
-        if vid not in base_variants:
-            missing.append((vid, "figures", "baseline"))
-            continue
-        base, cur = base_variants[vid], cur_variants[vid]
-        result.rows.extend(compare_exact(base, cur, key) for key in EXACT_FIGURES)
-        result.rows.append(compare_accuracy(base, cur, policy))
-        result.rows.extend(compare_memory(base, cur, key, policy) for key in MEMORY_FIGURES)
-
-    for variant, check, side in missing:
-        if allow_missing:
-            result.rows.append(
-                Row(
-                    variant=variant,
-                    check=check,
-                    kind="latency" if check in SCENARIOS else "figures",
-                    verdict=MISSING,
-                    note=f"not in the {side} file (--allow-missing)",
-                )
-            )
-        else:
-            result.problems.append(
-                f"{variant} {check} is missing from the {side} file; run both sides with the "
-                "same variants and scenarios, or pass --allow-missing to list it and go on."
-            )
+    if result.problems:
+        return result
+    missing: Missing = []
+    _compare_benchmarks(pair, policy, result, missing)
+    _compare_records(pair, policy, result, missing)
+    _report_missing(missing, cur_data["variants"], result, allow_missing)
+    if allow_missing:
+        _accept_losses(result)
     return result
-
-
-# ---------------------------------------------------------------------------------------------
-# Presentation (the gate is a command: formatting its own table is its job)
-
-
-def _fmt_value(row: Row, value: float | None) -> str:
-    if value is None:
-        return "-"
-    if row.kind == "latency":
-        return f"{value * 1e3:.3f} ms"
-    if row.kind == "memory":
-        return f"{value / 2**20:.1f} MiB"
-    if row.kind == "accuracy":
-        return f"{value:.2%}"
-    return f"{value:,}"
-
-
-def _collapsible(row: Row) -> bool:
-    return (row.kind == "exact" and row.verdict == OK) or row.verdict == NOT_COMPARABLE
-
-
-def render_table(result: GateResult) -> str:
-    """The human-readable table for a CI log."""
-    header = (
-        "variant",
-        "check",
-        "baseline",
-        "current",
-        "ratio",
-        "interval",
-        "p",
-        "norm",
-        "verdict",
-    )
-    lines = []
-    # Figure rows with nothing to show but a verdict (equal exact figures, figures missing for the
-    # same reason) take one line per variant and verdict: ten variants x nine figures would bury
-    # the rows a reader is looking for. The JSON summary keeps every row.
-    groups: dict[tuple[str, str, str], list[str]] = {}
-    for row in result.rows:
-        if _collapsible(row):
-            groups.setdefault((row.variant, row.verdict, row.note), []).append(row.check)
-    shown: set[tuple[str, str, str]] = set()
-    for row in result.rows:
-        key = (row.variant, row.verdict, row.note)
-        if _collapsible(row) and len(groups[key]) > 1:
-            if key not in shown:
-                shown.add(key)
-                names = ", ".join(groups[key])
-                note = f"{row.note}: {names}" if row.note else f"unchanged: {names}"
-                blank = [""] * 6
-                lines.append(
-                    (row.variant, f"{len(groups[key])} figures", *blank, f"{row.verdict} ({note})")
-                )
-            continue
-        interval = f"[{row.ci_low:.3f}, {row.ci_high:.3f}]" if row.ci_low is not None else ""
-        lines.append(
-            (
-                row.variant,
-                row.check,
-                _fmt_value(row, row.baseline),
-                _fmt_value(row, row.current),
-                f"{row.ratio:.3f}" if row.ratio is not None else "",
-                interval,
-                f"{row.p_value:.2g}" if row.p_value is not None else "",
-                row.normalization or "",
-                row.verdict + (f" ({row.note})" if row.note else ""),
-            )
-        )
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
-    widths[-1] = 0  # the last column is not padded
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    rule = ["-" * max(w, len(h)) for w, h in zip(widths, header, strict=True)]
-    out = [fmt.format(*header).rstrip(), fmt.format(*rule).rstrip()]
-    out.extend(fmt.format(*line).rstrip() for line in lines)
-    return "\n".join(out)
-
-
-def render(result: GateResult, policy: Policy) -> str:
-    """Notes, table, problems and the final verdict line."""
-    parts = [
-        f"latency rule: ratio > threshold (default {policy.threshold:g}) and "
-        f"{policy.confidence:.0%} interval above 1 and Mann-Whitney p < {policy.alpha:g} and "
-        f"slowdown > {policy.floor_s * 1e6:g} µs; normalisation {policy.normalize}"
-    ]
-    parts.extend(f"note: {note}" for note in result.notes)
-    if result.rows:
-        parts.append(render_table(result))
-    parts.extend(f"error: {problem}" for problem in result.problems)
-    regressions = [f"{r.variant} {r.check}" for r in result.rows if r.verdict == REGRESSION]
-    if result.exit_code == EXIT_UNUSABLE:
-        parts.append(f"gate: UNUSABLE INPUT ({len(result.problems)} problem(s)), exit 2")
-    elif regressions:
-        parts.append(f"gate: REGRESSION in {', '.join(regressions)}, exit 1")
-    else:
-        parts.append("gate: pass, exit 0")
-    return "\n".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------
 # Command line
 
-POLICY_KEYS = {
-    "threshold",
-    "thresholds",
-    "alpha",
-    "confidence",
-    "floor_s",
-    "normalize",
-    "quantile",
-    "scenarios",
-    "accuracy_tolerance",
-    "memory_tolerance",
-    "resamples",
-    "seed",
-}
 
-_POLICY_TYPES = {
-    "threshold": float,
-    "alpha": float,
-    "confidence": float,
-    "floor_s": float,
-    "normalize": str,
-    "quantile": float,
-    "accuracy_tolerance": float,
-    "memory_tolerance": float,
-    "resamples": int,
-    "seed": int,
-}
-
-EPILOG = f"""\
-exit status: 0 nothing regressed, 1 something regressed, 2 the input is unusable (not a suite
-JSON, different machines, benchmarks missing on one side, too few rounds, bad options).
-
-thresholds: --threshold RATIO sets the default; --threshold KEY=RATIO overrides it, KEY being
-VARIANT:SCENARIO (v10:latency), VARIANT (v10) or *:SCENARIO (*:latency); the most specific wins.
-Repeat the option as needed.
-
-policy file (--policy FILE, TOML if it ends in .toml, else JSON) holds the same settings;
-options on the command line win. Example (TOML):
-    threshold = 1.15
-    alpha = 0.002
-    floor_s = 5e-05
-    accuracy_tolerance = 0.005
-    memory_tolerance = 0.10
-    [thresholds]
-    "v10:latency" = 1.2
-Keys: {", ".join(sorted(POLICY_KEYS))}.
-
-Other figures: params_*, macs, flops, flops_analytic must be equal (refresh the baseline when a
-change is intended); accuracy may drop by at most --accuracy-tolerance (only when both sides have
-the same accuracy source, dataset and profile); peak GPU and host memory may grow by at most
---memory-tolerance. A figure null on one side is listed as "not comparable" with its reason.
-"""
-
-
-class _ArgumentParser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so `main` returns 2 with one sentence."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise GateInputError(f"{message} (see python -m bench gate --help).")
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = _ArgumentParser(
-        prog="python -m bench gate",
-        description="Compare two suite JSON files (baseline, current) and fail on a regression "
-        "of latency, parameters, FLOPs, accuracy or peak memory.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("baseline", help="suite JSON of the reference run (e.g. the main branch)")
-    p.add_argument("current", help="suite JSON of the run under test")
-    p.add_argument(
-        "--normalize",
-        choices=NORMALIZATIONS,
-        default=None,
-        help="divide each latency sample by the reference workload of its round (reference), "
-        "by the reference's quantile over the whole run (run), or compare raw samples (none)",
-    )
-    p.add_argument(
-        "--threshold",
-        action="append",
-        default=[],
-        metavar="[KEY=]RATIO",
-        help=f"largest tolerated ratio of medians (default {DEFAULT_THRESHOLD}); see below",
-    )
-    p.add_argument("--alpha", type=float, default=None, help=f"default {DEFAULT_ALPHA}")
-    p.add_argument(
-        "--quantile",
-        type=float,
-        default=None,
-        help=f"quantile of the samples compared (default {DEFAULT_QUANTILE}; 0.5 = medians)",
-    )
-    p.add_argument(
-        "--confidence",
-        type=float,
-        default=None,
-        help=f"bootstrap interval coverage (default {DEFAULT_CONFIDENCE})",
-    )
-    p.add_argument(
-        "--floor-s",
-        type=float,
-        default=None,
-        help=f"smallest slowdown in seconds that may fail (default {DEFAULT_FLOOR_S:g})",
-    )
-    p.add_argument(
-        "--scenarios",
-        default=None,
-        help="comma-separated scenarios gated on time (default latency; throughput and "
-        "train_step have no reference samples, so they are compared raw)",
-    )
-    p.add_argument(
-        "--accuracy-tolerance",
-        type=float,
-        default=None,
-        help=f"largest tolerated accuracy drop, absolute (default {DEFAULT_ACCURACY_TOLERANCE})",
-    )
-    p.add_argument(
-        "--memory-tolerance",
-        type=float,
-        default=None,
-        help=f"largest tolerated peak memory growth, relative (default {DEFAULT_MEMORY_TOLERANCE})",
-    )
-    p.add_argument("--resamples", type=int, default=None, help=f"default {DEFAULT_RESAMPLES}")
-    p.add_argument("--seed", type=int, default=None, help="bootstrap seed")
-    p.add_argument("--policy", metavar="FILE", help="TOML or JSON file with the settings above")
-    p.add_argument(
-        "--allow-different-machines",
-        action="store_true",
-        help="compare files whose hardware or timing settings differ (listed as a note)",
-    )
-    p.add_argument(
-        "--allow-missing",
-        action="store_true",
-        help="list benchmarks or variants present on one side only and go on, instead of exit 2",
-    )
-    p.add_argument("--json-summary", metavar="FILE", help="write the summary as JSON here")
-    return p
-
-
-def _ratio(text: str, what: str) -> float:
+def _write_summary(result: GateResult, policy: Policy, args: argparse.Namespace) -> bool:
+    """Write `--json-summary`; False (with one sentence on stderr) when it cannot be written."""
+    summary = result.summary()
+    summary["policy"] = {**asdict(policy), "thresholds": dict(policy.thresholds)}
+    summary["baseline"], summary["current"] = args.baseline, args.current
     try:
-        value = float(text)
-    except ValueError:
-        raise GateInputError(f"{what} must be a number, got {text!r}.") from None
-    if not value >= 1.0:
-        raise GateInputError(f"{what} must be a ratio >= 1 (1.15 = 15 % slower), got {text!r}.")
-    return value
-
-
-def _read_policy_file(path: str) -> dict[str, Any]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
+        Path(args.json_summary).write_text(json.dumps(summary, indent=2) + "\n")
     except OSError as exc:
-        raise GateInputError(f"cannot read the policy file {path} ({exc.strerror}).") from None
-    try:
-        data = tomllib.loads(text) if path.endswith(".toml") else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise GateInputError(f"the policy file {path} does not parse ({exc}).") from None
-    if not isinstance(data, dict):
-        raise GateInputError(f"the policy file {path} must hold a table/object of settings.")
-    unknown = sorted(set(data) - POLICY_KEYS)
-    if unknown:
-        raise GateInputError(
-            f"the policy file {path} has unknown keys {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(POLICY_KEYS))}."
-        )
-    return data
-
-
-def build_policy(args: argparse.Namespace) -> Policy:
-    """Merge defaults, the policy file and the command line (which wins) into a Policy.
-
-    Raises:
-        GateInputError: a value is out of range or a policy file is unusable.
-    """
-    settings: dict[str, Any] = _read_policy_file(args.policy) if args.policy else {}
-    thresholds: dict[str, float] = {}
-    file_thresholds = settings.pop("thresholds", {})
-    if not isinstance(file_thresholds, dict):
-        raise GateInputError("'thresholds' in the policy file must map KEY to a ratio.")
-    for key, value in file_thresholds.items():
-        thresholds[str(key)] = _ratio(str(value), f"threshold {key}")
-    if "threshold" in settings:
-        settings["threshold"] = _ratio(str(settings["threshold"]), "threshold")
-    if isinstance(settings.get("scenarios"), str):
-        settings["scenarios"] = settings["scenarios"].split(",")
-
-    for item in args.threshold:
-        if "=" in item:
-            key, _, value = item.partition("=")
-            thresholds[key.strip()] = _ratio(value, f"--threshold {key}")
-        else:
-            settings["threshold"] = _ratio(item, "--threshold")
-    cli = {
-        "normalize": args.normalize,
-        "quantile": args.quantile,
-        "alpha": args.alpha,
-        "confidence": args.confidence,
-        "floor_s": args.floor_s,
-        "scenarios": args.scenarios.split(",") if args.scenarios else None,
-        "accuracy_tolerance": args.accuracy_tolerance,
-        "memory_tolerance": args.memory_tolerance,
-        "resamples": args.resamples,
-        "seed": args.seed,
-    }
-    settings.update({k: v for k, v in cli.items() if v is not None})
-    if "scenarios" in settings:
-        scenarios = tuple(str(s).strip() for s in settings["scenarios"])
-        unknown = [s for s in scenarios if s not in SCENARIOS]
-        if unknown:
-            raise GateInputError(
-                f"unknown scenario {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}."
-            )
-        settings["scenarios"] = scenarios
-    for key in thresholds:
-        variant, _, scenario = key.partition(":")
-        if not variant or (scenario and scenario not in SCENARIOS):
-            raise GateInputError(
-                f"threshold key {key!r} must be VARIANT, VARIANT:SCENARIO or *:SCENARIO with a "
-                f"scenario among {', '.join(SCENARIOS)}."
-            )
-    for key, kind in _POLICY_TYPES.items():
-        if key in settings:
-            try:
-                settings[key] = kind(settings[key])
-            except (TypeError, ValueError):
-                raise GateInputError(
-                    f"{key} must be {kind.__name__}, got {settings[key]!r}."
-                ) from None
-    policy = replace(Policy(), **settings, thresholds=thresholds)
-    if not 0.0 <= policy.quantile <= 1.0:
-        raise GateInputError(f"quantile must lie in [0, 1]; got {policy.quantile}.")
-    if policy.normalize not in NORMALIZATIONS:
-        raise GateInputError(f"normalize must be one of {', '.join(NORMALIZATIONS)}.")
-    checks = (
-        ("alpha", 0.0 < policy.alpha < 1.0),
-        ("confidence", 0.0 < policy.confidence < 1.0),
-        ("floor_s", policy.floor_s >= 0.0),
-        ("accuracy_tolerance", policy.accuracy_tolerance >= 0.0),
-        ("memory_tolerance", policy.memory_tolerance >= 0.0),
-        ("resamples", policy.resamples >= 100),
-    )
-    for name, ok in checks:
-        if not ok:
-            raise GateInputError(
-                f"{name} = {getattr(policy, name)} is out of range (alpha and confidence in "
-                "(0, 1), tolerances and floor >= 0, resamples >= 100)."
-            )
-    return policy
+        print(f"gate: error: cannot write {args.json_summary} ({exc.strerror}).", file=sys.stderr)
+        return False
+    return True
 
 
 def main(argv: list[str]) -> int:
     """Run the gate; print the table; return 0 (pass), 1 (regression) or 2 (unusable input)."""
-    parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser().parse_args(argv)
         policy = build_policy(args)
     except GateInputError as exc:
         print(f"gate: error: {exc}", file=sys.stderr)
@@ -1119,29 +713,18 @@ def main(argv: list[str]) -> int:
         except ContractError as exc:
             result.problems.append(str(exc))
     if not result.problems:
-        base_data, cur_data = loaded
         result = gate(
-            base_data,
-            cur_data,
+            *loaded,
             policy,
             allow_different_machines=args.allow_different_machines,
+            allow_different_settings=args.allow_different_settings,
             allow_missing=args.allow_missing,
             base_source=args.baseline,
             cur_source=args.current,
         )
     print(render(result, policy))
-    if args.json_summary:
-        summary = result.summary()
-        summary["policy"] = {**asdict(policy), "thresholds": dict(policy.thresholds)}
-        summary["baseline"], summary["current"] = args.baseline, args.current
-        try:
-            Path(args.json_summary).write_text(json.dumps(summary, indent=2) + "\n")
-        except OSError as exc:
-            print(
-                f"gate: error: cannot write {args.json_summary} ({exc.strerror}).",
-                file=sys.stderr,
-            )
-            return EXIT_UNUSABLE
+    if args.json_summary and not _write_summary(result, policy, args):
+        return EXIT_UNUSABLE
     return result.exit_code
 
 
