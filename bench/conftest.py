@@ -37,6 +37,9 @@ def _threads(raw: str | None) -> tuple[int | None, int | None]:
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config.option, "variants"):
         return
+    # The project's own tests turn warnings into errors (pyproject.toml); a benchmark run shows
+    # them and goes on: a user's plugin may well warn.
+    config.addinivalue_line("filterwarnings", "default")
     intra, inter = _threads(config.option.threads)
     settings = Settings(
         device=config.option.device,

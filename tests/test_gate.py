@@ -159,9 +159,10 @@ def suite(seed: int, **slowdowns: float) -> dict[str, Any]:
         "benchmarks": benchmarks,
         "datetime": "2025-01-01T00:00:00",
         "version": "5.2.3",
-        "contract_version": 1,
+        "contract_version": 2,
         "run": {"variants": list(VARIANTS), "latency_batch_size": 1},
         "variants": {vid: variant_record(vid) for vid in VARIANTS},
+        "published_references": [],
     }
 
 
