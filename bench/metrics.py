@@ -36,6 +36,10 @@ Better = Literal["lower", "higher"]
 GateRule = Literal["exact", "max_drop", "max_growth", "latency", "none"]
 # Statistics of a benchmark's raw samples that fill a record key (`bench.suite.assemble`).
 Statistic = Literal["median", "p90", "p99", "images_per_s"]
+# When two models' figures are the same cost, as far as the data can tell (`reports.noise`):
+# "exact" (counted: equal or not), "paired" (timed in the same interleaved rounds: a paired test
+# on the per-round ratios, plus `tolerance`), "tolerance" (measured apart: within `tolerance`).
+Noise = Literal["exact", "paired", "tolerance"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,9 @@ class Metric:
         min_samples: the fewest raw samples the statistic may be computed from; with fewer the
             figure is null and says why (a p99 of 50 samples is a maximum, not a percentile).
         heading: the main table's column heading (default: `label`).
+        noise: how the report decides whether two models' figures differ (see `Noise`).
+        tolerance: the relative difference below which two figures are a tie, whatever a test
+            says: a difference this small is not worth a model choice (`reports.noise`).
     """
 
     key: str
@@ -72,6 +79,8 @@ class Metric:
     inverse_of: str | None = None
     min_samples: int = 1
     heading: str | None = None
+    noise: Noise = "exact"
+    tolerance: float = 0.0
 
     @property
     def slug(self) -> str:
@@ -82,6 +91,14 @@ class Metric:
     def column_label(self) -> str:
         return self.heading or self.label
 
+
+# Tolerances (see docs/measurement.md §4): 3 % for timings taken in one interleaved session (the
+# identical-graph pairs v01/v02, v04/v05/v08, v07/v09 stay within it:
+# experiments/ties_experiment.py); 10 % for tails (p90, p99) and for training time, measured in
+# separate runs; 5 % for host memory (allocator behaviour moves the high-water mark by a few per
+# cent); 2 % for TF's GPU allocator peak, which is close to deterministic for a given model.
+_TIMED = {"noise": "paired", "tolerance": 0.03}
+_TAIL = {"noise": "paired", "tolerance": 0.10}
 
 METRICS: tuple[Metric, ...] = (
     Metric("params_total", "count", "lower", "Parameters", "parameters", axis=True, column=True,
@@ -99,30 +116,30 @@ METRICS: tuple[Metric, ...] = (
     Metric("accuracy", "fraction", "higher", "Test accuracy", "accuracy", gate="max_drop"),
     Metric("latency_median_s", "s", "lower", "Batch-1 latency, median", "median latency",
            axis=True, column=True, gate="latency", scenario="latency", statistic="median",
-           heading="Latency p50"),
+           heading="Latency p50", **_TIMED),
     Metric("latency_p90_s", "s", "lower", "Batch-1 latency, p90", "p90 latency",
-           scenario="latency", statistic="p90", min_samples=20),
+           scenario="latency", statistic="p90", min_samples=20, **_TAIL),
     # p99 needs >= 200 samples to be a percentile at all (with fewer it is about the maximum).
     Metric("latency_p99_s", "s", "lower", "Batch-1 latency, p99", "p99 latency", axis=True,
            column=True, scenario="latency", statistic="p99", min_samples=200,
-           heading="Latency p99"),
+           heading="Latency p99", **_TAIL),
     Metric("throughput_images_per_s", "images/s", "higher", "Throughput", "throughput",
-           column=True, scenario="throughput", statistic="images_per_s"),
+           column=True, scenario="throughput", statistic="images_per_s", **_TIMED),
     Metric("time_per_image_s", "s", "lower",
            "Time per image at the throughput batch (1 / throughput)", "time per image",
-           axis=True, inverse_of="throughput_images_per_s"),
+           axis=True, inverse_of="throughput_images_per_s", **_TIMED),
     Metric("train_step_s", "s", "lower", "Training step at the recipe's batch", "training step",
-           scenario="train_step", statistic="median"),
+           scenario="train_step", statistic="median", **_TIMED),
     Metric("peak_gpu_memory_bytes", "bytes", "lower", "Peak GPU memory", "peak GPU memory",
-           axis=True, column=True, gate="max_growth"),
+           axis=True, column=True, gate="max_growth", noise="tolerance", tolerance=0.02),
     # NVML's figure is the CUDA context plus TensorFlow's pool, about the whole card without
     # memory growth: it does not move with the model, so it is not gated.
     Metric("gpu_process_memory_bytes", "bytes", "lower", "GPU process memory (NVML)",
-           "GPU process memory"),
+           "GPU process memory", noise="tolerance", tolerance=0.05),
     Metric("peak_host_memory_bytes", "bytes", "lower", "Peak host memory", "peak host memory",
-           gate="max_growth"),
+           gate="max_growth", noise="tolerance", tolerance=0.05),
     Metric("train_time_s", "s", "lower", "Training time", "training time", axis=True,
-           column=True),
+           column=True, noise="tolerance", tolerance=0.10),
 )  # fmt: skip
 
 
@@ -162,6 +179,14 @@ def gated(rule: GateRule) -> tuple[Metric, ...]:
 def timed_metrics(scenario: str) -> tuple[Metric, ...]:
     """The metrics filled from the raw samples of one benchmark scenario."""
     return tuple(m for m in METRICS if m.scenario == scenario)
+
+
+def sample_scenario(metric: Metric) -> str | None:
+    """The benchmark scenario whose raw samples a figure comes from (derived figures: their
+    source's), or None for figures that are not timed."""
+    if metric.inverse_of is not None:
+        return get(metric.inverse_of).scenario
+    return metric.scenario
 
 
 def scenarios() -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from reports import plots, render
 from reports.data import aggregate, load_suite
+from reports.noise import judges
 from reports.pareto import analyse
 from reports.verdict import dataset_name, make_verdict
 
@@ -47,7 +48,7 @@ def build_report(paths: Sequence[str | Path], out_dir: str | Path) -> Path:
     out_dir = Path(out_dir)
     suite = load_suite(paths)
     table = aggregate(suite)
-    analysis = analyse(table)
+    analysis = analyse(table, judges=judges(table, suite.samples))
     device, dataset = suite.device, dataset_name(suite.dataset)
     verdict = make_verdict(table, analysis, device=suite.device, dataset=suite.dataset)
 

@@ -86,8 +86,9 @@ class Suite:
     Attributes:
         runs: one row per variant per file (see the module docstring for the columns).
         files: one row per file: `run`, `file` and the run-level provenance.
-        latency: raw batch-1 latency samples, long format: `run`, `variant`, `round`,
-            `latency_s` (from the benchmarks' `stats.data` with scenario "latency").
+        samples: raw per-round samples of every timed benchmark, long format: `run`,
+            `scenario`, `session` (the interleaved session: rounds of one session are paired),
+            `variant`, `round`, `seconds`, `batch_size`.
         history: training histories, long format: `run`, `variant`, `epoch`, `cumulative_s`,
             `accuracy`, `val_accuracy`.
         notes: data-level remarks for the report (e.g. a latency benchmark without raw samples).
@@ -97,10 +98,17 @@ class Suite:
 
     runs: pd.DataFrame
     files: pd.DataFrame
-    latency: pd.DataFrame
+    samples: pd.DataFrame
     history: pd.DataFrame
     notes: tuple[str, ...]
     references: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def latency(self) -> pd.DataFrame:
+        """Batch-1 latency samples: `run`, `variant`, `round`, `latency_s`."""
+        rows = self.samples[self.samples["scenario"] == "latency"]
+        frame = rows[["run", "variant", "round", "seconds"]]
+        return frame.rename(columns={"seconds": "latency_s"}).reset_index(drop=True)
 
     @property
     def device(self) -> str:
@@ -188,21 +196,34 @@ def _history_rows(run: int, vid: str, record: dict[str, Any]) -> list[dict[str, 
     ]
 
 
-def _latency_rows(run: int, name: str, doc: dict[str, Any], notes: list[str]) -> list[dict]:
+SAMPLE_COLUMNS = ["run", "scenario", "session", "variant", "round", "seconds", "batch_size"]
+
+
+def _sample_rows(run: int, name: str, doc: dict[str, Any], notes: list[str]) -> list[dict]:
+    """Every timed benchmark's raw per-round samples, with the session they were measured in."""
     rows = []
     for bench in doc["benchmarks"]:
         extra = bench["extra_info"]
-        if extra.get("scenario") != "latency":
-            continue
         samples = (bench.get("stats") or {}).get("data")
         if not samples:
             notes.append(
-                f"{name}: the latency benchmark of {extra['variant']} has no raw samples "
-                "(stats.data), so it is missing from the latency distributions."
+                f"{name}: the {extra.get('scenario')} benchmark of {extra['variant']} has no raw "
+                "samples (stats.data), so its distribution and tie tests are missing."
             )
             continue
+        session = (extra.get("session") or {}).get("id")
         rows.extend(
-            {"run": run, "variant": extra["variant"], "round": i, "latency_s": float(s)}
+            {
+                "run": run,
+                "scenario": extra.get("scenario"),
+                # Files without interleaved sessions: each benchmark is its own "session", so
+                # no two models are ever paired by round.
+                "session": session or f"{name}:{bench.get('name')}",
+                "variant": extra["variant"],
+                "round": i,
+                "seconds": float(s),
+                "batch_size": int(extra.get("batch_size") or 1),
+            }
             for i, s in enumerate(samples)
         )
     return rows
@@ -228,7 +249,7 @@ def suite_from_documents(documents: Sequence[tuple[str, dict[str, Any]]]) -> Sui
     """
     if not documents:
         raise ReportInputError("no input file was given; pass at least one suite JSON.")
-    files, runs, latency, history, notes = [], [], [], [], []
+    files, runs, samples, history, notes = [], [], [], [], []
     references: dict[str, dict[str, Any]] = {}
     for index, (name, doc) in enumerate(documents):
         contract.validate(doc, source=name)
@@ -237,7 +258,7 @@ def suite_from_documents(documents: Sequence[tuple[str, dict[str, Any]]]) -> Sui
         for vid, record in doc["variants"].items():
             runs.append(_variant_row(file_row, vid, record))
             history.extend(_history_rows(index, vid, record))
-        latency.extend(_latency_rows(index, name, doc, notes))
+        samples.extend(_sample_rows(index, name, doc, notes))
         for point in doc["published_references"]:
             references.setdefault(point["variant"], point)
     if not runs:
@@ -248,7 +269,7 @@ def suite_from_documents(documents: Sequence[tuple[str, dict[str, Any]]]) -> Sui
     return Suite(
         runs=pd.DataFrame(runs),
         files=files_df,
-        latency=pd.DataFrame(latency, columns=["run", "variant", "round", "latency_s"]),
+        samples=pd.DataFrame(samples, columns=SAMPLE_COLUMNS),
         history=pd.DataFrame(
             history,
             columns=["run", "variant", "epoch", "cumulative_s", "accuracy", "val_accuracy"],

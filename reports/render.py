@@ -27,14 +27,16 @@ from typing import Any
 import pandas as pd
 
 from bench import metrics
+from bench.metrics import Metric
 from reports import units
 from reports.data import ACCURACY_SOURCE_PHRASES, Suite
-from reports.pareto import Analysis, AxisResult, lowercase_label
+from reports.noise import ALPHA
+from reports.pareto import Analysis, AxisResult, Step, lowercase_label
 from reports.plots import Plot
 from reports.verdict import (
+    DEFINITION,
     Verdict,
     accuracy_comparisons,
-    compare_variants,
     dataset_name,
     short_citation,
 )
@@ -47,7 +49,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; ma
 h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
 h2 { font-size: 1.25rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
 .provenance { color: #555; font-size: 0.9rem; }
-#verdict p { background: #f3f7fb; border-left: 4px solid #1f77b4; padding: 0.8rem 1rem; }
+#verdict .answer { background: #f3f7fb; border-left: 4px solid #1f77b4; padding: 0.8rem 1rem;
+                   font-weight: 600; }
 table { border-collapse: collapse; margin: 0.6rem 0; font-size: 0.86rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
 td { white-space: nowrap; }
@@ -242,77 +245,67 @@ def comparisons_table(content: Content) -> Table:
     )
 
 
+def _status(point: dict) -> str:
+    status = (
+        "on the frontier"
+        if point["on_frontier"]
+        else f"dominated by {', '.join(point['dominated_by'])}"
+    )
+    ties = point["cost_ties"]
+    return status + (f"; tied with {', '.join(ties)}" if ties else "")
+
+
+def _step_cells(step: Step | None) -> list[str]:
+    if step is None:
+        return ["", ""]
+    return [
+        f"→ {step.to_id}: {units.ratio(step.cost_ratio)} cost, {units.points(step.accuracy_gain)}",
+        units.points(step.gain_per_doubling),
+    ]
+
+
 def axis_table(content: Content, result: AxisResult) -> Table:
-    """Every variant on one axis, cheapest first: frontier status and the step to the next."""
+    """Every model on one axis, cheapest first: frontier status, ties and the step to the next."""
     unit = result.axis.unit
     steps = {s.from_id: s for s in result.steps}
     rows = []
     for _, p in result.points.sort_values(["cost", "accuracy"], kind="stable").iterrows():
         step = steps.get(p["variant"]) if p["on_frontier"] else None
-        if step is not None:
-            c = compare_variants(content.table, step.to_id, step.from_id)
-            step_text = (
-                f"→ {step.to_id}: {units.ratio(step.cost_ratio)} cost, "
-                f"{units.points(step.accuracy_gain)}"
-            )
-            gain = units.points(step.gain_per_doubling)
-            resolved = (
-                "yes" if c.distinguishable else "cannot be told apart"
-            ) + f" ({units.p_value(c.p_value)})"
-        else:
-            step_text, gain, resolved = "", "", ""
-        status = (
-            "on the frontier"
-            if p["on_frontier"]
-            else f"dominated by {', '.join(p['dominated_by'])}"
-        )
-        rows.append(
-            [
-                str(p["variant"]),
-                units.figure(unit, p["cost"]),
-                units.percent(p["accuracy"]),
-                status,
-                step_text,
-                gain,
-                resolved,
-                "yes" if p["best_per_unit"] else "",
-            ]
-        )
+        cells = [str(p["variant"]), units.figure(unit, p["cost"]), units.percent(p["accuracy"])]
+        rows.append([*cells, _status(p.to_dict()), *_step_cells(step)])
     for _, r in result.references.iterrows():
-        rows.append(
-            [
-                f"{r['variant']} (reference)",
-                units.figure(unit, r["cost"]),
-                units.percent(r["accuracy"]),
-                "reference layer"
-                + (f"; would dominate {', '.join(r['dominates'])}" if r["dominates"] else ""),
-                "",
-                "",
-                "",
-                "",
-            ]
+        beaten = f"; would dominate {', '.join(r['dominates'])}" if r["dominates"] else ""
+        cells = [f"{r['variant']} (reference)", units.figure(unit, r["cost"])]
+        rows.append([*cells, units.percent(r["accuracy"]), "reference layer" + beaten, "", ""])
+    headings = ["Model", result.axis.label, "Accuracy", "Status", "Next step on the frontier",
+                "Gain per doubling of cost"]  # fmt: skip
+    caption = (
+        f"Tied: costs that cannot be told apart ({_noise_phrase(result.axis)}). "
+        + provenance_line(content.suite)
+    )
+    return Table(headings, rows, caption)
+
+
+def _noise_phrase(axis: Metric) -> str:
+    if axis.noise == "exact":
+        return "counted: only equal counts tie"
+    if axis.noise == "paired":
+        return (
+            f"a paired test on the interleaved rounds, p < {ALPHA:g}, and a difference beyond "
+            f"{axis.tolerance:.0%}"
         )
-    headings = [
-        "Variant",
-        result.axis.label,
-        "Accuracy",
-        "Status",
-        "Next step on the frontier",
-        "Gain per doubling of cost",
-        "Gain resolvable?",
-        "Most accuracy per unit",
-    ]
-    return Table(headings, rows, provenance_line(content.suite))
+    return f"within {axis.tolerance:.0%} of each other"
 
 
 def axis_notes(result: AxisResult) -> list[str]:
     """Left-out variants and ties on one axis."""
     notes = [f"{v} is left out of this axis: {why}." for v, why in result.left_out.items()]
     notes += [
-        f"{' and '.join(t)} tie (same cost and accuracy); both stay on the frontier."
+        f"{' and '.join(t)} are tied on this cost and their accuracies cannot be told apart; "
+        "all stay on the frontier."
         for t in result.ties
     ]
-    return notes
+    return notes + list(result.notes)
 
 
 def references_table(content: Content) -> Table:
@@ -353,15 +346,18 @@ def _general_notes(content: Content) -> list[str]:
 
 
 METHOD_NOTES = [
-    "A variant is dominated on an axis when another has accuracy ≥ and cost ≤, one of them strict;"
-    " the frontier is every variant not dominated. Exact ties (same accuracy and cost) both stay on"
-    " the frontier.",
-    "Gain per doubling between frontier neighbours = Δaccuracy / log2(cost ratio), in percentage"
-    " points.",
+    "A model is dominated on an axis when another is no dearer and at least as accurate, one of"
+    " the two differences being resolvable; the frontier is every model not dominated. Costs that"
+    " cannot be told apart are tied (counted costs: only when equal; timings: a paired test on"
+    " the rounds of the interleaved session, p < 0.01, and a difference beyond the metric's"
+    " tolerance, 3 % for medians; memory and training time: within a tolerance). Accuracies are"
+    " tied when the test below cannot tell them apart. A tie decides nothing.",
+    "Gain per doubling between frontier neighbours whose costs differ = Δaccuracy / log2(cost"
+    " ratio), in percentage points; none is computed across a tie.",
     "Accuracy intervals: Wilson 95 % on the test-set size (10,000 images for CIFAR-10); with"
     " several measured seeds, the Student-t interval of their mean, at least as wide as Wilson's.",
-    "'Most accuracy per unit' is accuracy divided by cost on that axis.",
     "Throughput is analysed as its inverse (time per image), so every cost is minimised.",
+    "The verdict: " + DEFINITION,
 ]
 
 
@@ -405,10 +401,71 @@ def _html_figure(plot: Plot, out_dir: Path) -> str:
     )
 
 
+Block = tuple[str, Any]  # ("answer", text) | ("list", items) | ("table", Table) | ("figure", Plot)
+#                          | ("h3", text) | ("text", text)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the report, rendered the same way to HTML and to Markdown."""
+
+    id: str
+    title: str
+    blocks: tuple[Block, ...]
+
+
+def _axis_section(content: Content, result: AxisResult) -> Section:
+    plot = content.axis_plots.get(result.axis.slug)
+    blocks: list[Block] = [("figure", plot)] if plot else []
+    blocks += [("table", axis_table(content, result)), ("list", axis_notes(result))]
+    title = f"Accuracy vs {lowercase_label(result.axis.label)}"
+    return Section(f"axis-{result.axis.slug}", title, tuple(blocks))
+
+
+def sections(content: Content) -> list[Section]:
+    """The report's sections, in order; empty blocks are skipped by the renderers."""
+    variants, column_notes = variants_table(content)
+    verdict = content.verdict
+    found = [
+        Section("verdict", "Verdict",
+                (("answer", verdict.headline), ("list", list(verdict.reasons)))),
+        Section("variants", "Variants", (("table", variants), ("list", column_notes))),
+        Section("comparisons", "Can the accuracies be told apart?",
+                (("table", comparisons_table(content)),)),
+        *(_axis_section(content, r) for r in content.analysis.measured_axes),
+        Section("references", "Reference points", (("table", references_table(content)),)),
+    ]  # fmt: skip
+    for id_, title, plot in (
+        ("time-to-accuracy", "Time to accuracy", content.time_to_accuracy),
+        ("latency", "Latency distributions", content.latency),
+    ):
+        if plot:
+            found.append(Section(id_, title, (("figure", plot),)))
+    notes = _general_notes(content) or ["None."]
+    found += [
+        Section("notes", "Notes", (("list", notes), ("h3", "Method"), ("list", METHOD_NOTES))),
+        Section("provenance", "Input files", (("table", files_table(content.suite)),)),
+    ]
+    return found
+
+
+def _html_block(block: Block, out_dir: Path) -> str:
+    kind, value = block
+    esc = html.escape
+    render = {
+        "answer": lambda: f'<p class="answer">{esc(value)}</p>',
+        "list": lambda: _html_list(value),
+        "table": lambda: _html_table(value),
+        "figure": lambda: _html_figure(value, out_dir),
+        "h3": lambda: f"<h3>{esc(value)}</h3>",
+        "text": lambda: f"<p>{esc(value)}</p>",
+    }
+    return render[kind]()
+
+
 def render_html(content: Content, out_dir: Path) -> str:
     """The self-contained page."""
     esc = html.escape
-    variants, column_notes = variants_table(content)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -419,54 +476,12 @@ def render_html(content: Content, out_dir: Path) -> str:
         "</head><body>",
         f"<h1>{esc(TITLE)}</h1>",
         f'<p class="provenance">{esc(provenance_line(content.suite))}</p>',
-        '<section id="verdict"><h2>Verdict</h2>',
-        f"<p>{esc(content.verdict.text)}</p></section>",
-        '<section id="variants"><h2>Variants</h2>',
-        _html_table(variants),
-        _html_list(column_notes),
-        "</section>",
-        '<section id="comparisons"><h2>Can the accuracies be told apart?</h2>',
-        _html_table(comparisons_table(content)),
-        "</section>",
     ]
-    for result in content.analysis.measured_axes:
-        plot = content.axis_plots.get(result.axis.slug)
-        parts += [
-            f'<section id="axis-{esc(result.axis.slug)}">',
-            f"<h2>Accuracy vs {esc(lowercase_label(result.axis.label))}</h2>",
-            _html_figure(plot, out_dir) if plot else "",
-            _html_table(axis_table(content, result)),
-            _html_list(axis_notes(result)),
-            "</section>",
-        ]
-    parts += [
-        '<section id="references"><h2>Reference points</h2>',
-        _html_table(references_table(content)),
-        "</section>",
-    ]
-    if content.time_to_accuracy:
-        parts += [
-            '<section id="time-to-accuracy"><h2>Time to accuracy</h2>',
-            _html_figure(content.time_to_accuracy, out_dir),
-            "</section>",
-        ]
-    if content.latency:
-        parts += [
-            '<section id="latency"><h2>Latency distributions</h2>',
-            _html_figure(content.latency, out_dir),
-            "</section>",
-        ]
-    parts += [
-        '<section id="notes"><h2>Notes</h2>',
-        _html_list(_general_notes(content)) or "<p>None.</p>",
-        "<h3>Method</h3>",
-        _html_list(METHOD_NOTES),
-        "</section>",
-        '<section id="provenance"><h2>Input files</h2>',
-        _html_table(files_table(content.suite)),
-        "</section>",
-        "</body></html>",
-    ]
+    for section in sections(content):
+        parts.append(f'<section id="{esc(section.id)}"><h2>{esc(section.title)}</h2>')
+        parts += [_html_block(block, out_dir) for block in section.blocks]
+        parts.append("</section>")
+    parts.append("</body></html>")
     return "\n".join(p for p in parts if p)
 
 
@@ -498,41 +513,25 @@ def _md_figure(plot: Plot, out_dir: Path) -> str:
     return f"![{plot.title}]({png})\n\n*{plot.caption}* ([SVG]({svg}))"
 
 
+def _md_block(block: Block, out_dir: Path) -> str:
+    kind, value = block
+    render = {
+        "answer": lambda: f"**{value}**",
+        "list": lambda: _md_list(value),
+        "table": lambda: _md_table(value),
+        "figure": lambda: _md_figure(value, out_dir),
+        "h3": lambda: f"### {value}",
+        "text": lambda: value,
+    }
+    return render[kind]()
+
+
 def render_markdown(content: Content, out_dir: Path) -> str:
     """The same content as the HTML page, with the plots referenced as files."""
-    variants, column_notes = variants_table(content)
-    parts = [
-        f"# {TITLE}",
-        f"*{provenance_line(content.suite)}*",
-        "## Verdict",
-        content.verdict.text,
-        "## Variants",
-        _md_table(variants),
-        _md_list(column_notes),
-        "## Can the accuracies be told apart?",
-        _md_table(comparisons_table(content)),
-    ]
-    for result in content.analysis.measured_axes:
-        plot = content.axis_plots.get(result.axis.slug)
-        parts += [
-            f"## Accuracy vs {lowercase_label(result.axis.label)}",
-            _md_figure(plot, out_dir) if plot else "",
-            _md_table(axis_table(content, result)),
-            _md_list(axis_notes(result)),
-        ]
-    parts += ["## Reference points", _md_table(references_table(content))]
-    if content.time_to_accuracy:
-        parts += ["## Time to accuracy", _md_figure(content.time_to_accuracy, out_dir)]
-    if content.latency:
-        parts += ["## Latency distributions", _md_figure(content.latency, out_dir)]
-    parts += [
-        "## Notes",
-        _md_list(_general_notes(content)) or "None.",
-        "### Method",
-        _md_list(METHOD_NOTES),
-        "## Input files",
-        _md_table(files_table(content.suite)),
-    ]
+    parts = [f"# {TITLE}", f"*{provenance_line(content.suite)}*"]
+    for section in sections(content):
+        parts.append(f"## {section.title}")
+        parts += [_md_block(block, out_dir) for block in section.blocks]
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
@@ -569,7 +568,7 @@ def frontiers_frame(content: Content) -> pd.DataFrame:
                     "accuracy": p["accuracy"],
                     "on_frontier": bool(p["on_frontier"]),
                     "dominated_by": " ".join(p["dominated_by"]),
-                    "best_per_unit": bool(p["best_per_unit"]),
+                    "cost_ties": " ".join(p["cost_ties"]),
                     "next_on_frontier": step.to_id if step else None,
                     "gain_per_doubling": step.gain_per_doubling if step else None,
                 }
@@ -580,7 +579,6 @@ def frontiers_frame(content: Content) -> pd.DataFrame:
                     "axis": result.axis.key,
                     "variant": variant,
                     "on_frontier": False,
-                    "best_per_unit": False,
                     "left_out": why,
                 }
             )

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from scipy import stats as _st
 
@@ -127,6 +128,30 @@ class Comparison:
     p_value: float | None
     method: str
     distinguishable: bool
+
+
+def estimate_row(row: Any) -> AccuracyEstimate:
+    """The accuracy estimate of one row of `reports.data.aggregate`'s table."""
+    n = row.get("test_examples")
+    n = int(n) if n is not None and not (isinstance(n, float) and math.isnan(n)) else None
+    runs = row.get("accuracy_runs")
+    values = list(runs) if isinstance(runs, tuple) and runs else [row["accuracy"]]
+    return estimate(values, n)
+
+
+def variance(est: AccuracyEstimate) -> float | None:
+    """The variance of an accuracy estimate's mean, or None when it cannot be known.
+
+    One run on n images: the binomial p(1 - p) / n. Several seeds: their spread, s² / k, but no
+    less than the binomial term of the mean (seeds share one test set, so their spread misses
+    its sampling noise), as for the interval in `estimate`.
+    """
+    binomial = est.mean * (1 - est.mean) / est.n_test if est.n_test else None
+    if len(est.seeds) < 2:
+        return binomial
+    k = len(est.seeds)
+    spread = sum((v - est.mean) ** 2 for v in est.seeds) / (k - 1) / k
+    return spread if binomial is None else max(spread, binomial)
 
 
 def compare(a: AccuracyEstimate, b: AccuracyEstimate) -> Comparison:

@@ -1,86 +1,131 @@
-"""The computed answer to the report's closing question, in a few sentences at the top of the page.
+"""The computed answer to the report's closing question: is the most accurate model also the most
+efficient?
 
-The course report asks whether its winner (v10) is also the best in computational efficiency,
-having grown the parameters almost 5x over v09 for 0.9 % more accuracy. `make_verdict` answers it
-from the data and nothing else: which variant is most accurate and whether the next one can be
-told apart from it (`reports.stats.compare`); whether the winner is on each cost's Pareto frontier
-or who dominates it; what it costs over the next most accurate variant on every axis against its
-accuracy gain, per doubling; which variant gives the most accuracy per unit of each cost; and how
-the published reference points compare. The final "yes / partly / no" is whether the winner also
-gives the most accuracy per unit of every measured cost.
+The course report grows its winner (v10) to almost 5x the parameters of v09 for 0.9 % more
+accuracy and asks whether it is also the best in computational efficiency. "Most efficient" is
+defined here on the Pareto frontier and on marginal returns, never on accuracy / cost (that ratio
+always crowns the smallest model: accuracies span 0.72-0.92 while costs span 230x, so a
+one-parameter model at chance would win it). On one cost axis, the winner W is **efficient**
+when all of these hold:
 
-Change the data and the words change: `tests/test_reports.py` makes v10 cheaper, more or less
-accurate, removes figures, and checks the sentences and the structured fields each time.
+1. W is on the frontier: no model is no dearer and at least as accurate, with one of the two
+   differences resolvable (`reports.pareto`; ties in cost and in accuracy count as ties). In
+   particular no cheaper model's accuracy is indistinguishable from W's.
+2. W's last step pays: from its cheaper frontier neighbour P, W buys an accuracy per doubling of
+   cost that is not resolvably below the frontier's average return before it, from its cheapest
+   point F0 to P: g_before = (acc P - acc F0) / log2(cost P / cost F0). A one-sided z-test on
+   g_before - g_last, with the accuracies' variances (`reports.stats.variance`) treated as
+   independent, at 5 %; cost ratios are taken as exact (their noise is small beside the
+   accuracies'). With no step before P there is nothing to compare with, and W is efficient.
+
+Otherwise W is not efficient on that axis (dominated, or past the point of diminishing
+returns), and the verdict names by whom or by how much. The answer is **yes** when W is
+efficient on every axis that could be judged, **no** when on none, **partly** otherwise, and
+**cannot be told** when no axis could be judged (no accuracy, no test-set size). The verdict
+opens with the answer in one line, then its reasons as a short list.
+
+`tests/test_verdict.py` builds data where the answer must be yes (the winner costs 1.2x the
+runner-up for +0.9 pp on every axis), no (the report's own figures) and partly, and checks the
+sentences and the structured fields.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from reports import units
 from reports.data import ACCURACY_SOURCE_PHRASES
-from reports.pareto import Analysis, AxisResult
-from reports.stats import AccuracyEstimate, Comparison, compare, estimate
+from reports.pareto import Analysis, AxisResult, Step
+from reports.stats import Comparison, compare, estimate_row, variance
 
 DATASET_NAMES = {
     "cifar10": "CIFAR-10",
     "fashion_mnist": "Fashion-MNIST",
     "synthetic": "synthetic data",
 }
+ALPHA_RETURNS = 0.05  # one-sided: is the last step's return below the earlier average?
 
-Answer = Literal["yes", "partly", "no", "n/a"]
+Answer = Literal["yes", "partly", "no", "cannot be told"]
+AxisAnswer = Literal["yes", "no", "unclear"]
 
 
 @dataclass(frozen=True)
-class AxisCost:
-    """What the winner costs over the runner-up on one axis."""
+class AxisJudgement:
+    """Whether the winner is efficient on one cost axis, and why.
+
+    Attributes:
+        axis_key: the metric's key.
+        short: its short label.
+        answer: "yes", "no", or "unclear" (no figure, or no test possible).
+        reason: one sentence.
+        last_step: the frontier step into the winner, if any.
+        gain_before: the frontier's average gain per doubling before that step, if any.
+        p_value: the one-sided test of diminishing returns, if run.
+    """
 
     axis_key: str
     short: str
-    ratio: float
-    gain_per_doubling: float
+    answer: AxisAnswer
+    reason: str
+    last_step: Step | None = None
+    gain_before: float | None = None
+    p_value: float | None = None
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The verdict's facts and its sentences.
+    """The verdict's facts and its words.
 
     Attributes:
-        winner: the most accurate variant (None when no variant has an accuracy).
-        runner_up: the next most accurate variant (None with fewer than two).
+        winner: the most accurate model (None when none has an accuracy).
+        runner_up: the next most accurate model (None with fewer than two).
         comparison: winner against runner-up.
-        frontier_axes: keys of the axes where the winner is on the frontier.
-        dominated_on: axis key -> the variants that dominate the winner there.
-        costs_over_runner_up: one entry per axis where both have a figure.
-        best_per_unit: axis key -> the variants with the most accuracy per unit of that cost.
-        answer: "yes" (the winner is also the most efficient on every measured cost), "partly",
-            "no", or "n/a" (nothing to compare).
-        sentences: the paragraph, one sentence per item.
+        answer: "yes", "partly", "no" or "cannot be told".
+        headline: the answer in one line a reader can act on.
+        reasons: the reasons, one short sentence each.
+        axes: the per-axis judgements.
     """
 
     winner: str | None
     runner_up: str | None
     comparison: Comparison | None
-    frontier_axes: tuple[str, ...] = ()
-    dominated_on: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    costs_over_runner_up: tuple[AxisCost, ...] = ()
-    best_per_unit: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    answer: Answer = "n/a"
-    sentences: tuple[str, ...] = ()
+    answer: Answer
+    headline: str
+    reasons: tuple[str, ...] = ()
+    axes: tuple[AxisJudgement, ...] = ()
 
     @property
     def text(self) -> str:
-        """The paragraph."""
-        return " ".join(self.sentences)
+        """Headline and reasons as one paragraph."""
+        return " ".join((self.headline, *self.reasons))
+
+    def axis(self, key: str) -> AxisJudgement | None:
+        return next((a for a in self.axes if a.axis_key == key), None)
+
+
+DEFINITION = (
+    "On one cost axis the most accurate model is efficient when it is on the Pareto frontier "
+    "(no model is no dearer and at least as accurate, with ties in cost or accuracy counted as "
+    "ties) and its last step on the frontier buys an accuracy per doubling of cost that is not "
+    "resolvably below the frontier's average return before it (one-sided test at 5 %). The "
+    "answer is yes when that holds on every cost that could be judged, no when on none, partly "
+    "otherwise. Accuracy per unit of cost is not used: it always favours the smallest model."
+)
 
 
 def dataset_name(dataset: str | None) -> str:
     """Human name of a dataset id ("cifar10" -> "CIFAR-10")."""
     return DATASET_NAMES.get(dataset or "", dataset or "an unknown dataset")
+
+
+def short_citation(text: object) -> str:
+    """The author-year part of a citation ("He et al. 2016, Deep ..." -> "He et al. 2016")."""
+    return str(text).split(",")[0].split(";")[0].strip() if isinstance(text, str) and text else ""
 
 
 def _list(items: list[str]) -> str:
@@ -89,288 +134,231 @@ def _list(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _estimate(row: pd.Series) -> AccuracyEstimate:
-    n = row.get("test_examples")
-    n = int(n) if n is not None and not (isinstance(n, float) and math.isnan(n)) else None
-    runs = row.get("accuracy_runs")
-    values = list(runs) if isinstance(runs, tuple) and runs else [row["accuracy"]]
-    return estimate(values, n)
+# ------------------------------------------------------------------------------- one axis
 
 
-def _evidence(row: pd.Series, comparison: Comparison) -> str:
-    runs = row.get("accuracy_runs")
-    if comparison.method.startswith("Welch") and isinstance(runs, tuple):
-        return f"{len(runs)} seeds"
-    n = row.get("test_examples")
-    return f"{int(n):,} test images" if n is not None and not math.isnan(n) else "this test set"
+def _returns_test(
+    table: pd.DataFrame, result: AxisResult, step: Step
+) -> tuple[float | None, float | None]:
+    """(gain before the last step, one-sided p of "the last step's return is lower")."""
+    front = result.frontier
+    first, before = front[0], step.from_id
+    if first == before:
+        return None, None
+    rows = table.set_index("variant")
+    cost = result.points.set_index("variant")["cost"]
+    acc = {v: float(rows.loc[v, "accuracy"]) for v in (first, before, step.to_id)}
+    d_before = math.log2(cost[before] / cost[first])
+    d_last = math.log2(step.cost_ratio)
+    gain_before = (acc[before] - acc[first]) / d_before
+    variances = {v: variance(estimate_row(rows.loc[v])) for v in acc}
+    if any(v is None for v in variances.values()) or d_before <= 0 or d_last <= 0:
+        return gain_before, None
+    # g_before - g_last as a sum of independent accuracies times coefficients
+    coefficients = {
+        first: -1 / d_before,
+        before: 1 / d_before + 1 / d_last,
+        step.to_id: -1 / d_last,
+    }
+    sd = math.sqrt(sum(c * c * variances[v] for v, c in coefficients.items()))
+    if sd == 0:
+        return gain_before, 0.0 if gain_before > step.gain_per_doubling else 1.0
+    z = (gain_before - step.gain_per_doubling) / sd
+    return gain_before, float(scipy_stats.norm.sf(z))
 
 
-def short_citation(text: object) -> str:
-    """The author-year part of a citation ("He et al. 2016, Deep ..." -> "He et al. 2016")."""
-    return str(text).split(",")[0].split(";")[0].strip() if isinstance(text, str) and text else ""
+def _last_step(result: AxisResult, winner: str) -> Step | None:
+    point = result.point(winner)
+    peers = {winner, *(point["cost_ties"] if point else ())}
+    return next((s for s in reversed(result.steps) if s.to_id in peers), None)
 
 
-def _interval(row: pd.Series) -> str:
-    low, high = row.get("accuracy_low"), row.get("accuracy_high")
-    if low is None or high is None or math.isnan(low) or math.isnan(high):
-        return "no interval: test-set size unknown"
-    return f"95 % CI {units.percent(low)}–{units.percent(high)}"
-
-
-def _axes_sentence(winner: str, axes: tuple[AxisResult, ...]) -> tuple[str, dict, tuple]:
-    on, dominated, absent = [], {}, []
-    for result in axes:
-        point = result.point(winner)
-        if point is None:
-            absent.append(result.axis.short)
-        elif point["on_frontier"]:
-            on.append(result.axis.key)
-        else:
-            dominated[result.axis.key] = tuple(point["dominated_by"])
-    short = {r.axis.key: r.axis.short for r in axes}
-    if not dominated and on:
-        text = (
-            f"{winner} is on the Pareto frontier of every cost measured for it "
-            f"({_list([short[k] for k in on])}): no variant is both cheaper and at least as "
-            "accurate."
+def judge_axis(table: pd.DataFrame, result: AxisResult, winner: str) -> AxisJudgement:
+    """Is `winner` efficient on this axis (module docstring: conditions 1 and 2)?"""
+    axis = result.axis
+    point = result.point(winner)
+    if point is None:
+        why = result.left_out.get(winner, "no figure")
+        return AxisJudgement(axis.key, axis.short, "unclear", f"{axis.label}: no figure ({why}).")
+    if not point["on_frontier"]:
+        by = _list(list(point["dominated_by"]))
+        return AxisJudgement(
+            axis.key,
+            axis.short,
+            "no",
+            f"{axis.label}: {winner} is dominated by {by} (no dearer, and at least as accurate "
+            "as far as the test can tell).",
         )
-    elif not on and not dominated:
-        text = f"{winner} has no cost figure on any axis, so it is on no frontier."
-    else:
-        parts = [f"by {_list(list(ids))} on {short[k]}" for k, ids in dominated.items()]
-        text = f"{winner} is dominated {'; '.join(parts)}"
-        text += f", and on the frontier of {_list([short[k] for k in on])}." if on else "."
-    if absent:
-        text += f" It has no figure for {_list(absent)}."
-    return text, dominated, tuple(on)
+    step = _last_step(result, winner)
+    if step is None:
+        return AxisJudgement(
+            axis.key, axis.short, "yes", f"{axis.label}: nothing cheaper is on the frontier."
+        )
+    gain_before, p = _returns_test(table, result, step)
+    head = (
+        f"{axis.label}: {step.from_id} → {winner} costs {units.ratio(step.cost_ratio)} for "
+        f"{units.points(step.accuracy_gain)}, {units.points(step.gain_per_doubling)} per doubling"
+    )
+    if gain_before is None:
+        return AxisJudgement(axis.key, axis.short, "yes", f"{head}; no earlier step to compare.",
+                             step)  # fmt: skip
+    first = result.frontier[0]
+    against = (
+        f"against {units.points(gain_before)} per doubling before it ({first} → {step.from_id})"
+    )
+    if p is None:
+        return AxisJudgement(axis.key, axis.short, "unclear", f"{head}, {against}; no test-set "
+                             "size, so the two cannot be compared.", step, gain_before)  # fmt: skip
+    if p < ALPHA_RETURNS:
+        return AxisJudgement(axis.key, axis.short, "no", f"{head}, {against}: diminishing "
+                             f"returns ({units.p_value(p)}).", step, gain_before, p)  # fmt: skip
+    return AxisJudgement(axis.key, axis.short, "yes", f"{head}, {against}: not resolvably "
+                         f"lower ({units.p_value(p)}).", step, gain_before, p)  # fmt: skip
 
 
-def make_verdict(table: pd.DataFrame, analysis: Analysis, *, device: str, dataset: str) -> Verdict:
-    """Answer "is the most accurate variant also the most efficient?" from the data.
+# ------------------------------------------------------------------------------- the whole
+
+
+def _accuracy_reason(best: pd.Series, second: pd.Series, comparison: Comparison) -> str:
+    source = ACCURACY_SOURCE_PHRASES.get(best["accuracy_source"], "of unknown source")
+    text = (
+        f"Accuracy: {best['variant']} {units.percent(best['accuracy'])} ({source}), next "
+        f"{second['variant']} {units.percent(second['accuracy'])}: "
+        f"{units.points(comparison.difference)}"
+    )
+    if comparison.p_value is None:
+        return text + "; with no test-set size the two cannot be compared."
+    told = "told apart" if comparison.distinguishable else "cannot be told apart"
+    return f"{text}, {told} ({comparison.method}, {units.p_value(comparison.p_value)})."
+
+
+def _answer(judged: list[AxisJudgement]) -> Answer:
+    answers = {j.answer for j in judged} - {"unclear"}
+    if not answers:
+        return "cannot be told"
+    if answers == {"yes"}:
+        return "yes"
+    return "no" if answers == {"no"} else "partly"
+
+
+def _headline(answer: Answer, winner: str, best: pd.Series, judged: list[AxisJudgement]) -> str:
+    acc = units.percent(best["accuracy"])
+    yes = [j.short for j in judged if j.answer == "yes"]
+    no = [j for j in judged if j.answer == "no"]
+    if answer == "yes":
+        return (
+            f"Yes: {winner} is the most accurate ({acc}) and also efficient on every measured "
+            f"cost ({_list(yes)}): each extra doubling of cost buys as much as before."
+        )
+    if answer == "cannot be told":
+        return (
+            f"Cannot be told: {winner} is the most accurate ({acc}), but no cost could be judged."
+        )
+    example = next((j for j in no if j.last_step is not None), no[0])
+    why = (
+        f"{units.points(example.last_step.gain_per_doubling)} per doubling of {example.short} "
+        f"over {example.last_step.from_id}"
+        + (f" against {units.points(example.gain_before)} before" if example.gain_before else "")
+        if example.last_step is not None
+        else f"it is dominated on {example.short}"
+    )
+    if answer == "no":
+        return (
+            f"No: {winner} is the most accurate ({acc}) but not the most efficient on any "
+            f"measured cost ({why})."
+        )
+    return (
+        f"Partly: {winner} is the most accurate ({acc}) and efficient on {_list(yes)}, but not "
+        f"on {_list([j.short for j in no])} ({why})."
+    )
+
+
+def make_verdict(
+    table: pd.DataFrame,
+    analysis: Analysis,
+    *,
+    device: str,
+    dataset: str,
+) -> Verdict:
+    """Answer "is the most accurate model also the most efficient?" from the data.
 
     Args:
         table: `reports.data.aggregate`'s table (references included).
-        analysis: `reports.pareto.analyse(table)`.
+        analysis: `reports.pareto.analyse(table, judges=...)`.
         device: where the costs were measured (machine_info.device).
         dataset: the run's dataset id.
     """
-    variants = table[(table["kind"] != "reference") & table["accuracy"].notna()]
-    variants = variants.sort_values("accuracy", ascending=False, kind="stable")
-    axes = analysis.measured_axes
-    if variants.empty:
+    models = table[(table["kind"] != "reference") & table["accuracy"].notna()]
+    models = models.sort_values("accuracy", ascending=False, kind="stable")
+    if models.empty:
         why = "; ".join(f"{v}: {r}" for v, r in analysis.no_accuracy.items())
-        return Verdict(
-            None,
-            None,
-            None,
-            sentences=(
-                "No variant in these files has a test accuracy"
-                + (f" ({why})" if why else "")
-                + ", so accuracy cannot be weighed against cost.",
-            ),
-        )
-    best = variants.iloc[0]
+        line = "Cannot be told: no model in these files has a test accuracy"
+        return Verdict(None, None, None, "cannot be told", line + (f" ({why})." if why else "."))
+    best = models.iloc[0]
     winner = str(best["variant"])
-    source = ACCURACY_SOURCE_PHRASES.get(best["accuracy_source"], "of unknown source")
-    sentences = []
-    if len(variants) == 1:
-        sentences.append(
-            f"{winner} is the only variant with an accuracy ({units.percent(best['accuracy'])}, "
-            f"{source}), so it is on every frontier by default and there is nothing to weigh it "
-            "against."
-        )
-        if analysis.no_accuracy:
-            sentences.append(
-                f"Without an accuracy: {_list(sorted(analysis.no_accuracy))} (see the notes)."
-            )
-        return Verdict(winner, None, None, sentences=tuple(sentences))
-
-    second = variants.iloc[1]
-    runner = str(second["variant"])
-    comparison = compare(_estimate(best), _estimate(second))
-    tie = best["accuracy"] == second["accuracy"]
-    lead = (
-        f"{winner} and {runner} share the highest accuracy, {units.percent(best['accuracy'])}"
-        if tie
-        else f"{winner} is the most accurate variant at {units.percent(best['accuracy'])}"
-    )
-    sentence = f"{lead} ({_interval(best)}, {source})"
-    if not tie:
-        sentence += f"; the next is {runner} at {units.percent(second['accuracy'])}"
-        if comparison.p_value is None:
-            sentence += ", and with no test-set size the two cannot be compared"
-        elif comparison.distinguishable:
-            sentence += (
-                f", a {units.points(comparison.difference)} difference that "
-                f"{_evidence(best, comparison)} can resolve ({comparison.method}, "
-                f"{units.p_value(comparison.p_value)})"
-            )
-        else:
-            sentence += (
-                f", and {_evidence(best, comparison)} cannot tell the two apart "
-                f"({comparison.method}, {units.p_value(comparison.p_value)})"
-            )
-    sentences.append(sentence + ".")
-
-    frontier_text, dominated, on = _axes_sentence(winner, axes)
-    sentences.append(frontier_text)
-
-    costs: list[AxisCost] = []
-    for result in axes:
-        a, b = result.point(winner), result.point(runner)
-        if a is None or b is None:
-            continue
-        gpd = (
-            math.nan
-            if a["cost"] == b["cost"]
-            else ((a["accuracy"] - b["accuracy"]) / math.log2(a["cost"] / b["cost"]))
-        )
-        costs.append(AxisCost(result.axis.key, result.axis.short, a["cost"] / b["cost"], gpd))
-    if costs:
-        parts = [f"{units.ratio(c.ratio)} the {c.short}" for c in costs]
-        gain = units.points(best["accuracy"] - second["accuracy"])
-        text = f"Over {runner}, {winner} costs {_list(parts)}, for {gain}"
-        first = costs[0]
-        if first.ratio > 1 and not math.isnan(first.gain_per_doubling):
-            text += f": {units.points(first.gain_per_doubling)} per doubling of {first.short}"
-        sentences.append(text + ".")
-
-    best_unit: dict[str, tuple[str, ...]] = {}
-    for result in axes:
-        ids = tuple(result.points.loc[result.points["best_per_unit"], "variant"])
-        best_unit[result.axis.key] = ids
-    if best_unit:
-        by_ids: dict[tuple[str, ...], list[str]] = {}
-        short = {r.axis.key: r.axis.short for r in axes}
-        for key, ids in best_unit.items():
-            by_ids.setdefault(ids, []).append(short[key])
-        if len(by_ids) == 1:
-            (ids,) = by_ids
-            sentences.append(
-                f"The most accuracy per unit of cost comes from {_list(list(ids))} "
-                f"on every axis ({_list(by_ids[ids])})."
-            )
-        else:
-            parts = [f"{_list(list(ids))} for {_list(names)}" for ids, names in by_ids.items()]
-            sentences.append(f"The most accuracy per unit of cost comes from {'; '.join(parts)}.")
-
-    won = [k for k, ids in best_unit.items() if winner in ids]
-    lost = [k for k, ids in best_unit.items() if winner not in ids]
-    short = {r.axis.key: r.axis.short for r in axes}
-    if best_unit and not lost:
-        answer: Answer = "yes"
-        sentences.append(
-            f"So yes: {winner} is both the most accurate variant and the most efficient per unit "
-            "of every measured cost."
-        )
-    elif won:
-        answer = "partly"
-        sentences.append(
-            f"So partly: {winner} gives the most accuracy per unit of "
-            f"{_list([short[k] for k in won])}, but not of {_list([short[k] for k in lost])}."
-        )
-    else:
-        answer = "no"
-        text = f"So no: {winner} is the most accurate but not the most efficient on any cost"
-        steps = next((r.steps for r in axes if r.steps), ())
-        into = next((s for s in steps if s.to_id == winner), None)
-        if into is not None and steps[0] != into:
-            axis_short = next(r.axis.short for r in axes if r.steps)
-            text += (
-                f"; on the {axis_short} frontier its last step ({into.from_id} → {winner}) buys "
-                f"{units.points(into.gain_per_doubling)} per doubling, against "
-                f"{units.points(steps[0].gain_per_doubling)} for the first "
-                f"({steps[0].from_id} → {steps[0].to_id})"
-            )
-        sentences.append(text + "." if best_unit else "So there is no cost to judge it on.")
-        if not best_unit:
-            answer = "n/a"
-
-    sentences.extend(_reference_sentences(table, axes, winner, best))
-    if analysis.no_accuracy:
-        sentences.append(
-            f"Left out of every axis for want of an accuracy: "
-            f"{_list(sorted(analysis.no_accuracy))} (see the notes)."
-        )
-    sources = sorted(set(variants["accuracy_source"].dropna()))
-    sentences.append(
+    if len(models) == 1:
+        line = f"Cannot be told: {winner} is the only model with an accuracy, nothing to weigh."
+        return Verdict(winner, None, None, "cannot be told", line)
+    second = models.iloc[1]
+    comparison = compare(estimate_row(best), estimate_row(second))
+    judged = [judge_axis(table, result, winner) for result in analysis.measured_axes]
+    answer = _answer(judged)
+    reasons = [_accuracy_reason(best, second, comparison)]
+    reasons += [j.reason for j in judged]
+    reasons += _reference_sentences(table, analysis, winner, best)
+    sources = sorted(set(models["accuracy_source"].dropna()))
+    reasons.append(
         f"Costs were measured on {device}; the accuracies ({dataset_name(dataset)}) are "
         f"{_list([ACCURACY_SOURCE_PHRASES.get(s, s) for s in sources])}."
     )
+    if analysis.no_accuracy:
+        reasons.append(f"Left out for want of an accuracy: {_list(sorted(analysis.no_accuracy))}.")
     return Verdict(
         winner,
-        runner,
+        str(second["variant"]),
         comparison,
-        frontier_axes=on,
-        dominated_on=dominated,
-        costs_over_runner_up=tuple(costs),
-        best_per_unit=best_unit,
-        answer=answer,
-        sentences=tuple(sentences),
+        answer,
+        _headline(answer, winner, best, judged),
+        tuple(reasons),
+        tuple(judged),
     )
 
 
 def _reference_sentences(
-    table: pd.DataFrame, axes: tuple[AxisResult, ...], winner: str, best: pd.Series
+    table: pd.DataFrame, analysis: Analysis, winner: str, best: pd.Series
 ) -> list[str]:
-    """One sentence placing the reference points that share an axis with the winner."""
-    clauses, origins = [], []
+    """One sentence placing the published reference points beside the winner."""
+    clauses = []
     refs = table[(table["kind"] == "reference") & table["accuracy"].notna()]
     for _, ref in refs.iterrows():
         shared = [
             r
-            for r in axes
+            for r in analysis.measured_axes
             if r.point(winner) is not None and ref["variant"] in set(r.references["variant"])
         ]
         if not shared:
             continue
-        first = shared[0]
-        ref_cost = float(first.references.set_index("variant").loc[ref["variant"], "cost"])
-        win_cost = first.point(winner)["cost"]
-        size = (
-            f"{units.ratio(win_cost / ref_cost)} fewer {first.axis.short}"
-            if ref_cost < win_cost
-            else f"{units.ratio(ref_cost / win_cost)} more {first.axis.short}"
-        )
-        versus = compare(_estimate(ref), _estimate(best))
-        delta = units.points(versus.difference)
+        versus = compare(estimate_row(ref), estimate_row(best))
         noise = "" if versus.distinguishable or versus.p_value is None else ", within noise"
-        clause = (
-            f"{ref['variant']} reaches {units.percent(ref['accuracy'])} "
-            f"({delta} against {winner}{noise}) with {size}"
-        )
         dominating = [
             r.axis.short
             for r in shared
             if winner in r.references.set_index("variant").loc[ref["variant"], "dominates"]
         ]
-        if dominating:
-            clause += f" and would dominate {winner} on {_list(dominating)}"
-        clauses.append(clause)
         cited = short_citation(ref.get("accuracy_citation"))
-        costs = (
-            "published costs" if ref.get("cost_source") == "published" else "costs measured here"
+        origin = f"{ref['accuracy_source']}, {cited}" if cited else ref["accuracy_source"]
+        clause = (
+            f"{ref['variant']} ({origin}) reaches {units.percent(ref['accuracy'])} "
+            f"({units.points(versus.difference)} against {winner}{noise})"
         )
-        origins.append(f"{ref['accuracy_source']} accuracy{', ' + cited if cited else ''}; {costs}")
-    if not clauses:
-        return []
-    if len(set(origins)) == 1:
-        return [f"For context ({origins[0]}): {'; '.join(clauses)}."]
-    return [
-        "For context: "
-        + "; ".join(f"{c} ({o})" for c, o in zip(clauses, origins, strict=True))
-        + "."
-    ]
-
-
-def compare_variants(table: pd.DataFrame, a: str, b: str) -> Comparison:
-    """Whether variants `a` and `b` (rows of the aggregated table) differ in accuracy."""
-    rows = table.set_index("variant")
-    return compare(_estimate(rows.loc[a]), _estimate(rows.loc[b]))
+        if dominating:
+            clause += f" and would dominate it on {_list(dominating)}"
+        clauses.append(clause)
+    return [f"For context: {'; '.join(clauses)}."] if clauses else []
 
 
 def accuracy_comparisons(table: pd.DataFrame) -> pd.DataFrame:
-    """Every variant against the next less accurate one (references included).
+    """Every model against the next less accurate one (references included).
 
     Returns:
         Columns `higher`, `lower`, `difference` (fraction), `p_value`, `method`,
@@ -381,7 +369,7 @@ def accuracy_comparisons(table: pd.DataFrame) -> pd.DataFrame:
     )
     rows = []
     for (_, hi), (_, lo) in zip(ranked.iterrows(), list(ranked.iterrows())[1:], strict=False):
-        c = compare(_estimate(hi), _estimate(lo))
+        c = compare(estimate_row(hi), estimate_row(lo))
         rows.append(
             {
                 "higher": hi["variant"],

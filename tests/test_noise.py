@@ -1,0 +1,129 @@
+"""Cost ties: exact for counts, paired tests on interleaved rounds for timings, tolerances else.
+
+Samples are hand-made: a per-round machine load (exponential, shared by every model of a round,
+as a busy neighbour would add) times each model's own cost, plus a little independent jitter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench import metrics
+from reports.noise import CostNoise, judges
+from reports.pareto import analyse_axis
+
+LATENCY = metrics.get("latency_median_s")
+PARAMS = metrics.get("params_total")
+HOST_MEMORY = metrics.get("peak_host_memory_bytes")
+TIME_PER_IMAGE = metrics.get("time_per_image_s")
+
+
+COLUMNS = ["run", "scenario", "session", "variant", "round", "seconds", "batch_size"]
+
+
+def session(costs: dict[str, float], *, rounds: int = 300, seed: int = 0, scenario="latency",
+            session_id="s1", batches: dict[str, int] | None = None) -> pd.DataFrame:  # fmt: skip
+    rng = np.random.default_rng(seed)
+    load = 1.0 + rng.exponential(0.4, rounds)  # the same for every model within a round
+    rows = []
+    for vid, cost in costs.items():
+        jitter = 1.0 + rng.exponential(0.02, rounds)
+        for i in range(rounds):
+            rows.append(
+                {"run": 0, "scenario": scenario, "session": session_id, "variant": vid,
+                 "round": i, "seconds": cost * load[i] * jitter[i],
+                 "batch_size": (batches or {}).get(vid, 1)}
+            )  # fmt: skip
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def test_identical_costs_in_one_session_are_a_tie():
+    noise = CostNoise(session({"v04": 4e-3, "v05": 4e-3, "v08": 4e-3}))
+    for a, b in (("v04", "v05"), ("v05", "v08"), ("v04", "v08")):
+        c = noise.compare(LATENCY, a, 4.02e-3, b, 3.98e-3)
+        assert c.tied, (a, b, c)
+        assert c.rounds == 300
+
+
+def test_a_real_ten_percent_difference_is_not_a_tie():
+    noise = CostNoise(session({"fast": 1.0e-3, "slow": 1.1e-3}))
+    c = noise.compare(LATENCY, "slow", 1.1e-3, "fast", 1.0e-3)
+    assert c.relation == 1 and c.p_value < 1e-6  # slow is dearer, resolvably
+    assert noise.compare(LATENCY, "fast", 1.0e-3, "slow", 1.1e-3).relation == -1
+
+
+def test_a_resolvable_but_small_difference_is_still_a_tie():
+    # 2 % slower in every round: the test resolves it, but it is inside the 3 % tolerance.
+    noise = CostNoise(session({"a": 1.00e-3, "b": 1.02e-3}, rounds=1000))
+    c = noise.compare(LATENCY, "b", 1.02e-3, "a", 1.00e-3)
+    assert c.p_value < 0.01 and c.tied
+
+
+def test_a_large_but_unresolved_difference_is_a_tie():
+    # Three rounds whose ratios swing both ways: the figures differ by 10 %, the rounds do not say.
+    rows = [
+        (0, "latency", "s", v, i, s, 1)
+        for v, samples in (("a", [1.0, 1.0, 1.0]), ("b", [1.5, 0.8, 1.0]))
+        for i, s in enumerate(samples)
+    ]
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    c = CostNoise(frame).compare(LATENCY, "b", 1.1, "a", 1.0)
+    assert c.p_value > 0.01 and c.tied
+
+
+def test_counted_costs_tie_only_when_equal():
+    noise = CostNoise(session({}))
+    assert noise.compare(PARAMS, "v04", 1_709_514, "v05", 1_709_514).tied
+    assert noise.compare(PARAMS, "v04", 1_709_514, "v06", 2_267_210).relation == -1
+
+
+def test_costs_measured_apart_tie_within_their_tolerance():
+    noise = CostNoise(session({}))
+    assert noise.compare(HOST_MEMORY, "a", 1.04e9, "b", 1.00e9).tied  # 4 % < 5 %
+    assert noise.compare(HOST_MEMORY, "a", 1.10e9, "b", 1.00e9).relation == 1
+
+
+def test_without_shared_rounds_the_tolerance_decides_and_says_so():
+    frame = pd.concat(
+        [session({"a": 1e-3}, session_id="first"), session({"b": 1.02e-3}, session_id="second")]
+    )
+    c = CostNoise(frame).compare(LATENCY, "b", 1.02e-3, "a", 1e-3)
+    assert c.tied and c.rounds == 0 and "no shared rounds" in c.method
+
+
+def test_time_per_image_pairs_the_throughput_rounds_per_image():
+    # b runs half the batch in 55 % of a's time per call: 10 % more time per image.
+    frame = session(
+        {"a": 0.100, "b": 0.055}, scenario="throughput", batches={"a": 256, "b": 128}, seed=3
+    )
+    c = CostNoise(frame).compare(TIME_PER_IMAGE, "b", 0.055 / 128, "a", 0.1 / 256)
+    assert c.relation == 1 and c.ratio == pytest.approx(1.1)
+    assert np.median(CostNoise(frame).log_ratios("throughput", "b", "a")) == pytest.approx(
+        np.log(1.1), abs=0.02
+    )
+
+
+def test_tied_models_neither_dominates_on_cost_and_the_table_says_tied_with():
+    samples = session({"v04": 4e-3, "v05": 4e-3, "v08": 4e-3, "v10": 36e-3})
+    table = pd.DataFrame(
+        {
+            "variant": ["v04", "v05", "v08", "v10"],
+            "kind": "variant",
+            "accuracy": [0.8600, 0.8577, 0.8843, 0.9135],
+            "test_examples": 10_000,
+            "accuracy_runs": [(0.86,), (0.8577,), (0.8843,), (0.9135,)],
+            # Point figures as a noisy run might give: 3 % apart, but tied on the rounds.
+            "latency_median_s": [3.95e-3, 4.10e-3, 4.05e-3, 36e-3],
+        }
+    )
+    result = analyse_axis(table, LATENCY, judges(table, samples))
+    points = result.points.set_index("variant")
+    assert points.loc["v05", "cost_ties"] == ("v04", "v08")
+    # v08 is as cheap (tied) and resolvably more accurate than v05 and v04: it dominates both,
+    # whatever their point figures say; v04 at 86.00 % vs v05 at 85.77 % cannot be told apart.
+    assert set(points.loc["v05", "dominated_by"]) == {"v08"}
+    assert set(points.loc["v04", "dominated_by"]) == {"v08"}
+    assert result.frontier == ["v08", "v10"]
+    assert [(s.from_id, s.to_id) for s in result.steps] == [("v08", "v10")]

@@ -1,0 +1,115 @@
+"""The verdict: yes, no and partly on hand-made data whose answer is worked out by hand.
+
+Accuracies are on 10,000 test images (binomial variances p(1 - p) / n); every cost of a record
+follows its MACs unless given (`test_reports.make_record`). "Efficient on an axis" is defined in
+`reports/verdict.py`: on the frontier, and the last step's accuracy per doubling of cost not
+resolvably below the frontier's average return before it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_reports import build, make_record, make_suite
+
+# A ladder whose last step costs 1.2x for +0.9 pp on every axis:
+#   a 1 M params, 10 M MACs, 80.00 %; b 2 M, 20 M, 85.00 %; r 4 M, 40 M, 89.50 %;
+#   w 4.8 M, 48 M, 90.40 %.
+# Before the last step: (89.50 - 80.00) / log2(4) = 4.75 pp per doubling. The last step:
+# 0.90 / log2(1.2) = 3.42 pp per doubling. Variance of (g_before - g_last), accuracies independent:
+# (1/2)^2 .8*.2/1e4 + (1/2 + 1/0.263)^2 .895*.105/1e4 + (1/0.263)^2 .904*.096/1e4 = 3.0e-4,
+# sd 1.74 pp: a 1.33 pp shortfall is z = 0.76, p = 0.22, not resolvable. And w vs r, +0.9 pp:
+# z-test p = 0.034, told apart. So w is efficient on every axis: yes.
+LADDER = {
+    "a": (1_000_000, 10_000_000, 0.800, 1.00e-3),
+    "b": (2_000_000, 20_000_000, 0.850, 2.00e-3),
+    "r": (4_000_000, 40_000_000, 0.895, 4.00e-3),
+    "w": (4_800_000, 48_000_000, 0.904, 4.80e-3),
+}
+
+
+def ladder(**changes: tuple) -> dict:
+    figures = {**LADDER, **changes}
+    records = [
+        make_record(vid, params, macs, acc, latency_s=lat)
+        for vid, (params, macs, acc, lat) in figures.items()
+    ]
+    return make_suite(records)
+
+
+def test_yes_when_the_winner_costs_1_2x_the_runner_up_for_0_9_pp_on_every_axis():
+    _, analysis, verdict = build(ladder(), references=False)
+    assert verdict.winner == "w" and verdict.runner_up == "r"
+    assert verdict.comparison.distinguishable
+    assert verdict.comparison.p_value == pytest.approx(0.034, abs=0.002)
+    assert verdict.answer == "yes"
+    assert verdict.headline.startswith("Yes: w is the most accurate (90.40 %)")
+    params = verdict.axis("params_total")
+    assert params.answer == "yes" and params.last_step.from_id == "r"
+    assert 100 * params.last_step.gain_per_doubling == pytest.approx(3.42, abs=0.01)
+    assert 100 * params.gain_before == pytest.approx(4.75)
+    assert params.p_value == pytest.approx(0.22, abs=0.01)
+    assert {j.answer for j in verdict.axes} == {"yes"}
+    assert analysis.axis("params_total").frontier == ["a", "b", "r", "w"]
+
+
+def test_no_on_the_report_figures(reported):
+    # v09 -> v10: 5.38x the parameters for +0.90 pp, 0.37 pp per doubling; before it, v02 -> v09
+    # gives (90.45 - 77.43) / log2(6,797,898 / 159,146) = 13.02 / 5.42 = 2.40 pp per doubling.
+    _, _, verdict = reported
+    assert verdict.winner == "v10" and verdict.answer == "no"
+    params = verdict.axis("params_total")
+    assert params.answer == "no" and params.last_step.from_id == "v09"
+    assert 100 * params.last_step.gain_per_doubling == pytest.approx(0.3706, abs=1e-3)
+    assert 100 * params.gain_before == pytest.approx(2.40, abs=0.01)
+    assert params.p_value < 1e-6
+    assert verdict.headline.startswith("No: v10 is the most accurate (91.35 %) but not the most")
+    assert (
+        "+0.37 pp per doubling of parameters over v09 against +2.40 pp before" in verdict.headline
+    )
+    assert any("diminishing returns" in r for r in verdict.reasons)
+    assert any("reported by the course report, not measured here" in r for r in verdict.reasons)
+    assert any("resnet56" in r and "would dominate it" in r for r in verdict.reasons)
+
+
+@pytest.fixture(scope="module")
+def reported():
+    return build(make_suite())
+
+
+def test_partly_when_the_winner_is_cheap_in_parameters_but_slow():
+    # w at 5x r's latency: 0.90 pp over log2(5) = 2.32 doublings = 0.39 pp per doubling against
+    # 4.75 before (z = 11.8): not efficient on latency, p99 or time per image (all follow the
+    # latency in `make_record`), still efficient on parameters, MACs and FLOPs.
+    _, _, verdict = build(ladder(w=(4_800_000, 48_000_000, 0.904, 20.0e-3)), references=False)
+    assert verdict.answer == "partly"
+    answers = {j.axis_key: j.answer for j in verdict.axes}
+    assert answers["params_total"] == answers["macs"] == answers["flops"] == "yes"
+    assert answers["latency_median_s"] == answers["time_per_image_s"] == "no"
+    assert verdict.headline.startswith("Partly: w is the most accurate (90.40 %) and efficient")
+
+
+def test_no_when_a_cheaper_model_is_as_accurate_as_far_as_the_test_can_tell():
+    # w at 89.70 % against r's 89.50 %: +0.20 pp, z-test p = 0.64. r is cheaper on every axis
+    # and as accurate as far as 10,000 images tell: it dominates w, so w's extra cost buys
+    # nothing measurable.
+    _, analysis, verdict = build(ladder(w=(4_800_000, 48_000_000, 0.897, 4.8e-3)), references=False)
+    assert not verdict.comparison.distinguishable
+    assert verdict.answer == "no"
+    assert analysis.axis("params_total").point("w")["dominated_by"] == ("r",)
+    assert "w is dominated by r" in verdict.axis("params_total").reason
+    assert "it is dominated on parameters" in verdict.headline
+
+
+def test_the_verdict_changes_when_v09_is_more_accurate(reported):
+    doc = make_suite()
+    doc["variants"]["v09"]["accuracy"] = 0.95
+    _, _, verdict = build(doc)
+    assert verdict.winner == "v09" and verdict.runner_up == "v10"
+
+
+def test_a_single_model_or_no_accuracy_cannot_be_told():
+    _, _, single = build(make_suite([make_record("v01", 159_146, 10_387_776, 0.7232)]))
+    assert single.answer == "cannot be told" and "only model" in single.headline
+    _, _, none = build(make_suite([make_record("v04", 1_709_514, 153_324_032, None)]))
+    assert none.winner is None and none.answer == "cannot be told"
+    assert "not legible" in none.headline
