@@ -13,7 +13,7 @@ import pytest
 
 from bench.conftest import SUITE_KEY, Suite
 from bench.measure import timing as latency
-from bench.suite import scenarios
+from bench.suite import scenarios, seeds
 from bench.suite.scenarios import Scenario
 
 
@@ -24,18 +24,37 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("variant", ids, ids=ids)
 
 
+def _shown(suite: Suite):
+    """Print a worker's progress line past pytest's output capture."""
+    capture = suite.capture
+
+    def show(line: str) -> None:
+        if capture is None:
+            print(f"    {line}", flush=True)
+            return
+        with capture.global_and_fixture_disabled():
+            print(f"\n    {line}", end="", flush=True)
+
+    return show
+
+
 def test_record(variant: str, suite: Suite) -> None:
-    """Params, FLOPs, accuracy (reported / trained / loaded) and memory, in a fresh process."""
-    result = suite.job(variant).result()
-    if result.record is None:
+    """Params, FLOPs, accuracy (reported / trained / loaded, one job per seed) and memory, each
+    job in a fresh process; the seeds' records merged into the model's record."""
+    results = suite.wait(suite.jobs(variant), _shown(suite))
+    dead = next((r for r in results if r.record is None), None)
+    if dead is not None:
         pytest.fail(
-            f"the worker for {variant} died (exit {result.returncode}):\n" + "\n".join(result.tail)
+            f"a worker for {variant} died (exit {dead.returncode}):\n" + "\n".join(dead.tail)
         )
-    record = result.record
-    record["worker_wall_s"] = result.wall_s
+    for result in results:
+        result.record["worker_wall_s"] = result.wall_s
+    record, labels = seeds.merge([r.record for r in results])
     suite.records[variant] = record
-    if result.returncode != 0:
-        pytest.fail("\n".join(result.tail + record["errors"]))
+    suite.labels.update(labels)
+    broken = next((r for r in results if r.returncode != 0), None)
+    if broken is not None:
+        pytest.fail("\n".join(broken.tail + broken.record["errors"]))
     if record["errors"]:
         pytest.fail(" ".join(record["errors"]), pytrace=False)
 
@@ -86,11 +105,16 @@ def _entry(benchmark, suite: Suite, variant: str, scenario: Scenario) -> None:
         "rounds": session.rounds,
         "models": len(session.samples),
         "order": f"shuffled every round (seed {session.order_seed})",
+        # several calls per round: preceded by an untimed call of the same model (a primer)
+        "calls_per_round": session.calls[variant],
     }
     if scenario.name != "latency":
         benchmark.extra_info["images_per_s"] = timed.batch_size / benchmark.stats.stats.median
-    if session.reference is not None:
-        benchmark.extra_info["reference_samples_s"] = session.reference
+    if session.reference is not None:  # the round's reference sample beside each of its samples
+        k = session.calls[variant]
+        benchmark.extra_info["reference_samples_s"] = [
+            r for r in session.reference for _ in range(k)
+        ]
 
 
 def test_latency(benchmark, variant: str, suite: Suite, latency_session: Scenario) -> None:

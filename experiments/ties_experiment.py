@@ -17,7 +17,23 @@ Run (CPU-heavy: about a minute per run; nothing else should be running):
 Re-analyse saved runs without timing anything:
     python -m experiments.ties_experiment --out-dir results/ties-experiment --analyze-only
 
-Results on the 2-core dev box: see RESULTS below (filled in from the run that was made).
+Results on the 2-core dev box (AMD EPYC, 2 vCPUs, TF 2.21 CPU, 1/1 threads), 10 runs, odd runs with
+a CPU-burning neighbour, default latency budget (3 s per model), 2026-11-29:
+
+  quiet: 5 runs, 25/25 identical-graph pairs within [0.97, 1.03], 25/25 reported tied; worst
+    ratio 0.9894 (v01/v02); 370 rounds per run.
+  busy neighbour: 5 runs, 25/25 pairs within [0.97, 1.03], 25/25 reported tied; worst ratio
+    1.0233 (v01/v02); 375 rounds per run.
+  Spread (IQR / median, min-max over the 10 runs): v01 0.077-0.307, v02 0.079-0.271,
+    v03 0.075-0.274, resnet20 0.065-0.215, resnet56 0.069-0.140, v04-v08 0.079-0.142,
+    v07 0.053-0.108, v09 0.050-0.108, v10 0.025-0.059.
+
+Two earlier designs failed the [0.97, 1.03] criterion on the same box. One sample per model per
+round: 49/50 pairs within, worst 1.0439 (busy); the small models' spread was 0.22-0.40 (a model
+called right after v10 finds its weights evicted: v01 took 1.3 ms there against 0.65 ms alone).
+One untimed call before every timed call: 48/50 within, worst 1.0489, and 40 % fewer rounds. The
+adopted design (`bench.measure.interleave.calls_per_round`): models whose call is under 2 ms get
+an untimed call and then several timed calls per round (up to 8), the others one call.
 """
 
 from __future__ import annotations
@@ -41,7 +57,6 @@ from reports.noise import CostNoise
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUPS = (("v01", "v02"), ("v04", "v05", "v08"), ("v07", "v09"))
-RESULTS = """(not yet run)"""
 
 
 def run_suite(out: Path, *, busy: bool) -> float:

@@ -9,7 +9,8 @@ rests on it. How a metric is judged is declared in its row of `bench.metrics` (`
 * **exact** (parameters, MACs, FLOPs: counted, not measured): tied only when equal.
 * **paired** (batch-1 latency, time per image, training step): the suite times every model in
   the same rounds of one interleaved session, so round `i` of model a and round `i` of model b
-  met the same machine. The evidence is the per-round log ratio log(a_i / b_i), pooled over the
+  met the same machine (a model called several times in a round counts once there, by the median
+  of its samples). The evidence is the per-round log ratio log(a_i / b_i), pooled over the
   sessions (files) where both were timed; a one-sample t-test of its mean against 0 gives p
   (two-sided). The two differ only when p < `ALPHA` *and* the ratio of their figures lies
   outside 1 ± the metric's tolerance (3 % for medians, 10 % for tails), in the direction the
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,7 +41,7 @@ from scipy import stats as scipy_stats
 from bench import metrics
 from bench.metrics import Metric
 from reports.pareto import Judges
-from reports.stats import compare, estimate_row
+from reports.stats import compare_rows
 
 ALPHA = 0.01  # two-sided; many pairs are compared, and the tolerance guards the rest
 
@@ -96,8 +98,9 @@ class CostNoise:
     def _log_ratios(self, scenario: str, a: str, b: str) -> np.ndarray:
         rows = self._per_image[self._per_image["scenario"] == scenario]
         keys = ["run", "session", "round"]
-        left = rows[rows["variant"] == a][[*keys, "seconds"]]
-        right = rows[rows["variant"] == b][[*keys, "seconds"]]
+        # A model timed several times in a round counts once: the median of its samples there.
+        left = rows[rows["variant"] == a].groupby(keys, as_index=False)["seconds"].median()
+        right = rows[rows["variant"] == b].groupby(keys, as_index=False)["seconds"].median()
         both = left.merge(right, on=keys, suffixes=("_a", "_b"))
         return np.log(both["seconds_a"].to_numpy() / both["seconds_b"].to_numpy())
 
@@ -142,12 +145,15 @@ def accuracy_relation(difference: float, distinguishable: bool) -> int:
     return 1 if difference > 0 else -1
 
 
-def judges(table: pd.DataFrame, samples: pd.DataFrame) -> Judges:
+def judges(
+    table: pd.DataFrame, samples: pd.DataFrame, labels: dict[str, Any] | None = None
+) -> Judges:
     """How two models of `table` compare: costs by this module's rules, accuracies by a test.
 
     Args:
         table: `reports.data.aggregate`'s table (accuracy estimates per model).
         samples: `reports.data.Suite.samples`.
+        labels: the test sets' labels by checksum (`reports.data.Suite.labels`), for McNemar.
     """
     noise = CostNoise(samples)
     rows = table.set_index("variant")
@@ -156,7 +162,7 @@ def judges(table: pd.DataFrame, samples: pd.DataFrame) -> Judges:
         return noise.compare(axis, a, cost_a, b, cost_b).relation
 
     def accuracy(a: str, b: str) -> int:
-        c = compare(estimate_row(rows.loc[a]), estimate_row(rows.loc[b]))
+        c = compare_rows(rows.loc[a], rows.loc[b], labels)
         return accuracy_relation(c.difference, c.distinguishable)
 
     return Judges(cost, accuracy)

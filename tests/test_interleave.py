@@ -113,3 +113,22 @@ def test_replay_timer_gives_back_each_sample_as_one_round():
         end = timer()
         durations.append(end - start)
     assert durations == pytest.approx(samples)
+
+
+def test_a_fast_model_is_primed_and_timed_several_times_per_round():
+    log: list[str] = []
+    timed = {"fast": _stub("fast", log), "slow": _stub("slow", log)}
+    session = interleave.run_rounds(timed, rounds=4, seed=2, calls={"fast": 3})
+    rounds = [log[i : i + 5] for i in range(0, len(log), 5)]
+    # each round: the slow model once, the fast one 1 untimed + 3 timed calls, kept together
+    assert all(sorted(r) == ["fast"] * 4 + ["slow"] for r in rounds)
+    assert all(r in (["slow", *["fast"] * 4], [*["fast"] * 4, "slow"]) for r in rounds)
+    assert len(session.samples["fast"]) == 12 and len(session.samples["slow"]) == 4
+    assert session.calls == {"fast": 3, "slow": 1}
+
+
+def test_calls_per_round_fill_the_target_within_bounds():
+    calls = interleave.calls_per_round(
+        {"v01": 0.6e-3, "v03": 1.5e-3, "v10": 36e-3}, target_s=2e-3, most=8
+    )
+    assert calls == {"v01": 4, "v03": 2, "v10": 1}  # ceil(2 / 0.6) = 4, ceil(2 / 1.5) = 2

@@ -36,11 +36,12 @@ class Session:
     """The samples of one interleaved session.
 
     Attributes:
-        samples: seconds per call, one per round, by name (round i of every name is the same
-            round).
+        samples: seconds per call, by name, round after round: `calls[name]` samples per round
+            (round i of every name is the same round).
         reference: the reference workload's sample of each round, or None.
         rounds: rounds run.
         order_seed: seed of the per-round shuffles.
+        calls: timed calls per round of each name (1 unless `calls_per_round` asked for more).
         first_call_s: the first call of each name (timed apart, not in `samples`).
         dropped: name -> why it has no samples (it retraced, or its first call failed).
     """
@@ -49,6 +50,7 @@ class Session:
     reference: list[float] | None
     rounds: int
     order_seed: int
+    calls: dict[str, int] = field(default_factory=dict)
     first_call_s: dict[str, float] = field(default_factory=dict)
     dropped: dict[str, str] = field(default_factory=dict)
 
@@ -93,14 +95,29 @@ def warm_up(timed: Mapping[str, Timed], *, calls: int) -> dict[str, str]:
     return dropped
 
 
+def calls_per_round(per_call: Mapping[str, float], *, target_s: float, most: int) -> dict[str, int]:
+    """Timed calls per round for each model: enough to fill `target_s`, at most `most`.
+
+    A batch-1 call of a small model (0.6 ms) is within a factor of two of the noise a round
+    adds to it (the model before it in the round evicts its weights from the caches), so one
+    sample per round leaves its median uncertain by a few per cent after a few hundred rounds;
+    several warm samples per round bring it under one (experiments/ties_experiment.py).
+    """
+    return {
+        name: max(1, min(most, math.ceil(target_s / max(seconds, 1e-9))))
+        for name, seconds in per_call.items()
+    }
+
+
 def run_rounds(
     timed: Mapping[str, Timed],
     *,
     rounds: int,
     reference: Timed | None = None,
     seed: int = 0,
+    calls: Mapping[str, int] | None = None,
 ) -> Session:
-    """Time every callable once per round, in a new random order each round.
+    """Time every callable in every round, in a new random order each round.
 
     Call `warm_up` first; callables it dropped should not be passed. After the rounds the
     tracing counts are checked again and a callable that retraced is dropped.
@@ -108,28 +125,35 @@ def run_rounds(
     Args:
         timed: name -> a warmed-up `Timed`.
         rounds: number of rounds.
-        reference: a workload timed in every round too (shuffled with the others).
+        reference: a workload timed once in every round too (shuffled with the others).
         seed: seed of the per-round orders (recorded in the session).
+        calls: timed calls per round of each name (default 1). A name with more than one gets
+            an untimed call first, so that its samples start from its own warm caches rather
+            than from whatever the model before it left there (a 36 M-parameter model doubles a
+            0.6 ms model's next call on the 2-core box).
     """
-    names = list(timed)
-    calls = {name: t.call for name, t in timed.items()}
+    counts = {name: int((calls or {}).get(name, 1)) for name in timed}
+    jobs = {name: (t.call, counts[name]) for name, t in timed.items()}
     if reference is not None:
-        calls[REFERENCE] = reference.call
-    order = list(calls)
-    out = {name: np.empty(rounds) for name in order}
+        jobs[REFERENCE] = (reference.call, 1)
+    out = {name: np.empty(rounds * k) for name, (_, k) in jobs.items()}
     rng = np.random.default_rng(seed)
     clock = time.perf_counter
     for i in range(rounds):
-        for name in rng.permutation(order):
-            call = calls[name]
-            start = clock()
-            call()
-            out[name][i] = clock() - start
+        for name in rng.permutation(list(jobs)):
+            call, k = jobs[name]
+            if k > 1:
+                call()  # primer: warm this model's caches, untimed
+            for j in range(i * k, (i + 1) * k):
+                start = clock()
+                call()
+                out[name][j] = clock() - start
     session = Session(
-        samples={name: out[name].tolist() for name in names},
+        samples={name: out[name].tolist() for name in timed},
         reference=out[REFERENCE].tolist() if reference is not None else None,
         rounds=rounds,
         order_seed=seed,
+        calls=counts,
         first_call_s={name: t.first_call_s for name, t in timed.items()},
     )
     for name, t in timed.items():

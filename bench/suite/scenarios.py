@@ -28,6 +28,10 @@ from bench.measure.interleave import Session
 
 LATENCY_WARM_UP_CALLS = 10  # >= 5-10 calls: cuDNN autotuning runs on first calls (GPU)
 LATENCY_ROUNDS = (30, 2000)  # min, max
+# Batch-1 calls shorter than this are repeated within a round (primed, up to
+# MOST_CALLS_PER_ROUND samples), so small models get as many samples as their noise needs.
+LATENCY_FILL_S = 2e-3
+MOST_CALLS_PER_ROUND = 8
 THROUGHPUT_ROUNDS = (3, 50)
 TRAIN_STEP_ROUNDS = (3, 50)
 STEP_BUDGET_S = 6.0  # seconds per model for throughput and the training step, as before
@@ -82,19 +86,29 @@ def _run(
     rounds: tuple[int, int],
     reference: latency.Timed | None = None,
     seed: int = 0,
+    fill_s: float = 0.0,
 ) -> Scenario:
+    """Warm up, size the rounds to `budget_s`, and run the session.
+
+    `fill_s`: models whose call is shorter are called several times per round (primed), up to
+    `MOST_CALLS_PER_ROUND`; 0 keeps one call per round.
+    """
     scenario = Scenario(name, None, timed)
     scenario.dropped.update(interleave.warm_up(timed, calls=warm_up_calls))
     keep = {k: t for k, t in timed.items() if k not in scenario.dropped}
     if not keep:
         return scenario
-    per_round = sum(interleave.per_call_s(t) for t in keep.values())
+    per_call = {k: interleave.per_call_s(t) for k, t in keep.items()}
+    calls = interleave.calls_per_round(per_call, target_s=fill_s, most=MOST_CALLS_PER_ROUND)
+    per_round = sum(s * (calls[k] + (calls[k] > 1)) for k, s in per_call.items())
     if reference is not None:
         per_round += interleave.per_call_s(reference)
     count = interleave.rounds_for(
         per_round, budget_s=budget_s, min_rounds=rounds[0], max_rounds=rounds[1]
     )
-    scenario.session = interleave.run_rounds(keep, rounds=count, reference=reference, seed=seed)
+    scenario.session = interleave.run_rounds(
+        keep, rounds=count, reference=reference, seed=seed, calls=calls
+    )
     scenario.dropped.update(scenario.session.dropped)
     return scenario
 
@@ -111,6 +125,7 @@ def latency_scenario(
         budget_s=budget_s * len(timed),
         rounds=LATENCY_ROUNDS,
         reference=reference,
+        fill_s=LATENCY_FILL_S,
     )
 
 
