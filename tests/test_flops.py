@@ -248,3 +248,37 @@ def test_profiler_conv_and_matmul_terms_are_twice_the_analytic_macs(variant):
     assert by_op.get("MatMul", 0) == 2 * macs.get("Dense", 0)
     # The element-wise conventions are meant to match too; allow 1 % for a future layer type.
     assert abs(count.flops - sum(by_op.values())) <= 0.01 * sum(by_op.values())
+
+
+# --- run-time cross-check: a model the analytic counter does not fully know -------------------
+
+
+def test_unknown_layers_leave_the_macs_null_with_the_layers_named():
+    # SeparableConv2D and LayerNormalization are not in the analytic counter's table: counted as
+    # 0 they would give 0.44 M MACs where the profiler finds 4 M FLOPs; the figure must not
+    # reach a report as a number.
+    from bench.measure.flops import flop_figures
+
+    inputs = keras.Input(shape=(32, 32, 3))
+    x = L.Conv2D(16, 3, padding="same", name="stem")(inputs)  # 32*32*16*27 = 442,368 MACs
+    x = L.SeparableConv2D(32, 3, padding="same", name="sep")(x)
+    x = L.LayerNormalization(name="norm")(x)
+    x = L.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, L.Dense(10, name="out")(x))  # 32*10 = 320 MACs
+    figures, unavailable = flop_figures(model, profiler=True)
+    assert figures["macs"] is None and figures["flops_analytic"] is None
+    assert figures["macs_partial"] == 442_368 + 320
+    assert figures["macs_check"]["status"] == "incomplete"
+    assert "sep" in unavailable["macs"] and "norm" in unavailable["macs"]
+    # The profiler does count the separable convolution: depthwise 32*32*16*9 = 147,456 MACs and
+    # pointwise 32*32*32*16 = 524,288, so at least 2 x (442,368 + 147,456 + 524,288 + 320).
+    assert figures["flops"] >= 2 * 1_114_432
+
+
+def test_known_layers_agree_at_run_time_and_keep_the_macs():
+    from bench.measure.flops import flop_figures
+
+    figures, unavailable = flop_figures(VARIANTS["v01"].build(), profiler=True)
+    assert figures["macs"] == 10_387_776  # hand count: tests/test_suite_integration.py
+    assert figures["macs_check"]["status"] == "agree" and "macs" not in unavailable
+    assert figures["macs_check"]["by_type"]["Conv2D"]["profiler_flops"] == 2 * 10_321_920

@@ -395,28 +395,79 @@ def profiler_flops(model: keras.Model, *, by_op_type: bool = False) -> int | dic
     return totals
 
 
+# Layer types whose MACs the profiler sees as one op type, 2 FLOPs per MAC (module docstring).
+CROSS_CHECKED = {"Conv2D": "Conv2D", "DepthwiseConv2D": "DepthwiseConv2dNative", "Dense": "MatMul"}
+
+
+def cross_check(counts: FlopCount, by_op: dict[str, int] | None) -> dict[str, Any]:
+    """Compare the analytic MACs with the profiler's FLOPs, layer type by layer type.
+
+    Returns:
+        `{"status", "by_type", "uncounted_layers", "reason"}`: status "agree" (every known layer
+        type agrees and no layer is unknown), "incomplete" (layers the analytic counter does not
+        know, counted as 0), "disagree" (a layer type whose 2 x MACs differs from the profiler's
+        figure) or "unchecked" (no profiler figures); `reason` is one sentence, or None.
+    """
+    macs = counts.macs_by_type()
+    by_type = {
+        kind: {"analytic_flops": 2 * macs.get(kind, 0), "profiler_flops": (by_op or {}).get(op, 0)}
+        for kind, op in CROSS_CHECKED.items()
+        if macs.get(kind) or (by_op or {}).get(op)
+    }
+    check: dict[str, Any] = {"by_type": by_type, "uncounted_layers": list(counts.uncounted)}
+    wrong = [k for k, v in by_type.items() if v["analytic_flops"] != v["profiler_flops"]]
+    if counts.uncounted:
+        names = ", ".join(counts.uncounted)
+        check.update(status="incomplete", reason=(
+            f"the analytic counter does not know {names} (counted as 0), so its MACs would be "
+            "too low"))  # fmt: skip
+    elif by_op is None:
+        check.update(status="unchecked", reason=None)
+    elif wrong:
+        kind = wrong[0]
+        check.update(status="disagree", reason=(
+            f"the counters disagree on {kind}: 2 x analytic MACs = "
+            f"{by_type[kind]['analytic_flops']}, TF profiler = {by_type[kind]['profiler_flops']}"
+        ))  # fmt: skip
+    else:
+        check.update(status="agree", reason=None)
+    return check
+
+
 def flop_figures(model: keras.Model, *, profiler: bool) -> tuple[dict[str, Any], dict[str, str]]:
-    """The record's MAC and FLOP figures for `model`, and the reasons for those it lacks.
+    """The record's MAC and FLOP figures for `model`, cross-checked, and the reasons for gaps.
+
+    The analytic MACs are kept only when the TF profiler agrees on every layer type both count
+    and no layer is unknown to the counter (`cross_check`); otherwise `macs` and
+    `flops_analytic` are null with the reason, and the partial count is kept apart
+    (`macs_partial`), so that no report plots a number known to be wrong.
 
     Args:
         model: the model to count.
-        profiler: also run the TF profiler (`flops`); without it `flops` is null with a reason.
+        profiler: also run the TF profiler (`flops`); without it `flops` is null with a reason
+            and the MACs are checked only for unknown layers.
 
     Returns:
-        (figures, unavailable): `macs`, `flops_analytic`, `layers`, `flops` and, when the
-        analytic counter met layers it does not know, `flops_uncounted_layers`.
+        (figures, unavailable): `macs`, `flops_analytic`, `layers`, `flops`, `macs_check`, and
+        `flops_uncounted_layers` / `macs_partial` when the count is incomplete.
     """
     counts = analytic_counts(model)
+    by_op = profiler_flops(model, by_op_type=True) if profiler else None
+    check = cross_check(counts, by_op)
     figures: dict[str, Any] = {
         "macs": counts.macs,
         "flops_analytic": counts.flops,
         "layers": [dict(layer) for layer in counts.layers],
+        "macs_check": check,
     }
+    unavailable: dict[str, str] = {}
     if counts.uncounted:
         figures["flops_uncounted_layers"] = list(counts.uncounted)
-    unavailable: dict[str, str] = {}
-    if profiler:
-        figures["flops"] = int(profiler_flops(model))
+    if check["status"] in {"incomplete", "disagree"}:
+        figures.update(macs=None, flops_analytic=None, macs_partial=counts.macs)
+        unavailable["macs"] = unavailable["flops_analytic"] = check["reason"]
+    if by_op is not None:
+        figures["flops"] = int(sum(by_op.values()))
     else:
         unavailable["flops"] = "the TF profiler was skipped (--skip-profiler)"
     return figures, unavailable

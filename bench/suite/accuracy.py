@@ -6,7 +6,14 @@ report's for v01-v10, the paper's for the references), labelled "reported" or "p
 and evaluates it; `loaded` evaluates the user's own `.keras` file after checking its
 architecture. Each returns the record fields it fills; a fault the user can cause is a
 `TrainingError` or `WeightsError` with one sentence, raised for the caller to record.
-`tests/test_suite_integration.py` runs all three through the suite.
+
+A measured accuracy comes with the predicted class of every test image (`predictions`, encoded by
+`bench.contract.encode_classes`; the labels travel once per test set), so the report can pair
+models image by image (McNemar's test) and show per-class accuracy. A model that did not learn is
+flagged in one sentence (`learning_flag`): a test accuracy within `CHANCE_MARGIN` of chance, or
+a training accuracy far above the test accuracy in inference mode (the symptom of
+BatchNormalization statistics that have not settled). `tests/test_suite_integration.py` runs all
+three sources through the suite; `tests/test_seeds.py` checks the flag and the pipeline rate.
 """
 
 from __future__ import annotations
@@ -15,10 +22,46 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import keras
+import numpy as np
 
+from bench.contract import encode_classes
 from bench.training import fit as training
 from bench.training.weights import load_user_model
+from reports import units
+
+CHANCE_MARGIN = 0.05  # within 5 points of chance (10 % for ten classes): it did not learn
+TRAIN_TEST_GAP = 0.25  # training accuracy 25 points above test accuracy in inference mode
+
+
+def learning_flag(accuracy: float, num_classes: int, history: list[dict[str, Any]]) -> str | None:
+    """One sentence when a trained model did not learn, else None (module docstring)."""
+    chance = 1.0 / num_classes
+    if accuracy < chance + CHANCE_MARGIN:
+        return (
+            f"test accuracy {units.percent(accuracy)} is within "
+            f"{units.points(CHANCE_MARGIN).lstrip('+')} of chance ({units.percent(chance)}): the "
+            "model did not learn; give it more optimizer steps"
+        )
+    last = history[-1].get("accuracy") if history else None
+    if last is not None and last - accuracy > TRAIN_TEST_GAP:
+        return (
+            f"training accuracy {units.percent(last)} but test accuracy {units.percent(accuracy)}"
+            " in inference mode: the evaluated network is not the trained one (BatchNormalization"
+            " statistics not settled?); give it more optimizer steps"
+        )
+    return None
+
+
+def train_images_per_s(history: list[dict[str, Any]]) -> float | None:
+    """Training images per second achieved by `fit`, validation passes excluded.
+
+    The first epoch of a run includes tracing and is left out when there are later ones.
+    """
+    epochs = [h for h in history if h.get("train_s") and h.get("train_images")]
+    steady = epochs[1:] or epochs
+    if not steady:
+        return None
+    return sum(h["train_images"] for h in steady) / sum(h["train_s"] for h in steady)
 
 
 def reported(entry: Any) -> tuple[dict[str, Any], dict[str, str]]:
@@ -56,7 +99,7 @@ def trained(
     seed: int,
     progress: Callable[[str], None],
     jit_compile: bool,
-) -> tuple[keras.Model, dict[str, Any]]:
+) -> dict[str, Any]:
     """Train `entry` with its recipe (or take the run from the cache) and evaluate it.
 
     Raises:
@@ -71,9 +114,14 @@ def trained(
         progress=progress,
         jit_compile=jit_compile,
     )
-    return result.model, {
+    flag = learning_flag(result.test_accuracy, data.num_classes, result.history)
+    return {
         "accuracy": result.test_accuracy,
         "accuracy_source": "measured",
+        "accuracy_flag": flag,
+        "predictions": encode_classes(result.predictions),
+        "test_labels": encode_classes(data.y_test),
+        "train_images_per_s": train_images_per_s(result.history),
         "dataset": data.name,
         "profile": profile.name,
         "test_examples": result.test_examples,
@@ -85,10 +133,17 @@ def trained(
         "model_path": str(result.cache_dir / "final.keras"),
         # where and with what the training ran (a cached run may come from elsewhere)
         "train_provenance": result.provenance,
+        "train_device": train_device(result.provenance["segments"]),
     }
 
 
-def loaded(entry: Any, data: Any, *, weights_dir: Path) -> tuple[keras.Model, dict[str, Any]]:
+def train_device(segments: list[dict[str, Any]]) -> str:
+    """The device a run trained on, from its sessions (a resumed run may span devices)."""
+    devices = list(dict.fromkeys(str(s["device"]) for s in segments))
+    return devices[0] if len(devices) == 1 else "several devices (" + ", ".join(devices) + ")"
+
+
+def loaded(entry: Any, data: Any, *, weights_dir: Path) -> dict[str, Any]:
     """Evaluate the user's `<weights_dir>/<id>.keras` on the test set.
 
     Raises:
@@ -98,9 +153,14 @@ def loaded(entry: Any, data: Any, *, weights_dir: Path) -> tuple[keras.Model, di
     model = load_user_model(
         path, entry, input_shape=tuple(data.input_shape), num_classes=data.num_classes
     )
-    return model, {
-        "accuracy": training.evaluate(model, data.x_test, data.y_test),
+    predictions = training.predict_classes(model, data.x_test)
+    accuracy = float(np.mean(predictions == np.asarray(data.y_test).reshape(-1)))
+    return {
+        "accuracy": accuracy,
         "accuracy_source": "measured",
+        "accuracy_flag": learning_flag(accuracy, data.num_classes, []),
+        "predictions": encode_classes(predictions),
+        "test_labels": encode_classes(data.y_test),
         "dataset": data.name,
         "test_examples": len(data.y_test),
         "model_path": str(path),

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from architectures.spec import Recipe
@@ -52,9 +53,13 @@ FORMAT_VERSION = 1
 STATE_FILE = "state.json"
 RESULT_FILE = "result.json"
 FINAL_FILE = "final.keras"
+# The predicted class of every test image, written before result.json; entries older than it
+# have none and the caller recomputes them from final.keras.
+PREDICTIONS_FILE = "predictions.npy"
 _CHECKPOINT_PATTERN = "checkpoint-epoch*.keras"
 
-_KEY_FORMAT = 1  # bump when the training code changes what a cached result means
+# Bump when the training code changes what a cached result means. 2: precision and XLA in the key.
+_KEY_FORMAT = 2
 _RECIPE_DOCUMENTATION = ("origin", "notes")  # prose about the recipe; no effect on training
 
 
@@ -117,8 +122,14 @@ def key_inputs(
     seed: int,
     input_shape: tuple[int, ...],
     num_classes: int,
+    jit_compile: bool = False,
 ) -> dict[str, Any]:
     """What a training run's result depends on, as JSON; `digest` makes the cache key of it.
+
+    The precision (Keras' global dtype policy) and XLA are in the key: both change the numbers a
+    training produces, so a run cached under one setting is never reused under another. The
+    device is not: the same run on another device gives the same model (up to its numerics),
+    only its time differs, and that is recorded with the run (`segments`), not hidden.
 
     Args:
         model: the built model (its `architecture_fingerprint` is hashed, so user builders are
@@ -129,9 +140,11 @@ def key_inputs(
         seed: the run's seed.
         input_shape: (height, width, channels).
         num_classes: number of classes.
+        jit_compile: whether the training step is compiled with XLA.
 
     Returns:
-        The inputs, with the TensorFlow and Keras versions and `_KEY_FORMAT` added.
+        The inputs, with the precision, the TensorFlow and Keras versions and `_KEY_FORMAT`
+        added.
     """
     architecture = architecture_fingerprint(model)
     recipe_fields = dataclasses.asdict(recipe)
@@ -148,6 +161,8 @@ def key_inputs(
         "seed": int(seed),
         "input_shape": [int(d) for d in input_shape],
         "num_classes": int(num_classes),
+        "precision": keras.mixed_precision.global_policy().name,
+        "jit_compile": bool(jit_compile),
         "tensorflow_version": tf.__version__,
         "keras_version": keras.__version__,
     }
@@ -464,8 +479,32 @@ class CacheEntry:
             if old.name != name:
                 old.unlink(missing_ok=True)
 
-    def finish(self, run: FinishedRun) -> None:
-        """Publish the last checkpoint as `final.keras` with `result.json`; drop the checkpoints."""
+    def write_predictions(self, classes: np.ndarray) -> None:
+        """Store the predicted class of every test image (atomically, as `predictions.npy`)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        temporary = self.directory / f".{PREDICTIONS_FILE}.tmp-{os.getpid()}.npy"
+        np.save(temporary, np.asarray(classes))
+        _fsync_file(temporary)
+        os.replace(temporary, self.directory / PREDICTIONS_FILE)
+        _fsync_directory(self.directory)
+
+    def read_predictions(self, expected: int) -> np.ndarray | None:
+        """The stored predictions, or None when absent, unreadable or not `expected` long."""
+        path = self.directory / PREDICTIONS_FILE
+        try:
+            classes = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        return classes if classes.ndim == 1 and len(classes) == expected else None
+
+    def finish(self, run: FinishedRun, predictions: np.ndarray | None = None) -> None:
+        """Publish the last checkpoint as `final.keras` with `result.json`; drop the checkpoints.
+
+        `predictions` (the test set's predicted classes) are written first, so a finished entry
+        has them whenever the code that wrote it knew about them.
+        """
+        if predictions is not None:
+            self.write_predictions(predictions)
         checkpoint = self.checkpoint_path(run.state.epochs_done)
         temporary = self.directory / f".{FINAL_FILE}.tmp-{os.getpid()}"
         temporary.unlink(missing_ok=True)
