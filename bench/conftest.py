@@ -15,6 +15,7 @@ from bench.contract import CONTRACT_VERSION
 from bench.measure.environment import EnvironmentError_, Settings, configure
 from bench.suite import assemble
 from bench.suite.options import OPTIONS
+from bench.suite.seeds import SeedsError, parse_seeds
 from bench.suite.session import Suite
 
 
@@ -67,17 +68,22 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--accuracy load needs --weights-dir DIR holding <id>.keras files.")
     if config.option.accuracy in {"train", "load"}:
         _check_dataset(config)
-    config.stash[SUITE_KEY] = Suite(config.option, settings, entries)
+    try:
+        seeds = parse_seeds(config.option.seeds)
+    except SeedsError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    suite = Suite(config.option, settings, entries, seeds)
+    suite.capture = config.pluginmanager.getplugin("capturemanager")
+    config.stash[SUITE_KEY] = suite
 
 
 def _check_dataset(config: pytest.Config) -> None:
     """Fail fast, once, in one sentence, when the dataset cannot be read (not once per variant)."""
+    from bench.suite.seeds import DATA_SPLIT_SEED
     from bench.training.datasets import DatasetError, load_dataset
 
     try:
-        load_dataset(
-            config.option.dataset, data_dir=config.option.data_dir, seed=config.option.seed
-        )
+        load_dataset(config.option.dataset, data_dir=config.option.data_dir, seed=DATA_SPLIT_SEED)
     except DatasetError as exc:
         raise pytest.UsageError(str(exc)) from None
 
@@ -125,6 +131,7 @@ def pytest_benchmark_update_json(
     output_json["published_references"] = assemble.published_references(
         architectures.VARIANTS.values()
     )
+    output_json["test_labels"] = suite.labels
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -38,6 +38,8 @@ RECORD_FIELDS = (
     "history",
     "recipe",
     "published",
+    "seeds",
+    "runs",
     "errors",
     "unavailable",
 )
@@ -65,7 +67,9 @@ class ContractError(ValueError):
 def empty_variant_record(variant: str) -> dict[str, Any]:
     """A record with every contract key, figures `None`, lists and dicts empty."""
     record: dict[str, Any] = dict.fromkeys(variant_keys())
-    record.update(variant=variant, layers=[], history=[], errors=[], unavailable={})
+    record.update(
+        variant=variant, layers=[], history=[], seeds=[], runs=[], errors=[], unavailable={}
+    )
     return record
 
 
@@ -155,3 +159,62 @@ def load(path: str | Path) -> dict[str, Any]:
             "it may be truncated: rerun the suite."
         ) from None
     return validate(data, source=str(path))
+
+
+# --- per-image predictions and labels ------------------------------------------------------------
+
+
+def encode_classes(classes: Any) -> dict[str, Any]:
+    """Class indices (one per test image) as a compact JSON object with a checksum.
+
+    `{"encoding": "base64-uint8" | "base64-uint16le", "length": n, "sha256": hex of the raw
+    bytes, "data": base64}`: 10,000 CIFAR-10 predictions take 13 kB.
+    """
+    import base64
+    import hashlib
+
+    import numpy as np
+
+    values = np.asarray(classes).reshape(-1)
+    if values.size and (values.min() < 0 or values.max() > 65535):
+        raise ValueError("class indices must lie in [0, 65535]")
+    dtype, name = (np.uint8, "base64-uint8") if values.size == 0 or values.max() < 256 else (
+        np.dtype("<u2"), "base64-uint16le")  # fmt: skip
+    raw = values.astype(dtype).tobytes()
+    return {
+        "encoding": name,
+        "length": int(values.size),
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "data": base64.b64encode(raw).decode("ascii"),
+    }
+
+
+def decode_classes(encoded: dict[str, Any], *, source: str = "the file") -> Any:
+    """The class indices `encode_classes` wrote, checked against their length and checksum.
+
+    Raises:
+        ContractError: an unknown encoding, or data that does not match its length or checksum.
+    """
+    import base64
+    import binascii
+    import hashlib
+
+    import numpy as np
+
+    dtypes = {"base64-uint8": np.uint8, "base64-uint16le": np.dtype("<u2")}
+    try:
+        dtype = dtypes[encoded["encoding"]]
+        raw = base64.b64decode(encoded["data"], validate=True)
+        values = np.frombuffer(raw, dtype=dtype).astype(np.int64)
+    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+        raise ContractError(
+            f"{source}: per-image classes that cannot be decoded ({exc})."
+        ) from None
+    if len(values) != encoded.get("length") or hashlib.sha256(raw).hexdigest() != encoded.get(
+        "sha256"
+    ):
+        raise ContractError(
+            f"{source}: per-image classes whose length or checksum does not match; the file is "
+            "damaged: rerun the suite."
+        )
+    return values

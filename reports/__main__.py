@@ -22,6 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("files", nargs="+", type=Path, help="suite JSON files (seeds: several)")
     parser.add_argument("--out", required=True, type=Path, help="report directory to write")
+    parser.add_argument(
+        "--allow-mixed",
+        action="store_true",
+        help="pool files that differ in profile, test-set size, accuracy source, precision, XLA, "
+        "device, threads or throughput batch (every pooled figure is labelled)",
+    )
     args = parser.parse_args(argv)
 
     # Imported here so that `--help` and argument errors stay fast (matplotlib, seaborn).
@@ -29,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     from reports.data import ReportInputError
 
     try:
-        html_path = build_report(args.files, args.out)
+        html_path = build_report(args.files, args.out, allow_mixed=args.allow_mixed)
     except (ContractError, ReportInputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

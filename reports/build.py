@@ -30,12 +30,17 @@ def _remove_stale_plots(plot_dir: Path) -> None:
                 path.unlink()
 
 
-def build_report(paths: Sequence[str | Path], out_dir: str | Path) -> Path:
+def build_report(
+    paths: Sequence[str | Path], out_dir: str | Path, *, allow_mixed: bool = False
+) -> Path:
     """Build the report for `paths` into `out_dir` (created if needed).
 
     Args:
         paths: one or more suite JSON files (several: seeds or repeated runs of one device).
         out_dir: the report directory; existing files of the same names are replaced.
+        allow_mixed: pool files that differ in a setting (profile, test-set size, accuracy
+            source, precision, XLA, device, threads, throughput batch), labelling every pooled
+            figure; without it such files are refused.
 
     Returns:
         The path of `report.html`.
@@ -46,11 +51,13 @@ def build_report(paths: Sequence[str | Path], out_dir: str | Path) -> Path:
             devices or datasets, malformed figures).
     """
     out_dir = Path(out_dir)
-    suite = load_suite(paths)
+    suite = load_suite(paths, allow_mixed=allow_mixed)
     table = aggregate(suite)
-    analysis = analyse(table, judges=judges(table, suite.samples))
+    analysis = analyse(table, judges=judges(table, suite.samples, suite.labels))
     device, dataset = suite.device, dataset_name(suite.dataset)
-    verdict = make_verdict(table, analysis, device=suite.device, dataset=suite.dataset)
+    verdict = make_verdict(
+        table, analysis, device=suite.device, dataset=suite.dataset, labels=suite.labels
+    )
 
     plot_dir = out_dir / "plots"
     _remove_stale_plots(plot_dir)

@@ -24,15 +24,18 @@ and checks the rows, the refusals and the aggregation.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from bench import contract, metrics
+from reports import runs as runs_module
 from reports.stats import estimate
 
 TEXT_KEYS = (
@@ -89,11 +92,16 @@ class Suite:
         samples: raw per-round samples of every timed benchmark, long format: `run`,
             `scenario`, `session` (the interleaved session: rounds of one session are paired),
             `variant`, `round`, `seconds`, `batch_size`.
-        history: training histories, long format: `run`, `variant`, `epoch`, `cumulative_s`,
-            `accuracy`, `val_accuracy`.
+        history: training histories, long format: `run`, `variant`, `seed`, `epoch`,
+            `cumulative_s`, `accuracy`, `val_accuracy`.
         notes: data-level remarks for the report (e.g. a latency benchmark without raw samples).
         references: the published reference points the files carry (`published_references`),
             one per model id.
+        mixed: the settings in which pooled files differ (only with `allow_mixed`).
+        trainings: one row per measured training run (model x seed x file): accuracy, its flag,
+            run identity, predictions (`reports.runs.TRAINING_COLUMNS`).
+        labels: the test sets' labels by checksum (`test_labels` of the files).
+        class_names: the dataset's class names, in label order, when the files give them.
     """
 
     runs: pd.DataFrame
@@ -102,6 +110,11 @@ class Suite:
     history: pd.DataFrame
     notes: tuple[str, ...]
     references: tuple[dict[str, Any], ...] = ()
+    mixed: tuple[str, ...] = ()
+    trainings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=runs_module.TRAINING_COLUMNS))  # fmt: skip
+    labels: dict[str, Any] = field(default_factory=dict)
+    class_names: tuple[str, ...] = ()
 
     @property
     def latency(self) -> pd.DataFrame:
@@ -148,9 +161,42 @@ def _file_row(index: int, name: str, doc: dict[str, Any]) -> dict[str, Any]:
         "seed": run.get("seed"),
         "cpu_model": machine.get("cpu_model"),
         "gpu": gpu.get("name") if isinstance(gpu, dict) else None,
+        "threads": json.dumps(machine.get("threads"), sort_keys=True),
+        "throughput_batch": run.get("throughput_batch_size"),
         "commit": commit.get("id"),
         "datetime": doc.get("datetime"),
+        "fingerprint": hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest(),
     }
+
+
+# Settings that must be the same in every pooled file: a figure averaged over runs that differ
+# in one of them would describe no run at all. File-level columns of `_file_row`, and the
+# test-set size per model (a 256-image smoke accuracy is not a 10,000-image one).
+POOLING_SETTINGS = {
+    "profile": "training profile",
+    "accuracy_source": "accuracy source",
+    "precision": "precision",
+    "xla": "XLA",
+    "device": "device",
+    "cpu_model": "CPU model",
+    "gpu": "GPU model",
+    "threads": "threads",
+    "throughput_batch": "throughput batch",
+}
+
+
+def unlike_settings(files: pd.DataFrame, runs: pd.DataFrame) -> list[str]:
+    """One phrase per setting in which the pooled files differ ("profile: smoke, paper")."""
+    found = []
+    for column, label in POOLING_SETTINGS.items():
+        values = list(dict.fromkeys(str(v) for v in files[column]))
+        if len(values) > 1:
+            found.append(f"{label}: {', '.join(values)}")
+    with_size = runs.dropna(subset=["test_examples"])
+    if (with_size.groupby("variant")["test_examples"].nunique() > 1).any():
+        sizes = sorted({int(s) for s in with_size["test_examples"]})
+        found.append(f"test-set size: {', '.join(f'{s:,}' for s in sizes)} images")
+    return found
 
 
 def _variant_row(file_row: dict[str, Any], vid: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -183,17 +229,23 @@ def _variant_row(file_row: dict[str, Any], vid: str, record: dict[str, Any]) -> 
         row[metric.key] = 1.0 / source if source > 0 else math.nan
         if math.isnan(row[metric.key]) and metric.inverse_of in unavailable:
             unavailable.setdefault(metric.key, unavailable[metric.inverse_of])
+    _other_device(row, record, file_row["device"], unavailable)
     row["unavailable"] = unavailable
     row["errors"] = tuple(str(e) for e in record.get("errors") or ())
     return row
 
 
-def _history_rows(run: int, vid: str, record: dict[str, Any]) -> list[dict[str, Any]]:
-    keys = ("epoch", "cumulative_s", "accuracy", "val_accuracy")
-    return [
-        {"run": run, "variant": vid, **{k: entry.get(k) for k in keys}}
-        for entry in record.get("history") or ()
-    ]
+def _other_device(row: dict, record: dict[str, Any], device: str, unavailable: dict) -> None:
+    """Keep a training time measured on another device off this run's axes, saying where."""
+    trained_on = record.get("train_device")
+    if not trained_on or trained_on == device or math.isnan(row["train_time_s"]):
+        return
+    cached = " (from cache)" if record.get("from_cache") else ""
+    row["train_time_s"] = math.nan
+    unavailable["train_time_s"] = (
+        f"trained on {trained_on}{cached}, not on this run's {device}: training times from "
+        "different devices are not put on one axis"
+    )
 
 
 SAMPLE_COLUMNS = ["run", "scenario", "session", "variant", "round", "seconds", "batch_size"]
@@ -212,6 +264,7 @@ def _sample_rows(run: int, name: str, doc: dict[str, Any], notes: list[str]) -> 
             )
             continue
         session = (extra.get("session") or {}).get("id")
+        calls = int((extra.get("session") or {}).get("calls_per_round") or 1)
         rows.extend(
             {
                 "run": run,
@@ -220,7 +273,7 @@ def _sample_rows(run: int, name: str, doc: dict[str, Any], notes: list[str]) -> 
                 # no two models are ever paired by round.
                 "session": session or f"{name}:{bench.get('name')}",
                 "variant": extra["variant"],
-                "round": i,
+                "round": i // calls,  # several samples of one round share its index
                 "seconds": float(s),
                 "batch_size": int(extra.get("batch_size") or 1),
             }
@@ -229,59 +282,104 @@ def _sample_rows(run: int, name: str, doc: dict[str, Any], notes: list[str]) -> 
     return rows
 
 
-def _refuse_mixed(files: pd.DataFrame) -> None:
-    for column, what in (("device", "devices"), ("dataset", "datasets")):
-        values = list(dict.fromkeys(files[column]))
-        if len(values) > 1:
-            raise ReportInputError(
-                f"the files mix {what} ({', '.join(map(str, values))}); "
-                f"build one report per {column}."
+def _refuse_mixed(files: pd.DataFrame, runs: pd.DataFrame, allow_mixed: bool) -> list[str]:
+    """Refuse files that cannot be pooled; returns the differences pooled with `allow_mixed`."""
+    values = list(dict.fromkeys(files["dataset"]))
+    if len(values) > 1:
+        raise ReportInputError(
+            f"the files mix datasets ({', '.join(map(str, values))}); build one report per dataset."
+        )
+    unlike = unlike_settings(files, runs)
+    if unlike and not allow_mixed:
+        raise ReportInputError(
+            f"the files differ in {'; '.join(unlike)}: pooling them would average unlike "
+            "figures; build one report per setting, or pass --allow-mixed to pool them with "
+            "every pooled figure labelled."
+        )
+    return unlike
+
+
+@dataclass
+class _Tables:
+    """The rows of every table, filled file by file."""
+
+    files: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    trainings: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    labels: dict[str, Any] = field(default_factory=dict)
+    class_names: list[str] = field(default_factory=list)
+    references: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seen: dict[str, str] = field(default_factory=dict)
+
+    def add(self, index: int, name: str, doc: dict[str, Any]) -> None:
+        file_row = _file_row(index, name, doc)
+        first = self.seen.setdefault(file_row["fingerprint"], name)
+        if first != name:
+            self.notes.append(
+                f"{name} is the same run as {first} (identical content); it is counted once."
             )
+            return
+        self.files.append(file_row)
+        for vid, record in doc["variants"].items():
+            self.runs.append(_variant_row(file_row, vid, record))
+            self.history.extend(runs_module.history_rows(index, vid, record))
+            self.trainings.extend(runs_module.training_rows(index, vid, record))
+        self.samples.extend(_sample_rows(index, name, doc, self.notes))
+        for point in doc["published_references"]:
+            self.references.setdefault(point["variant"], point)
+        self.labels.update(doc.get("test_labels") or {})
+        self.class_names = self.class_names or list(doc["run"].get("class_names") or [])
 
 
-def suite_from_documents(documents: Sequence[tuple[str, dict[str, Any]]]) -> Suite:
+def suite_from_documents(
+    documents: Sequence[tuple[str, dict[str, Any]]], *, allow_mixed: bool = False
+) -> Suite:
     """Build the tables from already-parsed suite documents, each named by its file.
+
+    A document identical to one already read is the same run: it is counted once, with a note.
+
+    Args:
+        documents: (name, parsed JSON) pairs.
+        allow_mixed: pool files that differ in a setting of `POOLING_SETTINGS` (the
+            differences are kept in `Suite.mixed` and labelled on every pooled figure).
 
     Raises:
         ContractError: a document is not a suite JSON.
-        ReportInputError: there are no variants, figures have the wrong type, or the files mix
-            devices or datasets.
+        ReportInputError: there are no variants, figures have the wrong type, the files mix
+            datasets, or they differ in a pooling setting without `allow_mixed`.
     """
     if not documents:
         raise ReportInputError("no input file was given; pass at least one suite JSON.")
-    files, runs, samples, history, notes = [], [], [], [], []
-    references: dict[str, dict[str, Any]] = {}
+    tables = _Tables()
     for index, (name, doc) in enumerate(documents):
         contract.validate(doc, source=name)
-        file_row = _file_row(index, name, doc)
-        files.append(file_row)
-        for vid, record in doc["variants"].items():
-            runs.append(_variant_row(file_row, vid, record))
-            history.extend(_history_rows(index, vid, record))
-        samples.extend(_sample_rows(index, name, doc, notes))
-        for point in doc["published_references"]:
-            references.setdefault(point["variant"], point)
-    if not runs:
+        tables.add(index, name, doc)
+    if not tables.runs:
         names = ", ".join(name for name, _ in documents)
         raise ReportInputError(f"{names} hold no variant records; run the suite on some variants.")
-    files_df = pd.DataFrame(files)
-    _refuse_mixed(files_df)
+    files, runs = pd.DataFrame(tables.files), pd.DataFrame(tables.runs)
+    mixed = _refuse_mixed(files, runs, allow_mixed)
     return Suite(
-        runs=pd.DataFrame(runs),
-        files=files_df,
-        samples=pd.DataFrame(samples, columns=SAMPLE_COLUMNS),
-        history=pd.DataFrame(
-            history,
-            columns=["run", "variant", "epoch", "cumulative_s", "accuracy", "val_accuracy"],
-        ),
-        notes=tuple(notes),
-        references=tuple(references.values()),
+        runs=runs,
+        files=files,
+        samples=pd.DataFrame(tables.samples, columns=SAMPLE_COLUMNS),
+        history=pd.DataFrame(tables.history, columns=runs_module.HISTORY_COLUMNS),
+        trainings=pd.DataFrame(tables.trainings, columns=runs_module.TRAINING_COLUMNS),
+        labels=tables.labels,
+        class_names=tuple(tables.class_names),
+        notes=tuple(tables.notes),
+        references=tuple(tables.references.values()),
+        mixed=tuple(mixed),
     )
 
 
-def load_suite(paths: Sequence[str | Path]) -> Suite:
+def load_suite(paths: Sequence[str | Path], *, allow_mixed: bool = False) -> Suite:
     """Read and validate suite JSON files (see `suite_from_documents` for what is refused)."""
-    return suite_from_documents([(str(p), contract.load(p)) for p in paths])
+    documents = [(str(p), contract.load(p)) for p in paths]
+    return suite_from_documents(documents, allow_mixed=allow_mixed)
 
 
 def _first(series: pd.Series) -> Any:
@@ -294,29 +392,21 @@ def _joined(series: pd.Series) -> str | None:
     return ", ".join(values) if values else None
 
 
-def _accuracy_fields(group: pd.DataFrame, notes: list[str]) -> dict[str, Any]:
-    """Accuracy, its interval and source for one variant's rows (measured beats reported)."""
-    with_acc = group[group["accuracy"].notna()]
-    measured = with_acc[with_acc["accuracy_source"] == "measured"]
-    if not measured.empty and len(measured) < len(with_acc):
-        notes.append("the reported accuracy is set aside: a measured one exists")
-        with_acc = measured
-    if with_acc.empty:
-        return {
-            "accuracy": math.nan,
-            "accuracy_low": math.nan,
-            "accuracy_high": math.nan,
-            "accuracy_method": None,
-            "accuracy_runs": (),
-            "accuracy_source": _first(group["accuracy_source"]),
-            "accuracy_citation": _first(group["accuracy_citation"]),
-            "test_examples": _first(group["test_examples"]),
-        }
-    source = with_acc["accuracy_source"].iloc[0]
-    # Reported and published figures repeat in every file: one value, not seeds.
-    values = list(with_acc["accuracy"]) if source == "measured" else [with_acc["accuracy"].iloc[0]]
-    n_test = _first(with_acc["test_examples"])
-    n_test = int(n_test) if n_test is not None else None
+def _no_accuracy(group: pd.DataFrame) -> dict[str, Any]:
+    return {
+        "accuracy": math.nan,
+        "accuracy_low": math.nan,
+        "accuracy_high": math.nan,
+        "accuracy_method": None,
+        "accuracy_runs": (),
+        "accuracy_source": _first(group["accuracy_source"]),
+        "accuracy_citation": _first(group["accuracy_citation"]),
+        "test_examples": _first(group["test_examples"]),
+    }
+
+
+def _estimated(values: list[float], n_test: Any, source: str, citation: Any) -> dict[str, Any]:
+    n_test = int(n_test) if n_test is not None and not _null(n_test) else None
     est = estimate(values, n_test)
     return {
         "accuracy": est.mean,
@@ -325,23 +415,75 @@ def _accuracy_fields(group: pd.DataFrame, notes: list[str]) -> dict[str, Any]:
         "accuracy_method": est.method,
         "accuracy_runs": est.seeds,
         "accuracy_source": source,
-        "accuracy_citation": _first(with_acc["accuracy_citation"]),
+        "accuracy_citation": citation,
         "test_examples": n_test,
     }
+
+
+def _measured_fields(
+    group: pd.DataFrame, runs: pd.DataFrame, notes: list[str], include_flagged: bool
+) -> dict[str, Any]:
+    """Accuracy over a model's distinct training runs (seeds); flagged runs keep it off axes."""
+    if len(group[group["accuracy_source"] != "measured"].dropna(subset=["accuracy"])):
+        notes.append("the reported accuracy is set aside: a measured one exists")
+    runs, repeated = runs_module.distinct(runs)
+    if repeated:
+        notes.append(
+            f"{repeated} run(s) repeat a training run already counted (same cache key or "
+            "weights file); each run is counted once"
+        )
+    finished = runs.dropna(subset=["accuracy"])
+    fields = (
+        _estimated(list(finished["accuracy"]), _first(finished["test_examples"]), "measured", None)
+        if not finished.empty
+        else _no_accuracy(group)
+    )
+    fields["accuracy_seeds"] = tuple(int(s) for s in finished["seed"].dropna())
+    fields["accuracy_predictions"] = tuple(
+        (run["labels_sha256"], run["predictions"])
+        for _, run in finished.iterrows()
+        if isinstance(run["predictions"], dict) and run["labels_sha256"]
+    )
+    flags = [f for f in runs["flag"] if isinstance(f, str) and f]
+    fields["accuracy_flag"] = "; ".join(flags) or None
+    if flags and not include_flagged:
+        notes.append(f"did not learn ({fields['accuracy_flag']}); kept off the accuracy axes")
+        fields.update(accuracy=math.nan, accuracy_low=math.nan, accuracy_high=math.nan)
+    return fields
+
+
+def _accuracy_fields(
+    group: pd.DataFrame, runs: pd.DataFrame, notes: list[str], include_flagged: bool
+) -> dict[str, Any]:
+    """Accuracy, its interval and source for one model (measured runs beat a reported figure)."""
+    if not runs.empty:
+        return _measured_fields(group, runs, notes, include_flagged)
+    with_acc = group[group["accuracy"].notna()]
+    if with_acc.empty:
+        return _no_accuracy(group)
+    # Reported and published figures repeat in every file: one value, not seeds.
+    return _estimated(
+        [with_acc["accuracy"].iloc[0]],
+        _first(with_acc["test_examples"]),
+        with_acc["accuracy_source"].iloc[0],
+        _first(with_acc["accuracy_citation"]),
+    )
 
 
 def _null(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _variant_aggregate(vid: str, group: pd.DataFrame) -> dict[str, Any]:
+def _variant_aggregate(
+    vid: str, group: pd.DataFrame, runs: pd.DataFrame, include_flagged: bool
+) -> dict[str, Any]:
     notes: list[str] = []
     row: dict[str, Any] = {
         "variant": vid,
         "kind": _first(group["kind"]),
         "description": _first(group["description"]),
         "n_runs": len(group),
-        **_accuracy_fields(group, notes),
+        **_accuracy_fields(group, runs, notes, include_flagged),
         "dataset": _joined(group["dataset"]),
         "profile": _joined(group["profile"]),
         "seeds": tuple(int(s) for s in group["seed"].dropna()),
@@ -351,7 +493,11 @@ def _variant_aggregate(vid: str, group: pd.DataFrame) -> dict[str, Any]:
         row[key] = float(group[key].median()) if group[key].notna().any() else math.nan
     for key in PROVENANCE_KEYS:
         row[key] = _joined(group[key])
+    if row.get("accuracy_seeds"):
+        row["seeds"] = row["accuracy_seeds"]
     unavailable: dict[str, str] = {}
+    if row.get("accuracy_flag") and _null(row["accuracy"]):
+        unavailable["accuracy"] = f"did not learn: {row['accuracy_flag']}"
     for reasons in group["unavailable"]:
         for key, reason in reasons.items():
             unavailable.setdefault(key, reason)
@@ -388,7 +534,9 @@ def _reference_row(point: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def aggregate(suite: Suite, *, references: bool = True) -> pd.DataFrame:
+def aggregate(
+    suite: Suite, *, references: bool = True, include_flagged: bool = False
+) -> pd.DataFrame:
     """One row per variant, in the order the files list them.
 
     Columns: `variant`, `kind`, `description`, `n_runs`, `accuracy`, `accuracy_low`,
@@ -402,8 +550,19 @@ def aggregate(suite: Suite, *, references: bool = True) -> pd.DataFrame:
     Args:
         suite: the loaded files.
         references: add the published reference points the files carry but did not measure.
+        include_flagged: keep the accuracy of a model whose training did not learn (by default
+            it is left off the accuracy axes, with the flag as the reason).
     """
-    rows = [_variant_aggregate(vid, g) for vid, g in suite.runs.groupby("variant", sort=False)]
+    trainings = suite.trainings
+    rows = [
+        _variant_aggregate(vid, g, trainings[trainings["variant"] == vid], include_flagged)
+        for vid, g in suite.runs.groupby("variant", sort=False)
+    ]
+    if suite.mixed:
+        label = f"pooled across unlike runs ({'; '.join(suite.mixed)})"
+        for row in rows:
+            if row["n_runs"] > 1:
+                row["notes"] = (*row["notes"], label)
     # The published points are accuracies on their own dataset (CIFAR-10): beside accuracies
     # measured on another dataset (synthetic, Fashion-MNIST) they would compare unlike things.
     datasets = {r.get("dataset") for r in rows if r.get("dataset")}

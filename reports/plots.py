@@ -299,6 +299,7 @@ def time_to_accuracy_plot(
         return None
     data["validation accuracy (%)"] = 100 * data["val_accuracy"].astype(float)
     data["training time (s)"] = data["cumulative_s"].astype(float)
+    data["curve"] = data["run"].astype(str) + ":" + data["seed"].astype(str)
     title = f"Time to accuracy — {device}, {dataset}"
     fig = _figure(8, 4.8)
     ax = fig.add_subplot()
@@ -307,7 +308,7 @@ def time_to_accuracy_plot(
         x="training time (s)",
         y="validation accuracy (%)",
         hue="variant",
-        units="run",
+        units="curve",  # one line per run and seed
         estimator=None,
         marker="o",
         markersize=6,  # single-epoch runs are one point each: they must stay visible
@@ -318,7 +319,7 @@ def time_to_accuracy_plot(
     ax.legend(fontsize=8, title="variant", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     caption = (
         f"Validation accuracy after each epoch against cumulative training wall time on {device} "
-        f"({dataset}); one line per variant and run. Validation, not test, accuracy."
+        f"({dataset}); one line per model, run and seed. Validation, not test, accuracy."
     )
     return _save(fig, out_dir, "time_to_accuracy", title, caption)
 

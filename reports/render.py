@@ -33,6 +33,7 @@ from reports.data import ACCURACY_SOURCE_PHRASES, Suite
 from reports.noise import ALPHA
 from reports.pareto import Analysis, AxisResult, Step, lowercase_label
 from reports.plots import Plot
+from reports.runs import per_class_accuracy, time_to_accuracy
 from reports.verdict import (
     DEFINITION,
     Verdict,
@@ -124,11 +125,12 @@ def provenance_line(suite: Suite) -> str:
 
     xla = ", ".join("on" if v else "off" for v in dict.fromkeys(files["xla"]) if v is not None)
     profile = joined("profile")
+    mixed = f" · POOLED ACROSS UNLIKE RUNS: {'; '.join(suite.mixed)}" if suite.mixed else ""
     return (
-        f"Device: {suite.device} · dataset: {dataset_name(suite.dataset)} · "
+        f"Device: {joined('device')} · dataset: {dataset_name(suite.dataset)} · "
         f"TensorFlow {joined('tensorflow_version')} · Keras {joined('keras_version')} · "
         f"precision {joined('precision')} · XLA {xla or 'unknown'} · "
-        f"profile {profile if profile != 'unknown' else 'none'}"
+        f"profile {profile if profile != 'unknown' else 'none'}{mixed}"
     )
 
 
@@ -226,7 +228,7 @@ def files_table(suite: Suite) -> Table:
 def comparisons_table(content: Content) -> Table:
     """Each variant against the next less accurate one."""
     rows = []
-    for _, c in accuracy_comparisons(content.table).iterrows():
+    for _, c in accuracy_comparisons(content.table, content.suite.labels).iterrows():
         rows.append(
             [
                 f"{c['higher']} vs {c['lower']}",
@@ -239,10 +241,53 @@ def comparisons_table(content: Content) -> Table:
     return Table(
         ["Pair (by accuracy)", "Difference", "p", "Test", "Different at 5 %?"],
         rows,
-        "Two-proportion z-test on the test-set size (Welch t-test when both have several seeds); "
-        "it ignores that all variants share the same test images, so it errs towards "
-        "'cannot be told apart'. " + provenance_line(content.suite),
+        "Welch's t-test across seeds when both models have several; McNemar's exact test on the "
+        "per-image predictions when each has one run scored on the same test images; otherwise "
+        "the two-proportion z-test on the test-set size, which ignores that the models share "
+        "their test images and so errs towards 'cannot be told apart'. "
+        + provenance_line(content.suite),
     )
+
+
+def per_class_table(content: Content) -> Table | None:
+    """Accuracy on each class, per model (mean over its runs), from the per-image predictions."""
+    frame = per_class_accuracy(
+        content.suite.trainings, content.suite.labels, content.suite.class_names
+    )
+    if frame.empty:
+        return None
+    rows = [[str(vid), *(units.percent(v, 1) for v in row)] for vid, row in frame.iterrows()]
+    caption = (
+        "Fraction of each class's test images predicted right, mean over the model's runs. "
+        + provenance_line(content.suite)
+    )
+    return Table(["Model", *map(str, frame.columns)], rows, caption)
+
+
+def time_to_accuracy_table(content: Content) -> Table | None:
+    """Training time to reach each validation accuracy (DAWNBench's metric), per model."""
+    frame = time_to_accuracy(content.suite.history)
+    if frame.empty:
+        return None
+    targets = sorted(frame["target"].unique())
+    rows = []
+    for vid, group in frame.groupby("variant", sort=False):
+        by_target = group.set_index("target")
+        cells = []
+        for target in targets:
+            if target not in by_target.index:
+                cells.append("")
+                continue
+            r = by_target.loc[target]
+            seconds = units.seconds(r["seconds"]) if r["reached"] else "not reached"
+            cells.append(f"{seconds} ({r['reached']}/{r['runs']} runs)")
+        rows.append([str(vid), *cells])
+    caption = (
+        "Cumulative training time (validation passes included) at the end of the first epoch "
+        "whose validation accuracy reached the target; median over the runs that reached it. "
+        + provenance_line(content.suite)
+    )
+    return Table(["Model", *(units.percent(t, 0) for t in targets)], rows, caption)
 
 
 def _status(point: dict) -> str:
@@ -435,12 +480,16 @@ def sections(content: Content) -> list[Section]:
         *(_axis_section(content, r) for r in content.analysis.measured_axes),
         Section("references", "Reference points", (("table", references_table(content)),)),
     ]  # fmt: skip
-    for id_, title, plot in (
-        ("time-to-accuracy", "Time to accuracy", content.time_to_accuracy),
-        ("latency", "Latency distributions", content.latency),
-    ):
-        if plot:
-            found.append(Section(id_, title, (("figure", plot),)))
+    per_class = per_class_table(content)
+    if per_class is not None:
+        found.append(Section("per-class", "Accuracy per class", (("table", per_class),)))
+    to_accuracy = time_to_accuracy_table(content)
+    blocks = [("figure", content.time_to_accuracy)] if content.time_to_accuracy else []
+    blocks += [("table", to_accuracy)] if to_accuracy is not None else []
+    if blocks:
+        found.append(Section("time-to-accuracy", "Time to accuracy", tuple(blocks)))
+    if content.latency:
+        found.append(Section("latency", "Latency distributions", (("figure", content.latency),)))
     notes = _general_notes(content) or ["None."]
     found += [
         Section("notes", "Notes", (("list", notes), ("h3", "Method"), ("list", METHOD_NOTES))),

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from scipy import stats as _st
 
 CONFIDENCE = 0.95
@@ -152,6 +153,54 @@ def variance(est: AccuracyEstimate) -> float | None:
     k = len(est.seeds)
     spread = sum((v - est.mean) ** 2 for v in est.seeds) / (k - 1) / k
     return spread if binomial is None else max(spread, binomial)
+
+
+def mcnemar_p(predicted_a: Any, predicted_b: Any, labels: Any) -> tuple[float, int, int]:
+    """McNemar's exact test of two models scored on the same test images.
+
+    Returns:
+        (two-sided p, images only a got right, images only b got right).
+    """
+    from statsmodels.stats.contingency_tables import mcnemar
+
+    right_a = np.asarray(predicted_a) == np.asarray(labels)
+    right_b = np.asarray(predicted_b) == np.asarray(labels)
+    only_a = int(np.sum(right_a & ~right_b))
+    only_b = int(np.sum(right_b & ~right_a))
+    both = int(np.sum(right_a & right_b))
+    neither = int(np.sum(~right_a & ~right_b))
+    result = mcnemar([[both, only_a], [only_b, neither]], exact=True)
+    return float(result.pvalue), only_a, only_b
+
+
+def _paired_predictions(a: Any, b: Any, labels: dict[str, Any]) -> tuple[Any, Any, Any] | None:
+    """The single runs' predictions of two rows and their shared labels, when they have them."""
+    runs_a, runs_b = a.get("accuracy_predictions"), b.get("accuracy_predictions")
+    if not (isinstance(runs_a, tuple) and isinstance(runs_b, tuple)):
+        return None
+    if len(runs_a) != 1 or len(runs_b) != 1 or runs_a[0][0] != runs_b[0][0]:
+        return None
+    encoded = labels.get(runs_a[0][0])
+    if encoded is None:
+        return None
+    from bench.contract import decode_classes
+
+    return decode_classes(runs_a[0][1]), decode_classes(runs_b[0][1]), decode_classes(encoded)
+
+
+def compare_rows(a: Any, b: Any, labels: dict[str, Any] | None = None) -> Comparison:
+    """Compare two rows of `reports.data.aggregate`'s table: seeds (Welch) when both have
+    several, McNemar's exact test when each has one run with predictions on the same test
+    images, else the two-proportion z-test (`compare`)."""
+    est_a, est_b = estimate_row(a), estimate_row(b)
+    if len(est_a.seeds) >= 2 and len(est_b.seeds) >= 2:
+        return compare(est_a, est_b)
+    paired = _paired_predictions(a, b, labels or {})
+    if paired is None:
+        return compare(est_a, est_b)
+    p, only_a, only_b = mcnemar_p(*paired)
+    method = f"McNemar exact test ({only_a} vs {only_b} discordant images)"
+    return Comparison(est_a.mean - est_b.mean, p, method, p < ALPHA)
 
 
 def compare(a: AccuracyEstimate, b: AccuracyEstimate) -> Comparison:

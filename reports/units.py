@@ -114,11 +114,28 @@ def ratio(value: float | None) -> str:
     return _scaled(value, ((1.0, "×"),), 3) if value >= 1 else f"{value:.3f}×"
 
 
+# The levels a p-value is compared with anywhere in the project (accuracy tests 0.05, cost ties
+# 0.01, the gates 0.002): a rounded p-value must stay on the same side of each.
+P_LEVELS = (0.05, 0.01, 0.002, 0.001)
+
+
+def _p_digits(p: float, digits: int) -> str:
+    """`p` to `digits` significant figures, more when fewer would cross one of `P_LEVELS`."""
+    for more in range(digits, 12):
+        text = f"{p:.{more}g}"
+        if all((float(text) < level) == (p < level) for level in P_LEVELS):
+            return text
+    return repr(p)
+
+
 def p_value(p: float | None) -> str:
-    """A p-value for prose: "p = 0.0269", "p = 0.45", "p < 0.001" (never rounded across 0.05)."""
+    """A p-value for prose: "p = 0.0269", "p = 0.45", "p < 0.001"; never rounded across a level
+    it is judged against (0.04996 -> "p = 0.04996", not "p = 0.05")."""
     if _missing(p):
         return MISSING
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3g}" if p < 0.1 else f"p = {p:.2g}"
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {_p_digits(p, 3 if p < 0.1 else 2)}"
 
 
 def number(value: float | None, digits: int = 3) -> str:
@@ -151,8 +168,9 @@ def interval(low: float | None, high: float | None, decimals: int = 3) -> str:
 
 
 def p_compact(p: float | None) -> str:
-    """A p-value for a table column, two significant figures: 1.234e-10 -> "1.2e-10"."""
-    return MISSING if _missing(p) else f"{p:.2g}"
+    """A p-value for a table column, two significant figures (more when two would cross a level
+    of `P_LEVELS`): 1.234e-10 -> "1.2e-10", 0.00199 -> "0.00199"."""
+    return MISSING if _missing(p) else _p_digits(p, 2)
 
 
 def setting(value: float | None) -> str:

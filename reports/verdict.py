@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 from scipy import stats as scipy_stats
@@ -41,7 +41,7 @@ from scipy import stats as scipy_stats
 from reports import units
 from reports.data import ACCURACY_SOURCE_PHRASES
 from reports.pareto import Analysis, AxisResult, Step
-from reports.stats import Comparison, compare, estimate_row, variance
+from reports.stats import Comparison, compare_rows, estimate_row, variance
 
 DATASET_NAMES = {
     "cifar10": "CIFAR-10",
@@ -279,6 +279,7 @@ def make_verdict(
     *,
     device: str,
     dataset: str,
+    labels: dict[str, Any] | None = None,
 ) -> Verdict:
     """Answer "is the most accurate model also the most efficient?" from the data.
 
@@ -287,6 +288,7 @@ def make_verdict(
         analysis: `reports.pareto.analyse(table, judges=...)`.
         device: where the costs were measured (machine_info.device).
         dataset: the run's dataset id.
+        labels: the test sets' labels by checksum (McNemar's test needs them).
     """
     models = table[(table["kind"] != "reference") & table["accuracy"].notna()]
     models = models.sort_values("accuracy", ascending=False, kind="stable")
@@ -300,12 +302,12 @@ def make_verdict(
         line = f"Cannot be told: {winner} is the only model with an accuracy, nothing to weigh."
         return Verdict(winner, None, None, "cannot be told", line)
     second = models.iloc[1]
-    comparison = compare(estimate_row(best), estimate_row(second))
+    comparison = compare_rows(best, second, labels)
     judged = [judge_axis(table, result, winner) for result in analysis.measured_axes]
     answer = _answer(judged)
     reasons = [_accuracy_reason(best, second, comparison)]
     reasons += [j.reason for j in judged]
-    reasons += _reference_sentences(table, analysis, winner, best)
+    reasons += _reference_sentences(table, analysis, winner, best, labels)
     sources = sorted(set(models["accuracy_source"].dropna()))
     reasons.append(
         f"Costs were measured on {device}; the accuracies ({dataset_name(dataset)}) are "
@@ -325,7 +327,11 @@ def make_verdict(
 
 
 def _reference_sentences(
-    table: pd.DataFrame, analysis: Analysis, winner: str, best: pd.Series
+    table: pd.DataFrame,
+    analysis: Analysis,
+    winner: str,
+    best: pd.Series,
+    labels: dict[str, Any] | None,
 ) -> list[str]:
     """One sentence placing the published reference points beside the winner."""
     clauses = []
@@ -338,7 +344,7 @@ def _reference_sentences(
         ]
         if not shared:
             continue
-        versus = compare(estimate_row(ref), estimate_row(best))
+        versus = compare_rows(ref, best, labels)
         noise = "" if versus.distinguishable or versus.p_value is None else ", within noise"
         dominating = [
             r.axis.short
@@ -357,7 +363,7 @@ def _reference_sentences(
     return [f"For context: {'; '.join(clauses)}."] if clauses else []
 
 
-def accuracy_comparisons(table: pd.DataFrame) -> pd.DataFrame:
+def accuracy_comparisons(table: pd.DataFrame, labels: dict[str, Any] | None = None) -> pd.DataFrame:
     """Every model against the next less accurate one (references included).
 
     Returns:
@@ -369,7 +375,7 @@ def accuracy_comparisons(table: pd.DataFrame) -> pd.DataFrame:
     )
     rows = []
     for (_, hi), (_, lo) in zip(ranked.iterrows(), list(ranked.iterrows())[1:], strict=False):
-        c = compare(estimate_row(hi), estimate_row(lo))
+        c = compare_rows(hi, lo, labels)
         rows.append(
             {
                 "higher": hi["variant"],

@@ -235,11 +235,13 @@ def build(doc_or_docs: dict | list[dict], *, references: bool = True):
     docs = doc_or_docs if isinstance(doc_or_docs, list) else [doc_or_docs]
     suite = suite_from_documents([(f"run{i}.json", d) for i, d in enumerate(docs)])
     table = aggregate(suite, references=references)
-    analysis = analyse(table, judges=judges(table, suite.samples))
+    analysis = analyse(table, judges=judges(table, suite.samples, suite.labels))
     return (
         table,
         analysis,
-        make_verdict(table, analysis, device=suite.device, dataset=suite.dataset),
+        make_verdict(
+            table, analysis, device=suite.device, dataset=suite.dataset, labels=suite.labels
+        ),
     )
 
 
@@ -526,7 +528,10 @@ def test_several_seeds_are_pooled_with_their_spread():
 def test_measured_accuracy_wins_over_reported_with_a_note(report_doc):
     measured = _measured_suite(0, {"v10": 0.93}, dataset="cifar10")
     measured["machine_info"]["device"] = "CPU"
-    table, _, _ = build([report_doc, measured])
+    with pytest.raises(ReportInputError, match="accuracy source: reported, train"):
+        build([report_doc, measured])  # unlike runs: refused unless asked for
+    suite = suite_from_documents([("a", report_doc), ("b", measured)], allow_mixed=True)
+    table = aggregate(suite)
     v10 = table.set_index("variant").loc["v10"]
     assert v10["accuracy"] == pytest.approx(0.93)
     assert v10["accuracy_source"] == "measured"
@@ -549,7 +554,7 @@ def test_malformed_figures_are_refused_in_one_sentence(report_doc, change, words
 def test_mixed_devices_and_empty_variants_are_refused(report_doc):
     gpu = copy.deepcopy(report_doc)
     gpu["machine_info"]["device"] = "GPU:0 NVIDIA H100 80GB HBM3"
-    with pytest.raises(ReportInputError, match="mix devices"):
+    with pytest.raises(ReportInputError, match="device: CPU, GPU:0 NVIDIA H100 80GB HBM3"):
         build([report_doc, gpu])
     empty = copy.deepcopy(report_doc)
     empty["variants"] = {}
@@ -717,3 +722,14 @@ def test_number_renders_a_dimensionless_figure_to_three_significant_figures():
     assert units.number(math.log(10)) == "2.30"
     assert units.number(0.0001234) == "0.000123"
     assert units.number(None) == "n/a"
+
+
+def test_p_values_are_never_rounded_across_a_level_they_are_judged_against():
+    # 0.04996 < 0.05 is significant at 5 %: three significant figures would print "0.0500".
+    assert units.p_value(0.04996) == "p = 0.04996"
+    assert units.p_value(0.0269) == "p = 0.0269"
+    assert units.p_value(0.45) == "p = 0.45"
+    assert units.p_value(0.0004) == "p < 0.001"
+    # Two figures in the gate's columns would print 0.0020 for 0.00199 < 0.002.
+    assert units.p_compact(0.00199) == "0.00199"
+    assert units.p_compact(1.234e-10) == "1.2e-10"

@@ -111,25 +111,23 @@ def one_sentence(message: str) -> bool:
 
 
 def test_profiles_are_nested_budgets() -> None:
-    assert set(PROFILES) == {"paper", "quick", "smoke"}
-    paper, quick, smoke = (PROFILES[n] for n in ("paper", "quick", "smoke"))
+    assert set(PROFILES) == {"paper", "cpu", "quick", "smoke"}
+    paper, cpu, quick, smoke = (PROFILES[n] for n in ("paper", "cpu", "quick", "smoke"))
     # paper runs the report's recipe unchanged: all data, the recipe's 200 epochs.
     assert (paper.train_examples, paper.test_examples, paper.max_epochs) == (None, None, None)
-    assert paper.validation_examples is None  # the recipe's validation_examples
-    # CIFAR-10 has 50,000 training images (5,000 go to validation) and 10,000 test images.
-    for small in (quick, smoke):
-        assert 0 < small.train_examples < 45_000
-        assert 0 < small.validation_examples <= 5_000
-        assert 0 < small.test_examples < 10_000
-        assert 1 <= small.max_epochs < 200
-    assert smoke.train_examples < quick.train_examples
-    assert smoke.test_examples < quick.test_examples
-    assert smoke.max_epochs == 1
+    assert paper.validation_examples is None and paper.steps is None
+    # The CPU-sized profiles are budgeted in optimizer steps, equal for every model: 300 and 150.
+    assert cpu.steps == 6 * 50 == 300 and quick.steps == 3 * 50 == 150
+    assert cpu.test_examples is None  # the full test set: accuracies comparable to the paper's
+    assert 0 < quick.test_examples < 10_000 and 0 < quick.validation_examples <= 5_000
+    # smoke: seconds, two epochs (so a run can be interrupted between them and resumed).
+    assert smoke.train_examples < 1_000 and smoke.test_examples < quick.test_examples
+    assert smoke.max_epochs == 2 and smoke.steps is None
 
 
 def test_profiles_import_without_tensorflow() -> None:
     # The suite's option table imports the names; a framework import there would cost seconds.
-    assert PROFILE_NAMES == ("paper", "quick", "smoke")
+    assert PROFILE_NAMES == ("paper", "cpu", "quick", "smoke")
     probe = (
         "import sys, bench.training.profiles as p; "
         "print(p.PROFILE_NAMES, 'tensorflow' in sys.modules, 'keras' in sys.modules)"
@@ -137,7 +135,8 @@ def test_profiles_import_without_tensorflow() -> None:
     done = subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60
     )
-    assert done.stdout.strip() == "('paper', 'quick', 'smoke') False False", done.stderr[-2000:]
+    expected = "('paper', 'cpu', 'quick', 'smoke') False False"
+    assert done.stdout.strip() == expected, done.stderr[-2000:]
 
 
 def _key(entry: Entry, **changes) -> str:
@@ -253,7 +252,11 @@ def test_finished_run_is_taken_from_the_cache(tmp_path: Path) -> None:
     assert first.history[-1]["cumulative_s"] == pytest.approx(sum(walls))
     assert first.train_time_s == pytest.approx(sum(walls))
     assert first.test_examples == TEST
-    assert sorted(p.name for p in first.cache_dir.iterdir()) == ["final.keras", "result.json"]
+    assert sorted(p.name for p in first.cache_dir.iterdir()) == [
+        "final.keras",
+        "predictions.npy",
+        "result.json",
+    ]
     final_mtime_ns = (first.cache_dir / "final.keras").stat().st_mtime_ns
 
     lines = Lines()

@@ -86,8 +86,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--xla", "jit_compile every timed function", action="store_true"),
     Option("--precision", "Keras dtype policy", default="float32", choices=PRECISIONS),
     Option("--threads", "INTRA,INTER (default 1,1 on CPU, 0,0 on GPU)", metavar="INTRA,INTER"),
-    Option("--seed", "seed of the data split, initial weights and shuffles", default=0, type=int,
-           to_worker=True),
+    Option("--seeds", "training seeds: a count (3 = seeds 0, 1, 2) or a list (0,4,7); each "
+           "is one training run", default="1", metavar="N|S1,S2,..."),
     Option("--throughput-batch", "images per call for throughput", default=256, type=int,
            to_worker=True),
     Option("--latency-budget", "seconds of batch-1 samples per model", default=3.0, type=float),
@@ -127,6 +127,7 @@ def worker_parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--variant", required=True, help="the registry id to measure")
     parser.add_argument("--out", required=True, type=Path, help="where to write the record")
+    parser.add_argument("--seed", type=int, default=0, help="this job's training seed")
     for option in worker_options():
         option.add_to(parser.add_argument)
     return parser

@@ -8,8 +8,9 @@ worker). Nothing here imports TensorFlow.
 
 from __future__ import annotations
 
-import sys
+import queue
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,15 @@ from typing import Any
 from bench.measure.environment import Settings
 from bench.suite.jobs import Job, JobResult, LocalExecutor
 from bench.suite.options import worker_argv
+from bench.suite.seeds import DATA_SPLIT_SEED
 
 
-def _progress(line: str) -> None:
-    print(f"    {line}", file=sys.stderr, flush=True)
+def _class_names(opt: Any) -> tuple[str, ...]:
+    """The class names of the dataset the accuracies are on (CIFAR-10 for reported ones)."""
+    from bench.training import datasets
+
+    dataset = opt.dataset if opt.accuracy != "reported" else "cifar10"
+    return datasets.CLASS_NAMES.get(dataset, ())
 
 
 class Suite:
@@ -32,13 +38,19 @@ class Suite:
         entries: the selected registry entries, in registry order.
     """
 
-    def __init__(self, options: Any, settings: Settings, entries: list) -> None:
+    def __init__(
+        self, options: Any, settings: Settings, entries: list, seeds: tuple[int, ...] = (0,)
+    ) -> None:
         self.options = options
         self.settings = settings
         self.entries = entries
+        self.seeds = seeds
         self.records: dict[str, dict[str, Any]] = {}
-        self._jobs: dict[str, Future[JobResult]] = {}
+        self.labels: dict[str, Any] = {}  # test labels by checksum, from the workers
+        self._jobs: dict[str, list[Future[JobResult]]] = {}
         self._executor: LocalExecutor | None = None
+        self._lines: queue.Queue[str] = queue.Queue()  # workers' progress, shown by `wait`
+        self.capture: Any = None  # pytest's capture manager, to show progress past it
 
     @property
     def parallel_jobs(self) -> int:
@@ -55,18 +67,46 @@ class Suite:
     def entry(self, variant: str) -> Any:
         return next(e for e in self.entries if e.id == variant)
 
-    def job(self, variant: str) -> Future[JobResult]:
-        """The worker job of `variant` (every job is submitted at the first call)."""
+    @property
+    def job_seeds(self) -> tuple[int, ...]:
+        """The seeds a model's jobs run: every seed when training, else the first only (a
+        reported or loaded accuracy does not depend on a training seed)."""
+        return self.seeds if self.options.accuracy == "train" else self.seeds[:1]
+
+    def jobs(self, variant: str) -> list[Future[JobResult]]:
+        """The worker jobs of `variant`, one per seed (every job is submitted at the first call,
+        models in registry order, each model's seeds in order)."""
         if self._executor is None:
             self._executor = LocalExecutor(
-                parallel=self.parallel_jobs, env=self.settings.to_env(), progress=_progress
+                parallel=self.parallel_jobs, env=self.settings.to_env(), progress=self._lines.put
             )
             folder = Path(tempfile.mkdtemp(prefix="bench-records-"))
             argv = tuple(worker_argv(vars(self.options)))
             for entry in self.entries:
-                job = Job(entry.id, argv, folder / f"{entry.id}.json")
-                self._jobs[entry.id] = self._executor.submit(job)
+                self._jobs[entry.id] = [
+                    self._executor.submit(
+                        Job(entry.id, (*argv, "--seed", str(s)), folder / f"{entry.id}-{s}.json")
+                    )
+                    for s in self.job_seeds
+                ]
         return self._jobs[variant]
+
+    def wait(
+        self, futures: list[Future[JobResult]], show: Callable[[str], None]
+    ) -> list[JobResult]:
+        """Wait for `futures`, passing the workers' progress lines to `show` as they come (from
+        this thread: pytest's output capture can only be lifted from the main thread)."""
+        while True:
+            try:
+                show(self._lines.get(timeout=0.2))
+                continue
+            except queue.Empty:
+                pass
+            if all(f.done() for f in futures):
+                break
+        while not self._lines.empty():
+            show(self._lines.get_nowait())
+        return [f.result() for f in futures]
 
     def finish_jobs(self) -> None:
         """Wait until every submitted worker job has ended."""
@@ -101,7 +141,10 @@ class Suite:
             "accuracy_source": opt.accuracy,
             "profile": opt.profile if opt.accuracy == "train" else None,
             "dataset": opt.dataset,
-            "seed": opt.seed,
+            "seed": self.seeds[0],
+            "seeds": list(self.job_seeds),
+            "data_split_seed": DATA_SPLIT_SEED,
+            "class_names": list(_class_names(opt)),
             "latency_batch_size": 1,
             "throughput_batch_size": opt.throughput_batch,
             "latency_budget_s": opt.latency_budget,

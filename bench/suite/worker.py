@@ -24,6 +24,7 @@ from bench.contract import empty_variant_record
 from bench.measure.environment import Settings, configure
 from bench.suite.options import worker_parser
 from bench.suite.plugins import import_plugins
+from bench.suite.seeds import DATA_SPLIT_SEED
 
 __all__ = ["import_plugins", "main", "measure"]  # import_plugins: for callers of the old route
 
@@ -59,7 +60,7 @@ def _load_data(args: argparse.Namespace, entry: Any, record: dict[str, Any]) -> 
         return datasets.load_dataset(
             args.dataset,
             data_dir=args.data_dir,
-            seed=args.seed,
+            seed=DATA_SPLIT_SEED,  # the same split for every seed: the same test images
             validation_examples=validation,
             train_examples=profile.train_examples if profile else None,
             test_examples=profile.test_examples if profile else None,
@@ -69,8 +70,9 @@ def _load_data(args: argparse.Namespace, entry: Any, record: dict[str, Any]) -> 
         return None
 
 
-def _accuracy(args: argparse.Namespace, entry: Any, data: Any, record: dict[str, Any]) -> Any:
-    """Fill the accuracy fields; returns the trained or loaded model, or None."""
+def _accuracy(args: argparse.Namespace, entry: Any, data: Any, record: dict[str, Any]) -> None:
+    """Fill the accuracy fields (the trained or loaded model stays in the cache or the user's
+    file; the suite loads it for the timed scenarios from `model_path`)."""
     from bench.suite import accuracy
     from bench.training.fit import TrainingError
     from bench.training.profiles import PROFILES
@@ -80,12 +82,12 @@ def _accuracy(args: argparse.Namespace, entry: Any, data: Any, record: dict[str,
         fields, unavailable = accuracy.reported(entry)
         record.update(fields)
         record["unavailable"].update(unavailable)
-        return None
+        return
     if data is None:
-        return None
+        return
     try:
         if args.accuracy == "train":
-            model, fields = accuracy.trained(
+            fields = accuracy.trained(
                 entry,
                 data,
                 profile=PROFILES[args.profile],
@@ -95,12 +97,11 @@ def _accuracy(args: argparse.Namespace, entry: Any, data: Any, record: dict[str,
                 jit_compile=Settings.from_env().xla,
             )
         else:
-            model, fields = accuracy.loaded(entry, data, weights_dir=args.weights_dir)
+            fields = accuracy.loaded(entry, data, weights_dir=args.weights_dir)
     except (TrainingError, WeightsError) as exc:
         record["errors"].append(str(exc))
-        return None
+        return
     record.update(fields)
-    return model
 
 
 def _explain_missing(args: argparse.Namespace, record: dict[str, Any]) -> None:
@@ -119,30 +120,12 @@ def _explain_missing(args: argparse.Namespace, record: dict[str, Any]) -> None:
             unavailable[key] = why
 
 
-def measure(args: argparse.Namespace) -> dict[str, Any]:
-    """Fill one model's record; user-caused faults go into `errors`, never raise."""
-    import architectures
-    from bench.measure import flops, memory
-    from bench.measure.params import parameter_counts
-
-    entry = architectures.get(args.variant)
-    record = _new_record(entry, args.seed)
-    data = _load_data(args, entry, record)
-    input_shape = tuple(data.input_shape) if data else (32, 32, 3)
-    num_classes = data.num_classes if data else 10
-    record["input_shape"] = list(input_shape)
-
-    model = entry.build(input_shape=input_shape, num_classes=num_classes)
-    record.update(parameter_counts(model))
-    figures, unavailable = flops.flop_figures(model, profiler=not args.skip_profiler)
-    record.update(figures)
-    record["unavailable"].update(unavailable)
-
-    model = _accuracy(args, entry, data, record) or model
-    _explain_missing(args, record)
+def _memory(model: Any, entry: Any, args: argparse.Namespace, record: dict[str, Any]) -> None:
+    """Peaks of a freshly built model, before any dataset is loaded or any model trained."""
+    from bench.measure import memory
 
     figures, unavailable, error = memory.one_step_peaks(
-        model, entry.recipe, inference_batch=args.throughput_batch, num_classes=num_classes
+        model, entry.recipe, inference_batch=args.throughput_batch, num_classes=10
     )
     record.update(figures)
     record["unavailable"].update(unavailable)
@@ -150,8 +133,33 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         record["errors"].append(error)
     record["memory_phase"] = (
         f"one inference at batch {args.throughput_batch} and one training step at batch "
-        f"{entry.recipe.batch_size}, in a fresh process per model"
+        f"{entry.recipe.batch_size} of a freshly built model, in a fresh process per model, "
+        "before any dataset is loaded or any model trained"
     )
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Fill one model's record; user-caused faults go into `errors`, never raise."""
+    import architectures
+    from bench.measure import flops
+    from bench.measure.params import parameter_counts
+    from bench.training.datasets import SHAPES
+
+    entry = architectures.get(args.variant)
+    record = _new_record(entry, args.seed)
+    input_shape, num_classes = SHAPES[args.dataset if args.accuracy != "reported" else "cifar10"]
+    record["input_shape"] = list(input_shape)
+
+    model = entry.build(input_shape=input_shape, num_classes=num_classes)
+    record.update(parameter_counts(model))
+    figures, unavailable = flops.flop_figures(model, profiler=not args.skip_profiler)
+    record.update(figures)
+    record["unavailable"].update(unavailable)
+    _memory(model, entry, args, record)
+
+    data = _load_data(args, entry, record)
+    _accuracy(args, entry, data, record)
+    _explain_missing(args, record)
     return record
 
 

@@ -49,6 +49,9 @@ except ImportError:  # NumPy 1.x
     from numpy.core.multiarray import _reconstruct, scalar
 
 DATASETS = ("cifar10", "fashion_mnist", "synthetic")
+# What every loader returns, known before any file is read (Fashion-MNIST is padded to
+# 32x32x3): the worker builds and measures the model before it loads the data.
+SHAPES = {name: ((32, 32, 3), 10) for name in DATASETS}
 
 CIFAR10_CLASS_NAMES = (
     "airplane",
@@ -594,6 +597,11 @@ _SYNTHETIC_COLOUR_NAMES = ("red", "green", "blue", "yellow", "purple")
 SYNTHETIC_CLASS_NAMES = tuple(
     f"{_SYNTHETIC_COLOUR_NAMES[c % 5]}_stripes_{18 * c}deg" for c in range(10)
 )
+CLASS_NAMES = {
+    "cifar10": CIFAR10_CLASS_NAMES,
+    "fashion_mnist": FASHION_MNIST_CLASS_NAMES,
+    "synthetic": SYNTHETIC_CLASS_NAMES,
+}
 
 
 def _synthetic_images(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -96,6 +96,7 @@ class TrainResult:
         cache_dir: the cache entry's folder (`final.keras` is the trained model).
         provenance: the cache key and its inputs, and per training session the device, XLA flag
             and epochs it ran (a resumed run can span devices).
+        predictions: the predicted class of every test image (int16), in test-set order.
     """
 
     model: keras.Model
@@ -109,6 +110,7 @@ class TrainResult:
     from_cache: bool
     cache_dir: Path
     provenance: dict[str, Any] = field(default_factory=dict)
+    predictions: np.ndarray | None = None
 
     @classmethod
     def from_run(
@@ -120,6 +122,7 @@ class TrainResult:
         cache_dir: Path,
         resumed_from_epoch: int,
         from_cache: bool,
+        predictions: np.ndarray | None = None,
     ) -> TrainResult:
         """Build from a finished run (fresh, or read from the cache's `result.json`)."""
         state = run.state
@@ -135,7 +138,16 @@ class TrainResult:
             from_cache=from_cache,
             cache_dir=cache_dir,
             provenance={"key": key, "key_inputs": state.key_inputs, "segments": state.segments},
+            predictions=predictions,
         )
+
+
+def predict_classes(
+    model: keras.Model, x: np.ndarray, *, batch_size: int = EVALUATION_BATCH_SIZE
+) -> np.ndarray:
+    """The predicted class of every image of `x` (int16), with the model in inference mode."""
+    probabilities = model.predict(x, batch_size=batch_size, verbose=0)
+    return np.argmax(probabilities, axis=-1).astype(np.int16)
 
 
 def evaluate(
@@ -149,8 +161,7 @@ def evaluate(
     labels = np.asarray(y).reshape(-1)
     if len(x) == 0 or len(x) != len(labels):
         raise ValueError(f"evaluate needs as many labels as images, got {len(x)} and {len(labels)}")
-    probabilities = model.predict(x, batch_size=batch_size, verbose=0)
-    return float(np.mean(np.argmax(probabilities, axis=-1) == labels))
+    return float(np.mean(predict_classes(model, x, batch_size=batch_size) == labels))
 
 
 # --- callbacks ------------------------------------------------------------------------------------
@@ -214,6 +225,7 @@ class _EpochRecorder(keras.callbacks.Callback):
         max_epochs: int,
         label: str,
         progress: Progress,
+        images_per_epoch: int,
     ) -> None:
         super().__init__()
         self.cache = cache
@@ -222,12 +234,24 @@ class _EpochRecorder(keras.callbacks.Callback):
         self.max_epochs = max_epochs
         self.label = label
         self.progress = progress
+        self.images_per_epoch = images_per_epoch
         self.nan: str | None = None  # e.g. "loss became NaN"
         self.nan_epoch: int | None = None
         self._started = 0.0
+        self._validation_started = 0.0
+        self._validation_s = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._started = time.perf_counter()
+        self._validation_s = 0.0
+
+    # fit() runs the epoch's validation pass through these hooks: its time is kept apart, so
+    # that the training images per second cover the optimizer steps and the input pipeline only.
+    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._validation_started = time.perf_counter()
+
+    def on_test_end(self, logs: dict[str, Any] | None = None) -> None:
+        self._validation_s += time.perf_counter() - self._validation_started
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         wall_s = time.perf_counter() - self._started
@@ -248,7 +272,14 @@ class _EpochRecorder(keras.callbacks.Callback):
             name: None if logs.get(name) is None else float(logs[name]) for name in _HISTORY_METRICS
         }
         state.history.append(
-            {"epoch": done, "wall_s": wall_s, "cumulative_s": state.train_time_s, **metrics}
+            {
+                "epoch": done,
+                "wall_s": wall_s,
+                "cumulative_s": state.train_time_s,
+                "train_s": wall_s - self._validation_s,
+                "train_images": self.images_per_epoch,
+                **metrics,
+            }
         )
         state.epochs_done = done
         state.early_stopping = {s.monitor: s.counters() for s in self.stoppers}
@@ -386,6 +417,12 @@ class _Job:
         self.input_shape = tuple(int(d) for d in dataset.input_shape)
         self.num_classes = int(dataset.num_classes)
         self.max_epochs = _epoch_cap(entry, recipe, profile, self.split)
+        self.steps_per_epoch = profile.steps_per_epoch
+        self.images_per_epoch = (
+            len(self.split.y_train)
+            if self.steps_per_epoch is None
+            else self.steps_per_epoch * recipe.batch_size
+        )
         self.model = self.fresh_model()
         self.key_inputs = key_inputs(
             self.model,
@@ -395,6 +432,7 @@ class _Job:
             seed=seed,
             input_shape=self.input_shape,
             num_classes=self.num_classes,
+            jit_compile=jit_compile,
         )
         self.key = digest(self.key_inputs)
         self.cache = CacheEntry(Path(cache_root) / f"{entry.id}-{self.key[:16]}", self.key)
@@ -424,7 +462,12 @@ class _Job:
         self.model = self.fresh_model()
 
     def _result(
-        self, run: FinishedRun, *, resumed_from_epoch: int, from_cache: bool
+        self,
+        run: FinishedRun,
+        *,
+        resumed_from_epoch: int,
+        from_cache: bool,
+        predictions: np.ndarray,
     ) -> TrainResult:
         return TrainResult.from_run(
             run,
@@ -433,7 +476,15 @@ class _Job:
             cache_dir=self.cache.directory,
             resumed_from_epoch=resumed_from_epoch,
             from_cache=from_cache,
+            predictions=predictions,
         )
+
+    def _predictions(self) -> np.ndarray:
+        with _out_of_memory_is(
+            f"{self.entry.id} ran out of memory evaluating at batch size {EVALUATION_BATCH_SIZE} "
+            f"on {self.device}; use a device with more memory."
+        ):
+            return predict_classes(self.model, self.split.x_test)
 
     def from_cache(self) -> TrainResult | None:
         """A finished run with its model loaded, or None (a corrupt entry is moved aside)."""
@@ -449,12 +500,21 @@ class _Job:
         except CorruptEntryError as exc:
             self._discard(str(exc))
             return None
+        predictions = self.cache.read_predictions(run.test_examples)
+        if predictions is None:  # an entry written before predictions were kept
+            predictions = self._predictions()
+            self.cache.write_predictions(predictions)
         accuracy = units.percent(run.test_accuracy)
         self.say(
             f"{self.label} taken from the cache {self.cache.directory} "
             f"({_epochs(run.state.epochs_done)}, test accuracy {accuracy}); nothing trained."
         )
-        return self._result(run, resumed_from_epoch=run.state.epochs_done, from_cache=True)
+        return self._result(
+            run,
+            resumed_from_epoch=run.state.epochs_done,
+            from_cache=True,
+            predictions=predictions,
+        )
 
     def restore_or_start(self) -> TrainState:
         """A killed run's state with its last saved epoch loaded, else a fresh state."""
@@ -499,6 +559,7 @@ class _Job:
             {
                 "device": self.device,
                 "jit_compile": bool(self.jit_compile),
+                "precision": keras.mixed_precision.global_policy().name,
                 "tensorflow_version": tf.__version__,
                 "keras_version": keras.__version__,
                 "from_epoch": done,
@@ -521,6 +582,7 @@ class _Job:
             max_epochs=self.max_epochs,
             label=self.label,
             progress=self.say,
+            images_per_epoch=self.images_per_epoch,
         )
         batch = self.recipe.batch_size
         split = self.split
@@ -531,6 +593,8 @@ class _Job:
             augment=build_augmentation(self.recipe.augmentation, seed=self.seed),
             shuffle_seed=self.seed,
         )
+        if self.steps_per_epoch is not None:  # an epoch of the profile is a number of steps
+            train_data = train_data.repeat()
         validation_data = (
             make_pipeline(split.x_val, split.y_val, batch_size=batch) if len(split.y_val) else None
         )
@@ -544,6 +608,7 @@ class _Job:
                 validation_data=validation_data,
                 epochs=self.max_epochs,
                 initial_epoch=state.epochs_done,
+                steps_per_epoch=self.steps_per_epoch,
                 # TerminateOnNaN ends the epoch at the first NaN batch; the recorder then refuses it
                 callbacks=[keras.callbacks.TerminateOnNaN(), *stoppers, recorder],
                 shuffle=False,  # make_pipeline shuffles; Keras cannot shuffle a tf.data input
@@ -567,22 +632,20 @@ class _Job:
         Raises:
             TrainingError: the device ran out of memory.
         """
-        with _out_of_memory_is(
-            f"{self.entry.id} ran out of memory evaluating at batch size {EVALUATION_BATCH_SIZE} "
-            f"on {self.device}; use a device with more memory."
-        ):
-            test_accuracy = evaluate(self.model, self.split.x_test, self.split.y_test)
-        run = FinishedRun(
-            state=state, test_accuracy=test_accuracy, test_examples=len(self.split.y_test)
-        )
-        self.cache.finish(run)
+        predictions = self._predictions()
+        labels = np.asarray(self.split.y_test).reshape(-1)
+        test_accuracy = float(np.mean(predictions == labels))
+        run = FinishedRun(state=state, test_accuracy=test_accuracy, test_examples=len(labels))
+        self.cache.finish(run, predictions)
         self.say(
             f"{self.label} done: {_epochs(state.epochs_done)} in "
             f"{units.seconds(state.train_time_s)}, test accuracy {units.percent(test_accuracy)} "
             f"on {run.test_examples} images"
             + (f", stopped by {state.stopped_by}" if state.stopped_by else "")
         )
-        return self._result(run, resumed_from_epoch=resumed_from_epoch, from_cache=False)
+        return self._result(
+            run, resumed_from_epoch=resumed_from_epoch, from_cache=False, predictions=predictions
+        )
 
 
 def _silent(line: str) -> None:
@@ -619,7 +682,7 @@ def train_variant(
         recipe: overrides `entry.recipe` (it is part of the cache key).
         progress: receives one line per epoch and one per notable event (resume, cache hit,
             corrupt entry moved aside).
-        jit_compile: compile the training step with XLA (recorded in `provenance`, not in the key).
+        jit_compile: compile the training step with XLA (part of the cache key).
 
     Returns:
         The trained model with its history, times and test accuracy.
