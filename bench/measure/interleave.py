@@ -56,7 +56,11 @@ class Session:
 
 
 def per_call_s(timed: Timed, calls: int = 3) -> float:
-    """Mean seconds of `calls` calls (after the warm-up), to size the rounds."""
+    """Seconds of one call, to size the rounds: the last warm-up call's when it was timed and
+    the call is long (a second or so: timing it again would cost as much as a round), else the
+    mean of `calls` more calls."""
+    if timed.warm_call_s >= 0.05:
+        return timed.warm_call_s
     start = time.perf_counter()
     for _ in range(calls):
         timed.call()
@@ -88,8 +92,7 @@ def warm_up(timed: Mapping[str, Timed], *, calls: int) -> dict[str, str]:
         if math.isnan(t.first_call_s):
             t.warm_up(calls)
         else:
-            for _ in range(calls - 1):
-                t.call()
+            t.more_warm_up(calls - 1)
         if t.tracing_count != 1:
             dropped[name] = _retraced(name, t.tracing_count)
     return dropped

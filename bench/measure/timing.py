@@ -34,15 +34,26 @@ class Timed:
     batch_size: int
     function: tf.types.experimental.PolymorphicFunction
     first_call_s: float = float("nan")
+    warm_call_s: float = float("nan")  # the last warm-up call after the first
     inputs: tuple = ()  # the fixed inputs every call uses (before any augmentation)
 
     def warm_up(self, calls: int) -> None:
-        """Run the first call (timed apart: trace, compile, cuDNN autotune) and `calls - 1` more."""
+        """Run the first call (timed apart: trace, compile, cuDNN autotune) and `calls - 1` more.
+
+        The last of the later calls is timed too (`warm_call_s`): a first estimate of one call,
+        to size the rounds without spending calls on it.
+        """
         start = time.perf_counter()
         self.call()
         self.first_call_s = time.perf_counter() - start
-        for _ in range(max(calls - 1, 0)):
+        self.more_warm_up(calls - 1)
+
+    def more_warm_up(self, calls: int) -> None:
+        """`calls` more untimed calls, the last one timed into `warm_call_s`."""
+        for _ in range(max(calls, 0)):
+            start = time.perf_counter()
             self.call()
+            self.warm_call_s = time.perf_counter() - start
 
     @property
     def tracing_count(self) -> int:

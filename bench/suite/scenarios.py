@@ -34,7 +34,11 @@ LATENCY_FILL_S = 2e-3
 MOST_CALLS_PER_ROUND = 8
 THROUGHPUT_ROUNDS = (3, 50)
 TRAIN_STEP_ROUNDS = (3, 50)
-STEP_BUDGET_S = 6.0  # seconds per model for throughput and the training step, as before
+# Seconds of samples per model for throughput and the training step. Calls shorter than
+# STEP_FILL_S are repeated within a round (up to MOST_CALLS_PER_ROUND), so small models, whose
+# calls are fast, still get dozens of samples when the rounds are few.
+STEP_BUDGET_S = 5.0
+STEP_FILL_S = 0.5
 
 
 @dataclass
@@ -169,9 +173,10 @@ def throughput_scenario(models: Mapping[str, Any], *, xla: bool, batch: int) -> 
     scenario = _run(
         "throughput",
         timed,
-        warm_up_calls=1,  # the first call, already run by `_fitting`; no other warm-up needed
+        warm_up_calls=2,  # the first call (run by `_fitting`) and one more, timed to size rounds
         budget_s=STEP_BUDGET_S * max(len(timed), 1),
         rounds=THROUGHPUT_ROUNDS,
+        fill_s=STEP_FILL_S,
     )
     scenario.dropped.update(dropped)
     scenario.notes.update(notes)
@@ -204,6 +209,7 @@ def train_step_scenario(
         warm_up_calls=2,  # the first (run above) and one more: the first step builds slots
         budget_s=STEP_BUDGET_S * max(len(timed), 1),
         rounds=TRAIN_STEP_ROUNDS,
+        fill_s=STEP_FILL_S,
     )
     scenario.dropped.update(dropped)
     return scenario
