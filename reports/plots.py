@@ -371,7 +371,8 @@ def latency_plot(
     caption = (
         f"Raw per-round batch-1 latency samples (pytest-benchmark stats.data) on {device}, "
         f"{dataset} input shape; boxes: quartiles, whiskers: 1st-99th percentile; "
-        f"{int(n_rounds.min())}–{int(n_rounds.max())} rounds per variant."
+        f"{int(n_rounds.min())}–{int(n_rounds.max())} samples per model (small models are timed "
+        "several times per round)."
         if math.isfinite(n_rounds.min())
         else ""
     )

@@ -158,6 +158,16 @@ def variant_columns() -> list[tuple[str, str, Any]]:
     ]
 
 
+def _runs_cell(row: pd.Series, n_runs: Any) -> str:
+    """How many runs stand behind the row: seeds for measured accuracies, else files."""
+    if _nan(n_runs) or n_runs == 0:
+        return "published"
+    seeds = row.get("accuracy_runs")
+    if row.get("accuracy_source") == "measured" and isinstance(seeds, tuple) and seeds:
+        return f"{len(seeds)} seed" + ("s" if len(seeds) > 1 else "")
+    return str(int(n_runs))
+
+
 def variants_table(content: Content) -> tuple[Table, list[str]]:
     """The main table and the notes on columns left out because nothing was measured."""
     table = content.table
@@ -189,7 +199,7 @@ def variants_table(content: Content) -> tuple[Table, list[str]]:
                 str(row["kind"]),
                 units.percent(row["accuracy"]),
                 _interval(row),
-                "published" if _nan(n_runs) or n_runs == 0 else str(int(n_runs)),
+                _runs_cell(row, n_runs),
                 _source(row),
                 *[fmt(row[key]) for _, key, fmt in present],
                 "; ".join(remarks),
@@ -478,8 +488,10 @@ def sections(content: Content) -> list[Section]:
         Section("comparisons", "Can the accuracies be told apart?",
                 (("table", comparisons_table(content)),)),
         *(_axis_section(content, r) for r in content.analysis.measured_axes),
-        Section("references", "Reference points", (("table", references_table(content)),)),
     ]  # fmt: skip
+    references = references_table(content)
+    if references.rows:
+        found.append(Section("references", "Reference points", (("table", references),)))
     per_class = per_class_table(content)
     if per_class is not None:
         found.append(Section("per-class", "Accuracy per class", (("table", per_class),)))

@@ -116,8 +116,8 @@ def test_profiles_are_nested_budgets() -> None:
     # paper runs the report's recipe unchanged: all data, the recipe's 200 epochs.
     assert (paper.train_examples, paper.test_examples, paper.max_epochs) == (None, None, None)
     assert paper.validation_examples is None and paper.steps is None
-    # The CPU-sized profiles are budgeted in optimizer steps, equal for every model: 300 and 150.
-    assert cpu.steps == 6 * 50 == 300 and quick.steps == 3 * 50 == 150
+    # The CPU-sized profiles are budgeted in optimizer steps, equal for every model: 250 and 150.
+    assert cpu.steps == 5 * 50 == 250 and quick.steps == 3 * 50 == 150
     assert cpu.test_examples is None  # the full test set: accuracies comparable to the paper's
     assert 0 < quick.test_examples < 10_000 and 0 < quick.validation_examples <= 5_000
     # smoke: seconds, two epochs (so a run can be interrupted between them and resumed).

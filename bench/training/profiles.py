@@ -63,10 +63,10 @@ PROFILES: dict[str, Profile] = {
         train_examples=None,
         validation_examples=1_000,
         test_examples=None,
-        max_epochs=6,
+        max_epochs=5,
         steps_per_epoch=50,
         description=(
-            "an equal budget of 300 optimizer steps per model at its recipe's batch (6 epochs of "
+            "an equal budget of 250 optimizer steps per model at its recipe's batch (5 epochs of "
             "50 steps over all training images), 1,000 validation images, the full test set; "
             "the recipes' early stoppings and augmentation apply (tens of minutes for all "
             "models on a 2-core CPU)"
