@@ -575,3 +575,25 @@ def test_load_user_model_refuses_missing_garbage_and_unsafe_files(tmp_path: Path
     inputs = keras.Input((8, 8, 3))
     unsafe = keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2.0)(inputs))
     assert "safe mode" in refuse(_saved(tmp_path, unsafe, "lambda.keras"))
+
+
+def test_precise_bn_sets_the_moving_statistics_from_the_images():
+    # BN right on the input: its moving mean must become the images' mean per channel (two
+    # batches of equal size: the mean of the batch means) and its moving variance the mean of
+    # the two batches' variances, computed here with NumPy.
+    from bench.training import precise_bn
+
+    inputs = keras.Input(shape=(4, 4, 3))
+    x = keras.layers.BatchNormalization(momentum=0.99, name="bn")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
+    rng = np.random.default_rng(0)
+    images = rng.normal(loc=[1.0, -2.0, 5.0], scale=[0.5, 2.0, 1.0], size=(512, 4, 4, 3))
+    images = images.astype(np.float32)
+    assert precise_bn.reestimate(model, images, batch_size=256) == 1
+    layer = model.get_layer("bn")
+    np.testing.assert_allclose(layer.moving_mean.numpy(), images.mean(axis=(0, 1, 2)), atol=1e-4)
+    halves = [images[:256].var(axis=(0, 1, 2)), images[256:].var(axis=(0, 1, 2))]
+    np.testing.assert_allclose(layer.moving_variance.numpy(), np.mean(halves, axis=0), rtol=1e-3)
+    assert layer.momentum == 0.99  # restored
+    assert precise_bn.reestimate(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]),
+                                 images[:, 0, 0, :2]) == 0  # fmt: skip

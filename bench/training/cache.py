@@ -497,14 +497,25 @@ class CacheEntry:
             return None
         return classes if classes.ndim == 1 and len(classes) == expected else None
 
-    def finish(self, run: FinishedRun, predictions: np.ndarray | None = None) -> None:
+    def finish(
+        self,
+        run: FinishedRun,
+        predictions: np.ndarray | None = None,
+        model: keras.Model | None = None,
+    ) -> None:
         """Publish the last checkpoint as `final.keras` with `result.json`; drop the checkpoints.
 
         `predictions` (the test set's predicted classes) are written first, so a finished entry
-        has them whenever the code that wrote it knew about them.
+        has them whenever the code that wrote it knew about them. `model`, when given, is saved
+        as `final.keras` instead of the checkpoint (its BatchNormalization statistics were
+        re-estimated after the last epoch: `bench.training.precise_bn`).
         """
         if predictions is not None:
             self.write_predictions(predictions)
+        if model is not None:
+            save_model_atomic(model, self.final_path)
+            self._publish(run)
+            return
         checkpoint = self.checkpoint_path(run.state.epochs_done)
         temporary = self.directory / f".{FINAL_FILE}.tmp-{os.getpid()}"
         temporary.unlink(missing_ok=True)
@@ -514,6 +525,10 @@ class CacheEntry:
             shutil.copyfile(checkpoint, temporary)
             _fsync_file(temporary)
         os.replace(temporary, self.final_path)
+        self._publish(run)
+
+    def _publish(self, run: FinishedRun) -> None:
+        """Write `result.json` (after `final.keras`), then drop the checkpoints and the state."""
         envelope = {"format": FORMAT_VERSION, "key": self.key}
         write_json_atomic(self.directory / RESULT_FILE, {**run.to_json(), **envelope})
         # result.json now holds everything state.json did; a finished entry is those two files.

@@ -16,6 +16,9 @@ Claims, and how `tests/test_training.py` checks each on a tiny model:
   the input pipeline's shuffle order, the augmentation and dropout draws restart from the seed
   rather than continuing the interrupted random streams. The optimizer state, the weights and the
   early-stopping counters are restored exactly.
+- With a short profile (`precise_bn_images`), BatchNormalization's statistics are re-estimated for
+  the final weights before the test evaluation (`bench.training.precise_bn`), and that model is
+  the cached `final.keras`; the weights are the last epoch's either way.
 - A NaN loss, an out-of-memory error and a corrupt cache entry each become one sentence
   (`TrainingError`, or a warning through `progress` for a corrupt entry, which is moved aside and
   retrained); the NaN epoch is never saved.
@@ -43,6 +46,7 @@ import tensorflow as tf
 from architectures.augmentation import build_augmentation
 from architectures.spec import Recipe
 from bench.measure.environment import device_name
+from bench.training import precise_bn
 from bench.training.cache import (
     CacheEntry,
     CorruptEntryError,
@@ -416,6 +420,7 @@ class _Job:
         self.split = _apply_profile(dataset, profile)
         self.input_shape = tuple(int(d) for d in dataset.input_shape)
         self.num_classes = int(dataset.num_classes)
+        self.profile = profile
         self.max_epochs = _epoch_cap(entry, recipe, profile, self.split)
         self.steps_per_epoch = profile.steps_per_epoch
         self.images_per_epoch = (
@@ -626,17 +631,37 @@ class _Job:
                 f"check the data; epochs before it stay checkpointed in {self.cache.directory}."
             )
 
+    def _precise_bn(self) -> bool:
+        """Re-estimate BN statistics for the final weights when the profile asks (True if done)."""
+        count = self.profile.precise_bn_images
+        if not count:
+            return False
+        rng = np.random.default_rng(self.seed)
+        chosen = rng.permutation(len(self.split.x_train))[:count]
+        with _out_of_memory_is(
+            f"{self.entry.id} ran out of memory re-estimating BatchNormalization statistics on "
+            f"{self.device}; use a device with more memory."
+        ):
+            layers = precise_bn.reestimate(self.model, self.split.x_train[np.sort(chosen)])
+        if layers:
+            self.say(
+                f"{self.label} BatchNormalization statistics of {layers} layers re-estimated on "
+                f"{len(chosen)} training images for the final weights"
+            )
+        return bool(layers)
+
     def evaluate_and_publish(self, state: TrainState, *, resumed_from_epoch: int) -> TrainResult:
         """Test the last epoch's weights, publish the finished run in the cache, and return it.
 
         Raises:
             TrainingError: the device ran out of memory.
         """
+        recalibrated = self._precise_bn()
         predictions = self._predictions()
         labels = np.asarray(self.split.y_test).reshape(-1)
         test_accuracy = float(np.mean(predictions == labels))
         run = FinishedRun(state=state, test_accuracy=test_accuracy, test_examples=len(labels))
-        self.cache.finish(run, predictions)
+        self.cache.finish(run, predictions, model=self.model if recalibrated else None)
         self.say(
             f"{self.label} done: {_epochs(state.epochs_done)} in "
             f"{units.seconds(state.train_time_s)}, test accuracy {units.percent(test_accuracy)} "
