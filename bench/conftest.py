@@ -72,7 +72,14 @@ def pytest_configure(config: pytest.Config) -> None:
         seeds = parse_seeds(config.option.seeds)
     except SeedsError as exc:
         raise pytest.UsageError(str(exc)) from None
+    from bench.suite.deployments import DeploymentsOptionError, parse_deployments
+
+    try:
+        wanted = parse_deployments(config.option.deployments)
+    except DeploymentsOptionError as exc:
+        raise pytest.UsageError(str(exc)) from None
     suite = Suite(config.option, settings, entries, seeds)
+    suite.deployments = wanted
     suite.capture = config.pluginmanager.getplugin("capturemanager")
     config.stash[SUITE_KEY] = suite
 
@@ -126,7 +133,7 @@ def pytest_benchmark_update_json(
     output_json["contract_version"] = CONTRACT_VERSION
     output_json["run"] = suite.run_options()
     output_json["variants"] = assemble.variants_section(
-        suite.entries, suite.records, output_json["benchmarks"]
+        suite.entries, suite.records, output_json["benchmarks"], suite.deployment_rows
     )
     output_json["published_references"] = assemble.published_references(
         architectures.VARIANTS.values()

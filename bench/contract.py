@@ -40,6 +40,7 @@ RECORD_FIELDS = (
     "published",
     "seeds",
     "runs",
+    "deployments",
     "errors",
     "unavailable",
 )
@@ -68,7 +69,14 @@ def empty_variant_record(variant: str) -> dict[str, Any]:
     """A record with every contract key, figures `None`, lists and dicts empty."""
     record: dict[str, Any] = dict.fromkeys(variant_keys())
     record.update(
-        variant=variant, layers=[], history=[], seeds=[], runs=[], errors=[], unavailable={}
+        variant=variant,
+        layers=[],
+        history=[],
+        seeds=[],
+        runs=[],
+        deployments={},
+        errors=[],
+        unavailable={},
     )
     return record
 

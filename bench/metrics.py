@@ -140,6 +140,10 @@ METRICS: tuple[Metric, ...] = (
            gate="max_growth", noise="tolerance", tolerance=0.05),
     Metric("train_time_s", "s", "lower", "Training time", "training time", axis=True,
            column=True, noise="tolerance", tolerance=0.10),
+    # The float32 .keras file (weights once, no optimizer state); identical architectures differ
+    # by a few bytes of layer configuration, hence a tolerance rather than exact equality.
+    Metric("model_file_bytes", "bytes", "lower", "Model file size (float32 .keras)",
+           "model file size", axis=True, noise="tolerance", tolerance=0.005),
 )  # fmt: skip
 
 

@@ -13,15 +13,18 @@ import pytest
 
 from bench.conftest import SUITE_KEY, Suite
 from bench.measure import timing as latency
-from bench.suite import scenarios, seeds
+from bench.suite import deployments, scenarios, seeds
 from bench.suite.scenarios import Scenario
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    suite = metafunc.config.stash[SUITE_KEY]
     if "variant" in metafunc.fixturenames:
-        suite = metafunc.config.stash[SUITE_KEY]
         ids = [e.id for e in suite.entries]
         metafunc.parametrize("variant", ids, ids=ids)
+    if "point" in metafunc.fixturenames:  # a model in a deployment other than keras
+        ids = [deployments.point(e.id, d) for e in suite.entries for d in suite.deployments[1:]]
+        metafunc.parametrize("point", ids, ids=ids)
 
 
 def _shown(suite: Suite):
@@ -70,18 +73,45 @@ def models(suite: Suite) -> dict:
 
 
 @pytest.fixture(scope="session")
-def latency_session(suite: Suite, models: dict, reference: latency.Timed) -> Scenario:
-    opt = suite.options
-    return scenarios.latency_scenario(
-        models, xla=suite.settings.xla, budget_s=opt.latency_budget, reference=reference
-    )
+def converted(suite: Suite, models: dict) -> dict:
+    """Every model in every other deployment asked for, converted before any timing starts,
+    and evaluated on the test set when the weights were trained or loaded here."""
+    if len(suite.deployments) == 1:
+        return {}
+    data = suite.deployment_data()
+    calibration = None if data is None else data.x_train[: deployments.CALIBRATION_IMAGES]
+    found = deployments.convert_all(models, suite.deployments, calibration)
+    suite.deployment_rows = deployments.records(found)
+    if data is not None and suite.options.accuracy in {"train", "load"}:
+        deployments.evaluate_all(found, suite.deployment_rows, data.x_test, data.y_test)
+    return found
 
 
 @pytest.fixture(scope="session")
-def throughput_session(suite: Suite, models: dict) -> Scenario:
-    return scenarios.throughput_scenario(
-        models, xla=suite.settings.xla, batch=suite.options.throughput_batch
+def latency_session(
+    suite: Suite, models: dict, converted: dict, reference: latency.Timed
+) -> Scenario:
+    extra, dropped = deployments.timed_points(converted, batch_size=1)
+    scenario = scenarios.latency_scenario(
+        models,
+        xla=suite.settings.xla,
+        budget_s=suite.options.latency_budget,
+        reference=reference,
+        extra=extra,
     )
+    scenario.dropped.update(dropped)
+    return scenario
+
+
+@pytest.fixture(scope="session")
+def throughput_session(suite: Suite, models: dict, converted: dict) -> Scenario:
+    batch = suite.options.throughput_batch
+    extra, dropped = deployments.timed_points(converted, batch_size=batch)
+    scenario = scenarios.throughput_scenario(
+        models, xla=suite.settings.xla, batch=batch, extra=extra
+    )
+    scenario.dropped.update(dropped)
+    return scenario
 
 
 @pytest.fixture(scope="session")
@@ -91,14 +121,20 @@ def train_step_session(suite: Suite, models: dict) -> Scenario:
 
 
 def _entry(benchmark, suite: Suite, variant: str, scenario: Scenario) -> None:
-    """This model's samples of the session as its benchmark entry, or a one-sentence failure."""
+    """This point's samples of the session as its benchmark entry, or a one-sentence failure.
+
+    A point is a model (keras, the default deployment) or `<model>@<deployment>`; a failed
+    deployment's sentence goes to that deployment's row, not to the model's errors.
+    """
+    model, deployment = deployments.split_point(variant)
     if variant in scenario.dropped:
-        suite.record_error(variant, scenario.dropped[variant])
+        suite.record_error(model, scenario.dropped[variant], deployment=deployment)
         pytest.fail(scenario.dropped[variant], pytrace=False)
     session, timed = scenario.session, scenario.timed[variant]
     samples = session.samples[variant]
     scenarios.replay(benchmark, samples)
-    benchmark.extra_info.update(suite.extra(variant, scenario.name, timed))
+    benchmark.extra_info.update(suite.extra(model, scenario.name, timed))
+    benchmark.extra_info["deployment"] = deployment
     benchmark.extra_info.update(scenario.notes.get(variant, {}))
     benchmark.extra_info["session"] = {
         "id": scenario.id,
@@ -125,6 +161,16 @@ def test_latency(benchmark, variant: str, suite: Suite, latency_session: Scenari
 def test_throughput(benchmark, variant: str, suite: Suite, throughput_session: Scenario) -> None:
     """Images per second at a large batch (--throughput-batch, 256 by default)."""
     _entry(benchmark, suite, variant, throughput_session)
+
+
+def test_deployment_latency(benchmark, point: str, suite: Suite, latency_session: Scenario):
+    """Batch-1 latency of a model in another deployment, in the same session as the models."""
+    _entry(benchmark, suite, point, latency_session)
+
+
+def test_deployment_throughput(benchmark, point: str, suite: Suite, throughput_session: Scenario):
+    """Images per second of a model in another deployment, where the runtime runs batches."""
+    _entry(benchmark, suite, point, throughput_session)
 
 
 def test_train_step(benchmark, variant: str, suite: Suite, train_step_session: Scenario) -> None:

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from reports import plots, render
-from reports.data import aggregate, load_suite
+from reports.data import Suite, aggregate, load_suite
+from reports.deployments import DeploymentReport, analyse_deployments
 from reports.noise import judges
-from reports.pareto import analyse
+from reports.pareto import Analysis, analyse
 from reports.verdict import dataset_name, make_verdict
 
 
@@ -25,9 +29,47 @@ def _remove_stale_plots(plot_dir: Path) -> None:
     if not plot_dir.is_dir():
         return
     for pattern in ("pareto_*", "time_to_accuracy.*", "latency_distribution.*"):
-        for path in plot_dir.glob(pattern):
+        for path in [*plot_dir.glob(pattern), *plot_dir.glob(f"deployments/{pattern}")]:
             if path.suffix in {".png", ".svg"}:
                 path.unlink()
+
+
+def _plots(
+    suite: Suite,
+    table: pd.DataFrame,
+    analysis: Analysis,
+    deployed: DeploymentReport | None,
+    plot_dir: Path,
+) -> dict[str, Any]:
+    """Every figure of the report, saved under `plot_dir`, as `render.Content` fields."""
+    _remove_stale_plots(plot_dir)
+    device, dataset = suite.device, dataset_name(suite.dataset)
+    axis_plots = {
+        result.axis.slug: plots.pareto_plot(
+            result, table, device=device, dataset=dataset, out_dir=plot_dir
+        )
+        for result in analysis.measured_axes
+    }
+    deployment_plots = {}
+    if deployed is not None:
+        deployment_plots = {
+            result.axis.slug: plots.pareto_plot(
+                result, deployed.points, device=device, dataset=dataset,
+                out_dir=plot_dir / "deployments",
+            )
+            for result in deployed.analysis.measured_axes
+        }  # fmt: skip
+    order = list(table["variant"])
+    return {
+        "axis_plots": axis_plots,
+        "deployment_plots": deployment_plots,
+        "time_to_accuracy": plots.time_to_accuracy_plot(
+            suite.history, device=device, dataset=dataset, out_dir=plot_dir
+        ),
+        "latency": plots.latency_plot(
+            suite.latency, order, device=device, dataset=dataset, out_dir=plot_dir
+        ),
+    }
 
 
 def build_report(
@@ -54,32 +96,19 @@ def build_report(
     suite = load_suite(paths, allow_mixed=allow_mixed)
     table = aggregate(suite)
     analysis = analyse(table, judges=judges(table, suite.samples, suite.labels))
-    device, dataset = suite.device, dataset_name(suite.dataset)
     verdict = make_verdict(
         table, analysis, device=suite.device, dataset=suite.dataset, labels=suite.labels
     )
-
-    plot_dir = out_dir / "plots"
-    _remove_stale_plots(plot_dir)
-    axis_plots = {
-        result.axis.slug: plots.pareto_plot(
-            result, table, device=device, dataset=dataset, out_dir=plot_dir
-        )
-        for result in analysis.measured_axes
-    }
-    order = list(table["variant"])
+    deployed = analyse_deployments(
+        suite.deployments, suite.samples, suite.labels, device=suite.device, dataset=suite.dataset
+    )
     content = render.Content(
         suite=suite,
         table=table,
         analysis=analysis,
         verdict=verdict,
-        axis_plots=axis_plots,
-        time_to_accuracy=plots.time_to_accuracy_plot(
-            suite.history, device=device, dataset=dataset, out_dir=plot_dir
-        ),
-        latency=plots.latency_plot(
-            suite.latency, order, device=device, dataset=dataset, out_dir=plot_dir
-        ),
+        deployments=deployed,
+        **_plots(suite, table, analysis, deployed, out_dir / "plots"),
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     html_path = out_dir / "report.html"

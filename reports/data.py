@@ -36,6 +36,7 @@ import pandas as pd
 
 from bench import contract, metrics
 from reports import runs as runs_module
+from reports.deployment_rows import rows as deployment_rows
 from reports.stats import estimate
 
 TEXT_KEYS = (
@@ -102,6 +103,7 @@ class Suite:
             run identity, predictions (`reports.runs.TRAINING_COLUMNS`).
         labels: the test sets' labels by checksum (`test_labels` of the files).
         class_names: the dataset's class names, in label order, when the files give them.
+        deployments: one row per model × deployment × file (`reports.deployment_rows.rows`).
     """
 
     runs: pd.DataFrame
@@ -115,11 +117,13 @@ class Suite:
         columns=runs_module.TRAINING_COLUMNS))  # fmt: skip
     labels: dict[str, Any] = field(default_factory=dict)
     class_names: tuple[str, ...] = ()
+    deployments: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def latency(self) -> pd.DataFrame:
         """Batch-1 latency samples: `run`, `variant`, `round`, `latency_s`."""
         rows = self.samples[self.samples["scenario"] == "latency"]
+        rows = rows[~rows["variant"].str.contains("@", regex=False)]  # the models, in keras
         frame = rows[["run", "variant", "round", "seconds"]]
         return frame.rename(columns={"seconds": "latency_s"}).reset_index(drop=True)
 
@@ -265,6 +269,8 @@ def _sample_rows(run: int, name: str, doc: dict[str, Any], notes: list[str]) -> 
             continue
         session = (extra.get("session") or {}).get("id")
         calls = int((extra.get("session") or {}).get("calls_per_round") or 1)
+        deployment = extra.get("deployment", "keras")
+        variant = extra["variant"] if deployment == "keras" else f"{extra['variant']}@{deployment}"
         rows.extend(
             {
                 "run": run,
@@ -272,7 +278,7 @@ def _sample_rows(run: int, name: str, doc: dict[str, Any], notes: list[str]) -> 
                 # Files without interleaved sessions: each benchmark is its own "session", so
                 # no two models are ever paired by round.
                 "session": session or f"{name}:{bench.get('name')}",
-                "variant": extra["variant"],
+                "variant": variant,  # `<model>@<deployment>` for another deployment than keras
                 "round": i // calls,  # several samples of one round share its index
                 "seconds": float(s),
                 "batch_size": int(extra.get("batch_size") or 1),
@@ -313,6 +319,7 @@ class _Tables:
     class_names: list[str] = field(default_factory=list)
     references: dict[str, dict[str, Any]] = field(default_factory=dict)
     seen: dict[str, str] = field(default_factory=dict)
+    deployments: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, index: int, name: str, doc: dict[str, Any]) -> None:
         file_row = _file_row(index, name, doc)
@@ -327,6 +334,7 @@ class _Tables:
             self.runs.append(_variant_row(file_row, vid, record))
             self.history.extend(runs_module.history_rows(index, vid, record))
             self.trainings.extend(runs_module.training_rows(index, vid, record))
+            self.deployments.extend(deployment_rows(index, vid, record))
         self.samples.extend(_sample_rows(index, name, doc, self.notes))
         for point in doc["published_references"]:
             self.references.setdefault(point["variant"], point)
@@ -370,6 +378,7 @@ def suite_from_documents(
         trainings=pd.DataFrame(tables.trainings, columns=runs_module.TRAINING_COLUMNS),
         labels=tables.labels,
         class_names=tuple(tables.class_names),
+        deployments=pd.DataFrame(tables.deployments),
         notes=tuple(tables.notes),
         references=tuple(tables.references.values()),
         mixed=tuple(mixed),

@@ -20,7 +20,7 @@ import base64
 import html
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from bench import metrics
 from bench.metrics import Metric
 from reports import units
 from reports.data import ACCURACY_SOURCE_PHRASES, Suite
+from reports.deployments import DeploymentReport
 from reports.noise import ALPHA
 from reports.pareto import Analysis, AxisResult, Step, lowercase_label
 from reports.plots import Plot
@@ -109,6 +110,8 @@ class Content:
     axis_plots: dict[str, Plot]
     time_to_accuracy: Plot | None
     latency: Plot | None
+    deployments: DeploymentReport | None = None
+    deployment_plots: dict[str, Plot] = field(default_factory=dict)
 
 
 def _nan(value: Any) -> bool:
@@ -257,6 +260,73 @@ def comparisons_table(content: Content) -> Table:
         "their test images and so errs towards 'cannot be told apart'. "
         + provenance_line(content.suite),
     )
+
+
+def _deployment_row(point: pd.Series, keras_latency: dict[str, float]) -> list[str]:
+    base = keras_latency.get(point["model"])
+    ratio = (
+        units.ratio(point["latency_median_s"] / base)
+        if base and not _nan(point["latency_median_s"])
+        else ""
+    )
+    change = "" if _nan(point["accuracy_change"]) else units.points(point["accuracy_change"])
+    p = "" if _nan(point["mcnemar_p"]) else units.p_value(point["mcnemar_p"])
+    return [
+        str(point["model"]),
+        str(point["deployment"]),
+        units.figure("bytes", point["model_file_bytes"]),
+        "" if _nan(point["conversion_s"]) else units.seconds(point["conversion_s"]),
+        units.seconds(point["latency_median_s"]),
+        ratio,
+        units.seconds(point["time_per_image_s"]),
+        units.percent(point["accuracy"]),
+        change,
+        p,
+        "; ".join(point["errors"]) or "; ".join(point["unavailable"].values()),
+    ]
+
+
+def deployments_table(content: Content) -> Table:
+    """Every model in every deployment: size, conversion, latency, accuracy and its change."""
+    table = content.deployments.points
+    keras = table[table["deployment"] == "keras"].set_index("model")["latency_median_s"]
+    rows = [_deployment_row(p, keras.to_dict()) for _, p in table.iterrows()]
+    headings = ["Model", "Deployment", "File size", "Conversion", "Latency p50", "vs keras",
+                "Time per image", "Accuracy", "Δ vs keras", "McNemar p", "Notes"]  # fmt: skip
+    caption = (
+        "Each model in each deployment, timed in the same interleaved sessions as the models "
+        "(LiteRT with as many threads as TensorFlow's intra-op setting). Accuracy is measured "
+        "from each deployment's predictions on the test set; its change and McNemar's exact "
+        "test are against the same model's keras float32 predictions. "
+        + provenance_line(content.suite)
+    )
+    return Table(headings, rows, caption)
+
+
+def deployment_section(content: Content) -> Section | None:
+    """The deployments: their answers, their table, and the frontier across all of them."""
+    deployed = content.deployments
+    if deployed is None:
+        return None
+    answers = []
+    for name, verdict in deployed.verdicts.items():
+        line = f"As {name}: {verdict.headline}"
+        points = deployed.points.set_index("variant")
+        key = f"{verdict.winner}@{name}"
+        if name != "keras" and key in points.index and not _nan(points.loc[key, "mcnemar_p"]):
+            change = units.points(points.loc[key, "accuracy_change"])
+            line += (
+                f" ({verdict.winner} as {name}: {change} against keras float32, McNemar "
+                f"{units.p_value(points.loc[key, 'mcnemar_p'])})"
+            )
+        answers.append(line)
+    blocks: list[Block] = [("list", answers), ("table", deployments_table(content))]
+    for result in deployed.analysis.measured_axes:
+        plot = content.deployment_plots.get(result.axis.slug)
+        blocks += [("h3", f"All deployments: accuracy vs {lowercase_label(result.axis.label)}")]
+        blocks += [("figure", plot)] if plot else []
+        blocks += [("table", axis_table(content, result)), ("list", axis_notes(result))]
+    return Section("deployments", "Deployments", tuple(blocks))
 
 
 def per_class_table(content: Content) -> Table | None:
@@ -492,6 +562,9 @@ def sections(content: Content) -> list[Section]:
     references = references_table(content)
     if references.rows:
         found.append(Section("references", "Reference points", (("table", references),)))
+    deployed = deployment_section(content)
+    if deployed is not None:
+        found.append(deployed)
     per_class = per_class_table(content)
     if per_class is not None:
         found.append(Section("per-class", "Accuracy per class", (("table", per_class),)))

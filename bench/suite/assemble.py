@@ -49,14 +49,20 @@ def _timed_figures(record: dict[str, Any], bench: Mapping[str, Any]) -> None:
 
 
 def variants_section(
-    entries: Iterable[Any], records: Mapping[str, dict[str, Any]], benchmarks: Iterable[Mapping]
+    entries: Iterable[Any],
+    records: Mapping[str, dict[str, Any]],
+    benchmarks: Iterable[Mapping],
+    deployments: Mapping[str, dict[str, dict[str, Any]]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """One record per selected model: the worker's record plus the timed figures.
+    """One record per selected model: the worker's record plus the timed figures, and its rows
+    in the other deployments (`deployments`, with their own timed figures).
 
     Args:
         entries: the selected registry entries, in registry order.
         records: the workers' records by model id.
-        benchmarks: pytest-benchmark's entries (`extra_info` names model and scenario).
+        benchmarks: pytest-benchmark's entries (`extra_info` names model, scenario and, for
+            another deployment than keras, `deployment`).
+        deployments: model -> deployment -> row (`bench.suite.deployments.records`).
     """
     variants: dict[str, dict[str, Any]] = {}
     for entry in entries:
@@ -66,11 +72,18 @@ def variants_section(
             record.update(records[entry.id])
         else:
             record["unavailable"]["all"] = "the worker for this model did not run (deselected?)"
+        record["deployments"] = dict((deployments or {}).get(entry.id, {}))
         variants[entry.id] = record
     for bench in benchmarks:
-        record = variants.get(bench.get("extra_info", {}).get("variant"))
-        if record is not None:
+        extra = bench.get("extra_info", {})
+        record = variants.get(extra.get("variant"))
+        if record is None:
+            continue
+        deployment = extra.get("deployment", "keras")
+        if deployment == "keras":
             _timed_figures(record, bench)
+        elif deployment in record["deployments"]:
+            _timed_figures(record["deployments"][deployment], bench)
     for record in variants.values():
         for scenario in metrics.scenarios():
             for metric in metrics.timed_metrics(scenario):

@@ -93,6 +93,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--latency-budget", "seconds of batch-1 samples per model", default=3.0, type=float),
     Option("--jobs", "worker processes at once (default 2 when nothing is trained, else 1)",
            type=int),
+    Option("--deployments", "comma-separated: keras (default), xla, bf16, litert_fp32, "
+           "litert_fp16, litert_int8_dynamic, litert_int8_full, or all", default="keras",
+           metavar="D1,D2,..."),
     Option("--plugin", "module or .py file that registers models (repeatable)",
            action="append", to_worker=True),
     Option("--skip-profiler", "analytic FLOPs only (faster)", action="store_true",

@@ -118,10 +118,17 @@ def _run(
 
 
 def latency_scenario(
-    models: Mapping[str, Any], *, xla: bool, budget_s: float, reference: latency.Timed
+    models: Mapping[str, Any],
+    *,
+    xla: bool,
+    budget_s: float,
+    reference: latency.Timed,
+    extra: Mapping[str, latency.Timed] | None = None,
 ) -> Scenario:
-    """Batch-1 latency of every model, `budget_s` seconds of samples per model."""
+    """Batch-1 latency of every model (and of every `extra` point: a model in another
+    deployment, `bench.suite.deployments`), `budget_s` seconds of samples per point."""
     timed = {vid: latency.inference(m, batch_size=1, xla=xla) for vid, m in models.items()}
+    timed.update(extra or {})
     return _run(
         "latency",
         timed,
@@ -152,11 +159,24 @@ def _fitting(build: Callable[[int], latency.Timed], batch: int) -> tuple[latency
             batch //= 2
 
 
-def throughput_scenario(models: Mapping[str, Any], *, xla: bool, batch: int) -> Scenario:
-    """Images per second at `batch` (halved per model on out-of-memory, recorded)."""
+def throughput_scenario(
+    models: Mapping[str, Any],
+    *,
+    xla: bool,
+    batch: int,
+    extra: Mapping[str, latency.Timed] | None = None,
+) -> Scenario:
+    """Images per second at `batch` (halved per model on out-of-memory, recorded), and of the
+    `extra` points at `batch` (a failing first call drops the point with its reason)."""
     import tensorflow as tf
 
     timed, notes, dropped = {}, {}, {}
+    for key, point in (extra or {}).items():
+        try:
+            point.warm_up(1)
+            timed[key] = point
+        except Exception as exc:  # a runtime that cannot run this batch: one sentence, no more
+            dropped[key] = f"{key} cannot run a batch of {batch} ({type(exc).__name__}: {exc})"
     for vid, model in models.items():
         try:
             timed[vid], used = _fitting(

@@ -51,6 +51,8 @@ class Suite:
         self._executor: LocalExecutor | None = None
         self._lines: queue.Queue[str] = queue.Queue()  # workers' progress, shown by `wait`
         self.capture: Any = None  # pytest's capture manager, to show progress past it
+        self.deployments: tuple[str, ...] = ("keras",)
+        self.deployment_rows: dict[str, dict[str, dict[str, Any]]] = {}
 
     @property
     def parallel_jobs(self) -> int:
@@ -113,10 +115,42 @@ class Suite:
         if self._executor is not None:
             self._executor.shutdown()
 
-    def record_error(self, variant: str, message: str) -> None:
-        """Add one sentence to the model's record (a timed scenario that failed for it)."""
+    def record_error(self, variant: str, message: str, *, deployment: str = "keras") -> None:
+        """Add one sentence to the model's record, or to one of its deployments' rows (a timed
+        scenario that failed for it)."""
+        if deployment != "keras":
+            row = self.deployment_rows.setdefault(variant, {}).setdefault(
+                deployment, {"deployment": deployment, "errors": [], "unavailable": {}}
+            )
+            row["errors"].append(message)
+            return
         record = self.records.setdefault(variant, {"errors": [], "unavailable": {}})
         record.setdefault("errors", []).append(message)
+
+    def deployment_data(self) -> Any:
+        """The run's dataset, for calibration (training images) and per-deployment accuracy
+        (test images, split as in the workers); None when it cannot be read (reported mode on a
+        machine without the dataset: full int8 then says it has no calibration images)."""
+        from bench.training import datasets
+        from bench.training.profiles import PROFILES
+
+        opt = self.options
+        profile = PROFILES[opt.profile] if opt.accuracy == "train" else None
+        name = opt.dataset if opt.accuracy != "reported" else "cifar10"
+        validation = (profile.validation_examples if profile else None) or (
+            None if name == "synthetic" else self.entries[0].recipe.validation_examples
+        )
+        try:
+            return datasets.load_dataset(
+                name,
+                data_dir=opt.data_dir,
+                seed=DATA_SPLIT_SEED,
+                validation_examples=validation,
+                train_examples=profile.train_examples if profile else None,
+                test_examples=profile.test_examples if profile else None,
+            )
+        except datasets.DatasetError:
+            return None
 
     def extra(self, variant: str, scenario: str, timed: Any) -> dict[str, Any]:
         """The contract's `extra_info` of one benchmark entry."""
@@ -151,5 +185,6 @@ class Suite:
             "latency_reference": "bench.measure.timing.reference_workload",
             "timing": "interleaved: every model in every round, order shuffled per round",
             "parallel_jobs": self.parallel_jobs,
+            "deployments": list(self.deployments),
             "plugins": list(opt.plugin),
         }

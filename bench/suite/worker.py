@@ -142,6 +142,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Fill one model's record; user-caused faults go into `errors`, never raise."""
     import architectures
     from bench.measure import flops
+    from bench.measure.deploy import keras_file_size_bytes
     from bench.measure.params import parameter_counts
     from bench.training.datasets import SHAPES
 
@@ -152,6 +153,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
     model = entry.build(input_shape=input_shape, num_classes=num_classes)
     record.update(parameter_counts(model))
+    try:
+        record["model_file_bytes"] = keras_file_size_bytes(model)
+    except Exception as exc:  # a model Keras cannot save; the other figures still stand
+        record["unavailable"]["model_file_bytes"] = (
+            f"the model could not be saved as a .keras file ({type(exc).__name__}: {exc})"
+        )
     figures, unavailable = flops.flop_figures(model, profiler=not args.skip_profiler)
     record.update(figures)
     record["unavailable"].update(unavailable)
