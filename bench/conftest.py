@@ -48,6 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
         precision=config.option.precision,
         intra_op_threads=intra,
         inter_op_threads=inter,
+        gpu_memory_limit_mb=config.option.gpu_memory_limit,
     )
     try:
         configure(settings)
@@ -133,7 +134,11 @@ def pytest_benchmark_update_json(
     output_json["contract_version"] = CONTRACT_VERSION
     output_json["run"] = suite.run_options()
     output_json["variants"] = assemble.variants_section(
-        suite.entries, suite.records, output_json["benchmarks"], suite.deployment_rows
+        suite.entries,
+        suite.records,
+        output_json["benchmarks"],
+        suite.deployment_rows,
+        energy=suite.energy_rows,
     )
     output_json["published_references"] = assemble.published_references(
         architectures.VARIANTS.values()

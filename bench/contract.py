@@ -41,6 +41,7 @@ RECORD_FIELDS = (
     "seeds",
     "runs",
     "deployments",
+    "inference_energy",
     "errors",
     "unavailable",
 )

@@ -144,6 +144,15 @@ METRICS: tuple[Metric, ...] = (
     # by a few bytes of layer configuration, hence a tolerance rather than exact equality.
     Metric("model_file_bytes", "bytes", "lower", "Model file size (float32 .keras)",
            "model file size", axis=True, noise="tolerance", tolerance=0.005),
+    # Energy from a hardware counter (NVML, RAPL), gross joules of the whole device over the
+    # window (docs/energy.md); null where the machine has no counter. Measured apart for each
+    # model, so a tolerance: the counter's step is ~2 % of a 5 s NVML window, and run-to-run
+    # variation of GPU power is several per cent.
+    Metric("energy_train_j", "J", "lower", "Training energy", "training energy", axis=True,
+           noise="tolerance", tolerance=0.10),
+    Metric("energy_per_1000_images_j", "J", "lower",
+           "Energy per 1,000 images at the throughput batch", "energy per 1,000 images",
+           axis=True, column=True, heading="J / 1k images", noise="tolerance", tolerance=0.10),
 )  # fmt: skip
 
 

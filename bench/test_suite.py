@@ -120,6 +120,17 @@ def train_step_session(suite: Suite, models: dict) -> Scenario:
     return scenarios.train_step_scenario(models, recipes, xla=suite.settings.xla)
 
 
+@pytest.fixture(scope="session")
+def energy_rows(suite: Suite, throughput_session: Scenario) -> dict:
+    """Energy per 1,000 images of each model at its throughput batch, after every timing."""
+    from bench.measure.environment import device_name
+
+    models = {v: t for v, t in throughput_session.timed.items() if "@" not in v}
+    models = {v: t for v, t in models.items() if v not in throughput_session.dropped}
+    suite.energy_rows = scenarios.energy_scenario(models, on_gpu=device_name() != "CPU")
+    return suite.energy_rows
+
+
 def _entry(benchmark, suite: Suite, variant: str, scenario: Scenario) -> None:
     """This point's samples of the session as its benchmark entry, or a one-sentence failure.
 
@@ -177,3 +188,13 @@ def test_train_step(benchmark, variant: str, suite: Suite, train_step_session: S
     """One optimizer step at the recipe's batch size, with the recipe's augmentation."""
     _entry(benchmark, suite, variant, train_step_session)
     benchmark.extra_info["augmentation"] = suite.entry(variant).recipe.augmentation
+
+
+def test_inference_energy(variant: str, suite: Suite, energy_rows: dict) -> None:
+    """Energy per 1,000 images at the throughput batch, from a hardware counter (skipped, with
+    the reason in the record, where the machine has none)."""
+    row = energy_rows.get(variant)
+    if row is None:
+        pytest.skip(f"{variant} has no throughput function to measure (see its throughput test)")
+    if row["reason"] is not None:
+        pytest.skip(row["reason"])

@@ -234,22 +234,36 @@ def _variant_row(file_row: dict[str, Any], vid: str, record: dict[str, Any]) -> 
         if math.isnan(row[metric.key]) and metric.inverse_of in unavailable:
             unavailable.setdefault(metric.key, unavailable[metric.inverse_of])
     _other_device(row, record, file_row["device"], unavailable)
+    row["energy_source"] = energy_source(record)
     row["unavailable"] = unavailable
     row["errors"] = tuple(str(e) for e in record.get("errors") or ())
     return row
 
 
 def _other_device(row: dict, record: dict[str, Any], device: str, unavailable: dict) -> None:
-    """Keep a training time measured on another device off this run's axes, saying where."""
+    """Keep a training time or energy measured on another device off this run's axes."""
     trained_on = record.get("train_device")
-    if not trained_on or trained_on == device or math.isnan(row["train_time_s"]):
+    if not trained_on or trained_on == device:
         return
     cached = " (from cache)" if record.get("from_cache") else ""
-    row["train_time_s"] = math.nan
-    unavailable["train_time_s"] = (
-        f"trained on {trained_on}{cached}, not on this run's {device}: training times from "
-        "different devices are not put on one axis"
-    )
+    for key, what in (("train_time_s", "training times"), ("energy_train_j", "training energies")):
+        if math.isnan(row[key]):
+            continue
+        row[key] = math.nan
+        unavailable[key] = (
+            f"trained on {trained_on}{cached}, not on this run's {device}: {what} from "
+            "different devices are not put on one axis"
+        )
+
+
+def energy_source(record: dict[str, Any]) -> str | None:
+    """Which counters the record's energy figures were read from: "nvml_counter (GPU 0: ...)"."""
+    windows = [record.get("inference_energy") or {}]
+    for run in record.get("runs") or ():
+        segments = ((run or {}).get("train_provenance") or {}).get("segments") or ()
+        windows += [s.get("energy") or {} for s in segments]
+    found = [f"{w['source']} ({w.get('device')})" for w in windows if w.get("source")]
+    return "; ".join(dict.fromkeys(found)) or None
 
 
 SAMPLE_COLUMNS = ["run", "scenario", "session", "variant", "round", "seconds", "batch_size"]
@@ -497,6 +511,7 @@ def _variant_aggregate(
         "profile": _joined(group["profile"]),
         "seeds": tuple(int(s) for s in group["seed"].dropna()),
         "cost_source": "measured",
+        "energy_source": _joined(group["energy_source"]),
     }
     for key in cost_keys():
         row[key] = float(group[key].median()) if group[key].notna().any() else math.nan

@@ -539,10 +539,25 @@ class Section:
     blocks: tuple[Block, ...]
 
 
+def energy_note(table: pd.DataFrame) -> str:
+    """Where the energy figures come from (a J axis is never shown without its source)."""
+    column = table["energy_source"] if "energy_source" in table else pd.Series(dtype=object)
+    sources = list(dict.fromkeys(str(s) for s in column.dropna()))
+    where = "; ".join(sources) if sources else "no counter named in the data"
+    return (
+        f"Energy read from a hardware counter: {where}. Gross joules of the whole device over "
+        "the window (every process on it counts), not an estimate; the idle baseline measured "
+        "before each window is in the JSON (`inference_energy`, `train_provenance`)."
+    )
+
+
 def _axis_section(content: Content, result: AxisResult) -> Section:
     plot = content.axis_plots.get(result.axis.slug)
     blocks: list[Block] = [("figure", plot)] if plot else []
-    blocks += [("table", axis_table(content, result)), ("list", axis_notes(result))]
+    notes = axis_notes(result)
+    if result.axis.unit == "J":
+        notes.append(energy_note(content.table))
+    blocks += [("table", axis_table(content, result)), ("list", notes)]
     title = f"Accuracy vs {lowercase_label(result.axis.label)}"
     return Section(f"axis-{result.axis.slug}", title, tuple(blocks))
 

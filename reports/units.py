@@ -92,6 +92,13 @@ def images_per_s(value: float | None, digits: int = 3) -> str:
     return _scaled(value, ((1e6, " M"), (1e3, " k")), digits) + " images/s"
 
 
+def joules(value: float | None, digits: int = 3) -> str:
+    """An energy: 1234.5 -> "1.23 kJ", 0.0456 -> "45.6 mJ"."""
+    if _missing(value):
+        return MISSING
+    return _scaled(value, ((1e6, " MJ"), (1e3, " kJ"), (1.0, " J"), (1e-3, " mJ")), digits)
+
+
 def figure(unit: Unit, value: float | None, digits: int = 3) -> str:
     """Render a figure of a metric by its unit (`bench.metrics.Metric.unit`)."""
     render = {
@@ -101,6 +108,7 @@ def figure(unit: Unit, value: float | None, digits: int = 3) -> str:
         "s": seconds,
         "bytes": mebibytes,
         "images/s": images_per_s,
+        "J": joules,
     }
     if unit == "fraction":
         return percent(value)

@@ -34,11 +34,12 @@ def _doc(measured: bool = True) -> dict:
              ("v10", "litert_int8_dynamic"): [*range(100), *range(500, 600)]}  # fmt: skip
     labels = encode_classes(LABELS)
     records, benchmarks = [], []
-    for vid, params, keras_s, int8_s, size in (("v01", 159_146, 1e-3, 3e-4, 640_000),
-                                               ("v10", 36_595_850, 2e-2, 6e-3, 36_700_000)):  # fmt: skip
+    models = (("v01", 159_146, 1e-3, 3e-4, 640_000), ("v10", 36_595_850, 2e-2, 6e-3, 36_700_000))
+    source = "measured" if measured else "reported"
+    for vid, params, keras_s, int8_s, size in models:
         acc = 1 - len(wrong[(vid, "keras")]) / 1_000
-        rec = make_record(vid, params, 10_000_000, acc if measured else 0.8,
-                          source="measured" if measured else "reported", latency_s=keras_s)  # fmt: skip
+        figure = acc if measured else 0.8
+        rec = make_record(vid, params, 10_000_000, figure, source=source, latency_s=keras_s)
         rec["model_file_bytes"] = 4 * params + 20_000
         run = {"seed": 0, "accuracy": acc, "train_provenance": {"key": vid}}
         if measured:
@@ -46,7 +47,8 @@ def _doc(measured: bool = True) -> dict:
                     "test_labels_sha256": labels["sha256"]}  # fmt: skip
             rec["runs"] = [run]
         row = {"deployment": "litert_int8_dynamic", "file_size_bytes": size // 4,
-               "conversion_s": 0.5, "latency_median_s": int8_s, "errors": [], "unavailable": {}}  # fmt: skip
+               "conversion_s": 0.5, "latency_median_s": int8_s, "errors": [],
+               "unavailable": {}}  # fmt: skip
         if measured:
             row |= {"predictions": _predictions(wrong[(vid, "litert_int8_dynamic")]),
                     "test_labels_sha256": labels["sha256"]}  # fmt: skip

@@ -38,6 +38,7 @@ MACHINE_KEYS = (
     "precision",
     "tf32",
     "onednn",
+    "gpu_memory_limit_mb",
 )
 # Software versions are NOT a refusal: a dependency bump is one of the changes the gate exists
 # to judge. A difference is printed as a note above the table instead.

@@ -39,7 +39,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -134,6 +134,10 @@ class EnergyMeasurement:
     update_period_s: float | None = None
     calls: int | None = None
     unavailable: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict (the record's `energy` entries, docs/energy.md)."""
+        return asdict(self)
 
     def joules_per_1000(self, *, items_per_call: int = 1, net: bool = False) -> float | None:
         """Energy per 1,000 items (inferences), from a `measure_energy` result.

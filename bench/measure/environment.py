@@ -37,6 +37,9 @@ class Settings:
     precision: Precision = "float32"
     intra_op_threads: int | None = None  # None: 1 on CPU, 0 (TF chooses) on GPU
     inter_op_threads: int | None = None
+    # MiB of the first GPU TensorFlow may use (a logical device of that size): measures as if on
+    # a smaller card, and lets the GPU check force an out-of-memory. None: the whole card.
+    gpu_memory_limit_mb: int | None = None
 
     def to_env(self) -> dict[str, str]:
         """The settings as environment variables, for worker subprocesses."""
@@ -52,7 +55,7 @@ class Settings:
                 continue
             if key == "xla":
                 kwargs[key] = raw == "True"
-            elif key.endswith("threads"):
+            elif key.endswith("threads") or key == "gpu_memory_limit_mb":
                 kwargs[key] = int(raw) if raw else None
             else:
                 kwargs[key] = raw or default
@@ -89,7 +92,14 @@ def configure(settings: Settings) -> Settings:
             "(pip install 'tensorflow[and-cuda]') or use --device cpu."
         )
     on_gpu = bool(gpus) and settings.device != "cpu"
-    for gpu in gpus:
+    limit = settings.gpu_memory_limit_mb
+    for index, gpu in enumerate(gpus):
+        if index == 0 and limit is not None:
+            # A logical device of `limit` MiB; TensorFlow allows no memory growth beside it.
+            tf.config.set_logical_device_configuration(
+                gpu, [tf.config.LogicalDeviceConfiguration(memory_limit=limit)]
+            )
+            continue
         # Growth on: peak figures then reflect what the model needs, not TF's up-front grab of the
         # whole card (docs/measurement.md §3). Must precede GPU initialisation.
         tf.config.experimental.set_memory_growth(gpu, True)
@@ -176,6 +186,7 @@ def machine_info() -> dict[str, Any]:
             "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
         },
         "xla": settings.xla,
+        "gpu_memory_limit_mb": settings.gpu_memory_limit_mb if on_gpu else None,
         "precision": keras.mixed_precision.global_policy().name,
         "tf32": tf.config.experimental.tensor_float_32_execution_enabled() if on_gpu else None,
         # oneDNN is on by default on x86 Linux builds unless TF_ENABLE_ONEDNN_OPTS=0.

@@ -63,8 +63,15 @@ class _NvmlPoller:
         try:
             import pynvml
 
+            from bench.measure.energy import visible_gpu
+
             pynvml.nvmlInit()
-            self._handle = pynvml.nvmlDeviceGetHandleByIndex(0)
+            # TensorFlow's GPU:0 is NVML's GPU named by CUDA_VISIBLE_DEVICES, not NVML's index 0
+            which = visible_gpu(0, os.environ.get("CUDA_VISIBLE_DEVICES"))
+            if isinstance(which, str):
+                self._handle = pynvml.nvmlDeviceGetHandleByUUID(which)
+            else:
+                self._handle = pynvml.nvmlDeviceGetHandleByIndex(which)
             self._pynvml = pynvml
         except Exception as exc:  # no driver: the caller records the reason
             self.reason = f"NVML is not available ({type(exc).__name__})"

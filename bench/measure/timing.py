@@ -84,7 +84,8 @@ def inference(model: keras.Model, *, batch_size: int, xla: bool, seed: int = 0) 
 def train_step(
     model: keras.Model, recipe: Recipe, *, num_classes: int, xla: bool, seed: int = 0
 ) -> Timed:
-    """One optimizer step at the recipe's batch size, its augmentation included.
+    """One optimizer step at the recipe's batch size, its augmentation included, synchronised:
+    the call returns when the device has finished the whole step.
 
     Augmentation runs in its own (never XLA) function, as in the input pipeline: Keras' random
     image layers do not support XLA (docs/measurement.md §1). Both are in the timed call, because
@@ -114,14 +115,22 @@ def train_step(
         optimizer.apply(gradients, model.trainable_variables)
         return loss
 
-    if augment is None:
-        return Timed(
-            call=lambda: step(x, y).numpy(), batch_size=batch, function=step, inputs=(x, y)
-        )
-    augment_fn = tf.function(lambda images: augment(images, training=True))
-    return Timed(
-        call=lambda: step(augment_fn(x), y).numpy(), batch_size=batch, function=step, inputs=(x, y)
+    augment_fn = (
+        (lambda images: images)
+        if augment is None
+        else tf.function(lambda images: augment(images, training=True))
     )
+    # Reading the loss back waits for the loss, not for the optimizer's updates queued after it
+    # on the GPU; a sync makes the call end when the whole step has (experiments/gpu_check.py).
+    sync = tf.test.experimental.sync_devices if tf.config.list_logical_devices("GPU") else None
+
+    def call() -> np.ndarray:
+        loss = step(augment_fn(x), y).numpy()
+        if sync is not None:
+            sync()
+        return loss
+
+    return Timed(call=call, batch_size=batch, function=step, inputs=(x, y))
 
 
 def reference_workload(seed: int = 0) -> Timed:

@@ -99,8 +99,11 @@ def trained(
     seed: int,
     progress: Callable[[str], None],
     jit_compile: bool,
+    concurrent_jobs: int = 1,
 ) -> dict[str, Any]:
     """Train `entry` with its recipe (or take the run from the cache) and evaluate it.
+
+    `concurrent_jobs`: training jobs running at once on this machine (see `run_energy`).
 
     Raises:
         TrainingError: NaN loss, out of memory or unusable data, in one sentence.
@@ -113,7 +116,9 @@ def trained(
         seed=seed,
         progress=progress,
         jit_compile=jit_compile,
+        energy_setup=training.EnergySetup(concurrent_jobs=concurrent_jobs),
     )
+    joules, why = run_energy(result.provenance["segments"])
     flag = learning_flag(result.test_accuracy, data.num_classes, result.history)
     return {
         "accuracy": result.test_accuracy,
@@ -134,6 +139,8 @@ def trained(
         # where and with what the training ran (a cached run may come from elsewhere)
         "train_provenance": result.provenance,
         "train_device": train_device(result.provenance["segments"]),
+        "energy_train_j": joules,
+        "unavailable": {} if why is None else {"energy_train_j": why},
     }
 
 
@@ -141,6 +148,41 @@ def train_device(segments: list[dict[str, Any]]) -> str:
     """The device a run trained on, from its sessions (a resumed run may span devices)."""
     devices = list(dict.fromkeys(str(s["device"]) for s in segments))
     return devices[0] if len(devices) == 1 else "several devices (" + ", ".join(devices) + ")"
+
+
+def run_energy(segments: list[dict[str, Any]]) -> tuple[float | None, str | None]:
+    """Gross joules of one training run: the sum of its sessions' energy windows, or why not.
+
+    Refused (None, one sentence) when a session has no window (killed before its end, or
+    trained by a version that did not measure energy), a window has no figure (no counter: its
+    reason), the sessions read different counters (a run resumed on another device: their sum is
+    no one device's energy), or other training jobs ran beside it (the counter covers the whole
+    device, so this run's share cannot be told).
+    """
+    if not segments:
+        return None, "no training session ran in this run"
+    windows = [s.get("energy") for s in segments]
+    if any(w is None for w in windows):
+        return None, (
+            "a training session of this run recorded no energy (killed before its end, or "
+            "trained by a version that did not measure energy)"
+        )
+    missing = next((w for w in windows if w.get("joules") is None), None)
+    if missing is not None:
+        return None, missing.get("unavailable", {}).get("joules", "no energy figure")
+    counters = sorted({f"{w['source']} ({w['device']})" for w in windows})
+    if len(counters) > 1:
+        return None, (
+            f"the run's sessions read different counters ({' and '.join(counters)}); their sum "
+            "is no one device's energy"
+        )
+    shared = max(int(s.get("concurrent_jobs") or 1) for s in segments)
+    if shared > 1:
+        return None, (
+            f"{shared} training jobs ran at once and the {windows[0]['source']} counter covers "
+            "the whole device, so this run's share cannot be told; train with --jobs 1"
+        )
+    return float(sum(w["joules"] for w in windows)), None
 
 
 def loaded(entry: Any, data: Any, *, weights_dir: Path) -> dict[str, Any]:

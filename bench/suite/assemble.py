@@ -48,11 +48,25 @@ def _timed_figures(record: dict[str, Any], bench: Mapping[str, Any]) -> None:
         record[metric.key] = statistic(metric, samples, int(extra.get("batch_size") or 1))
 
 
+def _energy_figures(record: dict[str, Any], row: Mapping[str, Any] | None) -> None:
+    """The inference-energy figure and its window, or the reason there is none."""
+    key = "energy_per_1000_images_j"
+    if row is None:
+        record["unavailable"].setdefault(key, NOT_RUN)
+        return
+    record[key] = row["energy_per_1000_images_j"]
+    record["inference_energy"] = row["inference_energy"]
+    if row["reason"] is not None:
+        record["unavailable"][key] = row["reason"]
+
+
 def variants_section(
     entries: Iterable[Any],
     records: Mapping[str, dict[str, Any]],
     benchmarks: Iterable[Mapping],
     deployments: Mapping[str, dict[str, dict[str, Any]]] | None = None,
+    *,
+    energy: Mapping[str, dict[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """One record per selected model: the worker's record plus the timed figures, and its rows
     in the other deployments (`deployments`, with their own timed figures).
@@ -63,6 +77,7 @@ def variants_section(
         benchmarks: pytest-benchmark's entries (`extra_info` names model, scenario and, for
             another deployment than keras, `deployment`).
         deployments: model -> deployment -> row (`bench.suite.deployments.records`).
+        energy: model -> its inference-energy row (`bench.suite.scenarios.energy_scenario`).
     """
     variants: dict[str, dict[str, Any]] = {}
     for entry in entries:
@@ -73,6 +88,7 @@ def variants_section(
         else:
             record["unavailable"]["all"] = "the worker for this model did not run (deselected?)"
         record["deployments"] = dict((deployments or {}).get(entry.id, {}))
+        _energy_figures(record, (energy or {}).get(entry.id))
         variants[entry.id] = record
     for bench in benchmarks:
         extra = bench.get("extra_info", {})

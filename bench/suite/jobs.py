@@ -26,6 +26,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_MODULE = "bench.suite.worker"
+# How many worker jobs may run at once on one machine, for the workers to record: a training
+# run's energy is refused when other jobs shared its device (`bench.suite.accuracy.run_energy`).
+CONCURRENT_JOBS_ENV = "BENCH_CONCURRENT_JOBS"
 
 
 @dataclass(frozen=True)

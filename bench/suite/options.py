@@ -86,6 +86,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--xla", "jit_compile every timed function", action="store_true"),
     Option("--precision", "Keras dtype policy", default="float32", choices=PRECISIONS),
     Option("--threads", "INTRA,INTER (default 1,1 on CPU, 0,0 on GPU)", metavar="INTRA,INTER"),
+    Option("--gpu-memory-limit", "MiB of the GPU TensorFlow may use (as if on a smaller card)",
+           type=int, metavar="MIB"),
     Option("--seeds", "training seeds: a count (3 = seeds 0, 1, 2) or a list (0,4,7); each "
            "is one training run", default="1", metavar="N|S1,S2,..."),
     Option("--throughput-batch", "images per call for throughput", default=256, type=int,

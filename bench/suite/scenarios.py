@@ -8,6 +8,12 @@ model's raw per-round samples (`replay`), so `pytest-benchmark compare` and the 
 file as before; round `i` of every entry of one session is the same round
 (`extra_info.session`), which lets the report compare two models through per-round ratios.
 
+Energy per 1,000 images (`energy_scenario`) comes last: for each model, the throughput session's
+warmed-up batched call repeated for at least `ENERGY_WINDOW_S` after an idle baseline, the
+counter of the timing device read at both ends (`bench.measure.energy`); one model at a time, so
+the counter sees only that model. Without a counter nothing runs and the figure is null with the
+reason.
+
 Faults stay with their model: an out-of-memory at the throughput batch halves that model's batch
 (recorded); at batch 1, or in a training step, it drops the model from that session with one
 sentence; a function that retraced is dropped with its reason (`bench.measure.interleave`).
@@ -39,6 +45,10 @@ TRAIN_STEP_ROUNDS = (3, 50)
 # calls are fast, still get dozens of samples when the rounds are few.
 STEP_BUDGET_S = 5.0
 STEP_FILL_S = 0.5
+# Inference energy: >= 5 s of calls is 50 NVML updates (the counter's step ~2 % of the figure),
+# after a 2 s idle baseline per model (20 NVML updates).
+ENERGY_WINDOW_S = 5.0
+ENERGY_IDLE_S = 2.0
 
 
 @dataclass
@@ -233,6 +243,49 @@ def train_step_scenario(
     )
     scenario.dropped.update(dropped)
     return scenario
+
+
+def energy_scenario(
+    timed: Mapping[str, latency.Timed], *, on_gpu: bool, counters: Any = None
+) -> dict[str, dict[str, Any]]:
+    """Energy per 1,000 images of each model's batched call (`timed`, warmed up already).
+
+    Args:
+        timed: the throughput session's `Timed` per model (its batch size is the one recorded).
+        on_gpu: the timed functions run on the GPU (NVML counter, synchronised reads); else the
+            CPU's RAPL counters.
+        counters: the counters to read (`bench.measure.energy.CounterSet`); None detects them.
+
+    Returns:
+        model -> {"energy_per_1000_images_j": joules or None, "inference_energy": the window's
+        figures and `batch_size`, "reason": why the figure is None (else None)}.
+    """
+    from bench.measure import energy
+
+    if counters is None:
+        counters = energy.detect_counters(kind="gpu" if on_gpu else "cpu")
+    sync = None
+    if on_gpu:
+        import tensorflow as tf
+
+        sync = tf.test.experimental.sync_devices
+    rows = {}
+    for vid, point in timed.items():
+        result = energy.measure_energy(
+            point.call, min_window_s=ENERGY_WINDOW_S, idle_s=ENERGY_IDLE_S, counters=counters,
+            sync=sync,
+        )  # fmt: skip
+        per_1000 = result.joules_per_1000(items_per_call=point.batch_size)
+        reason = None
+        if per_1000 is None:
+            reason = result.unavailable.get("joules", "the energy window gave no figure")
+        details = {**result.to_json(), "batch_size": point.batch_size}
+        rows[vid] = {
+            "energy_per_1000_images_j": per_1000,
+            "inference_energy": details,
+            "reason": reason,
+        }
+    return rows
 
 
 class ReplayTimer:

@@ -33,6 +33,7 @@ RUN_FIELDS = (
     "train_provenance",
     "train_device",
     "train_images_per_s",
+    "energy_train_j",
     "predictions",
 )
 
@@ -105,8 +106,23 @@ def _pool(base: dict[str, Any], finished: list[dict[str, Any]]) -> None:
     base["accuracy"] = statistics.fmean(r["accuracy"] for r in finished)
     times = [r["train_time_s"] for r in finished if r.get("train_time_s") is not None]
     base["train_time_s"] = statistics.median(times) if times else None
+    _pool_energy(base, finished)
     base["epochs"] = max(r.get("epochs") or 0 for r in finished) or None
     base["history"] = []  # per seed, in `runs`
     base["predictions"] = None
     flags = [f"seed {r['seed']}: {r['accuracy_flag']}" for r in finished if r.get("accuracy_flag")]
     base["accuracy_flag"] = "; ".join(flags) or None
+
+
+def _pool_energy(base: dict[str, Any], finished: list[dict[str, Any]]) -> None:
+    """Median training energy over the seeds, or none when any seed has none (with its reason):
+    a median of the seeds that happened to have a counter would describe other runs."""
+    base["unavailable"] = dict(base.get("unavailable") or {})
+    missing = next((r for r in finished if r.get("energy_train_j") is None), None)
+    if missing is None:
+        base["energy_train_j"] = statistics.median(r["energy_train_j"] for r in finished)
+        base["unavailable"].pop("energy_train_j", None)
+        return
+    base["energy_train_j"] = None
+    why = (missing.get("unavailable") or {}).get("energy_train_j", "no figure")
+    base["unavailable"]["energy_train_j"] = f"seed {missing.get('seed')}: {why}"

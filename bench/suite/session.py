@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure.environment import Settings
-from bench.suite.jobs import Job, JobResult, LocalExecutor
+from bench.suite.jobs import CONCURRENT_JOBS_ENV, Job, JobResult, LocalExecutor
 from bench.suite.options import worker_argv
 from bench.suite.seeds import DATA_SPLIT_SEED
 
@@ -53,6 +53,7 @@ class Suite:
         self.capture: Any = None  # pytest's capture manager, to show progress past it
         self.deployments: tuple[str, ...] = ("keras",)
         self.deployment_rows: dict[str, dict[str, dict[str, Any]]] = {}
+        self.energy_rows: dict[str, dict[str, Any]] = {}  # scenarios.energy_scenario
 
     @property
     def parallel_jobs(self) -> int:
@@ -79,8 +80,10 @@ class Suite:
         """The worker jobs of `variant`, one per seed (every job is submitted at the first call,
         models in registry order, each model's seeds in order)."""
         if self._executor is None:
+            at_once = min(self.parallel_jobs, len(self.entries) * len(self.job_seeds))
+            env = {**self.settings.to_env(), CONCURRENT_JOBS_ENV: str(at_once)}
             self._executor = LocalExecutor(
-                parallel=self.parallel_jobs, env=self.settings.to_env(), progress=self._lines.put
+                parallel=self.parallel_jobs, env=env, progress=self._lines.put
             )
             folder = Path(tempfile.mkdtemp(prefix="bench-records-"))
             argv = tuple(worker_argv(vars(self.options)))

@@ -16,12 +16,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import traceback
 from typing import Any
 
 from bench.contract import empty_variant_record
 from bench.measure.environment import Settings, configure
+from bench.suite.jobs import CONCURRENT_JOBS_ENV
 from bench.suite.options import worker_parser
 from bench.suite.plugins import import_plugins
 from bench.suite.seeds import DATA_SPLIT_SEED
@@ -95,12 +97,14 @@ def _accuracy(args: argparse.Namespace, entry: Any, data: Any, record: dict[str,
                 seed=args.seed,
                 progress=_progress,
                 jit_compile=Settings.from_env().xla,
+                concurrent_jobs=int(os.environ.get(CONCURRENT_JOBS_ENV) or 1),
             )
         else:
             fields = accuracy.loaded(entry, data, weights_dir=args.weights_dir)
     except (TrainingError, WeightsError) as exc:
         record["errors"].append(str(exc))
         return
+    record["unavailable"].update(fields.pop("unavailable", {}))
     record.update(fields)
 
 
@@ -115,9 +119,9 @@ def _explain_missing(args: argparse.Namespace, record: dict[str, Any]) -> None:
         "load": "no training run in this mode",
         "train": "training did not complete",
     }[args.accuracy]
-    for key in ("train_time_s", "epochs"):
+    for key in ("train_time_s", "epochs", "energy_train_j"):
         if record[key] is None:
-            unavailable[key] = why
+            unavailable.setdefault(key, why)
 
 
 def _memory(model: Any, entry: Any, args: argparse.Namespace, record: dict[str, Any]) -> None:

@@ -22,6 +22,11 @@ Claims, and how `tests/test_training.py` checks each on a tiny model:
 - A NaN loss, an out-of-memory error and a corrupt cache entry each become one sentence
   (`TrainingError`, or a warning through `progress` for a corrupt entry, which is moved aside and
   retrained); the NaN epoch is never saved.
+- Each training session's `fit` runs inside an energy window (`bench.measure.energy`): the
+  counter of the training device (NVML on a GPU, RAPL on a CPU) read at both ends after an idle
+  baseline, stored in that session's segment (`segments[i]["energy"]`, with the number of
+  training jobs that shared the machine). Without a counter every figure is `None` with the
+  reason; `bench.suite.accuracy.run_energy` sums a run's sessions or says why it cannot.
 
 Times are seconds of wall clock (`time.perf_counter`). `train_time_s` is the sum of the epochs'
 wall times (training and validation passes), accumulated across resumes; checkpoint writing and the
@@ -45,6 +50,7 @@ import tensorflow as tf
 
 from architectures.augmentation import build_augmentation
 from architectures.spec import Recipe
+from bench.measure import energy
 from bench.measure.environment import device_name
 from bench.training import precise_bn
 from bench.training.cache import (
@@ -74,6 +80,26 @@ _SHOWN_METRICS = (
 )
 # Where an out-of-memory can surface; `_is_out_of_memory` tells it from other errors of these kinds.
 _DEVICE_ERRORS = (tf.errors.ResourceExhaustedError, tf.errors.InternalError, tf.errors.UnknownError)
+# Seconds of idle baseline before each training session's energy window (docs/energy.md).
+TRAIN_ENERGY_IDLE_S = 5.0
+
+
+@dataclass(frozen=True)
+class EnergySetup:
+    """How a training run's energy is read.
+
+    Attributes:
+        counters: the counters to read; `None` detects those of the training device (NVML on a
+            GPU, RAPL on a CPU; `bench.measure.energy.detect_counters`).
+        concurrent_jobs: training jobs running at once on this machine. Both counters cover a
+            whole device, so with more than one the run's share cannot be told; the figure is
+            then refused (`bench.suite.accuracy.run_energy`), the window still recorded.
+        idle_s: seconds of idle baseline before each session's window.
+    """
+
+    counters: energy.CounterSet | None = None
+    concurrent_jobs: int = 1
+    idle_s: float = TRAIN_ENERGY_IDLE_S
 
 
 class TrainingError(Exception):
@@ -410,8 +436,10 @@ class _Job:
         recipe: Recipe,
         progress: Progress,
         jit_compile: bool,
+        energy_setup: EnergySetup,
     ) -> None:
         self.entry = entry
+        self.energy_setup = energy_setup
         self.recipe = recipe
         self.seed = seed
         self.jit_compile = jit_compile
@@ -569,8 +597,37 @@ class _Job:
                 "keras_version": keras.__version__,
                 "from_epoch": done,
                 "to_epoch": done,
+                "concurrent_jobs": self.energy_setup.concurrent_jobs,
             }
         )
+
+    def _energy_window(self) -> energy.EnergyWindow:
+        """The energy window of one training session, on the training device's counter."""
+        setup = self.energy_setup
+        on_gpu = self.device.startswith("GPU")
+        counters = setup.counters
+        if counters is None:
+            counters = energy.detect_counters(kind="gpu" if on_gpu else "cpu")
+        sync = tf.test.experimental.sync_devices if on_gpu else None
+        return energy.EnergyWindow(counters, idle_s=setup.idle_s, sync=sync)
+
+    def _pipelines(self) -> tuple[Any, Any]:
+        """The training pipeline (augmented, shuffled from the seed) and the validation one."""
+        batch = self.recipe.batch_size
+        split = self.split
+        train_data = make_pipeline(
+            split.x_train,
+            split.y_train,
+            batch_size=batch,
+            augment=build_augmentation(self.recipe.augmentation, seed=self.seed),
+            shuffle_seed=self.seed,
+        )
+        if self.steps_per_epoch is not None:  # an epoch of the profile is a number of steps
+            train_data = train_data.repeat()
+        validation_data = (
+            make_pipeline(split.x_val, split.y_val, batch_size=batch) if len(split.y_val) else None
+        )
+        return train_data, validation_data
 
     def fit_remaining(self, state: TrainState) -> None:
         """Train from `state.epochs_done` to the cap or an early stop, checkpointing every epoch.
@@ -590,24 +647,13 @@ class _Job:
             images_per_epoch=self.images_per_epoch,
         )
         batch = self.recipe.batch_size
-        split = self.split
-        train_data = make_pipeline(
-            split.x_train,
-            split.y_train,
-            batch_size=batch,
-            augment=build_augmentation(self.recipe.augmentation, seed=self.seed),
-            shuffle_seed=self.seed,
-        )
-        if self.steps_per_epoch is not None:  # an epoch of the profile is a number of steps
-            train_data = train_data.repeat()
-        validation_data = (
-            make_pipeline(split.x_val, split.y_val, batch_size=batch) if len(split.y_val) else None
-        )
-        with _out_of_memory_is(
+        train_data, validation_data = self._pipelines()
+        out_of_memory = (
             f"{self.entry.id} ran out of memory training at batch size {batch} on {self.device}; "
             "use a device with more memory or a smaller batch (which changes the recipe, so it "
             "trains under a new cache key)."
-        ):
+        )
+        with _out_of_memory_is(out_of_memory), self._energy_window() as window:
             self.model.fit(
                 train_data,
                 validation_data=validation_data,
@@ -619,6 +665,8 @@ class _Job:
                 shuffle=False,  # make_pipeline shuffles; Keras cannot shuffle a tf.data input
                 verbose=0,
             )
+        # stored with the state the cache publishes at the end (`CacheEntry.finish`)
+        state.segments[-1]["energy"] = window.result.to_json()
         if recorder.nan is not None:
             rate = (
                 "the Keras default"
@@ -687,6 +735,7 @@ def train_variant(
     recipe: Recipe | None = None,
     progress: Progress | None = None,
     jit_compile: bool = False,
+    energy_setup: EnergySetup | None = None,
 ) -> TrainResult:
     """Train `entry` on `dataset` with its recipe, or take the finished run from the cache.
 
@@ -708,6 +757,8 @@ def train_variant(
         progress: receives one line per epoch and one per notable event (resume, cache hit,
             corrupt entry moved aside).
         jit_compile: compile the training step with XLA (part of the cache key).
+        energy_setup: how each training session's energy is read (default: the training
+            device's counter, one job on the machine).
 
     Returns:
         The trained model with its history, times and test accuracy.
@@ -724,6 +775,7 @@ def train_variant(
         recipe=recipe or entry.recipe,
         progress=progress if progress is not None else _silent,
         jit_compile=jit_compile,
+        energy_setup=energy_setup or EnergySetup(),
     )
     cached = job.from_cache()
     if cached is not None:
