@@ -13,10 +13,11 @@ Claims:
   can overlap while the difference is significant, e.g. v09 90.45 % and v10 91.35 % on 10,000
   images: the intervals overlap but p = 0.027). With one accuracy per variant the test is the
   pooled two-proportion z-test; with at least two seeds on both sides it is Welch's t-test on the
-  seed accuracies. The z-test treats the two test sets as independent; the variants are in fact
-  scored on the same images, where McNemar's paired test would be sharper but needs per-image
-  predictions, which the JSON does not keep. Ignoring the pairing overstates the variance of the
-  difference, so "cannot be told apart" errs on the side of caution. Level: 5 %, two-sided.
+  seed accuracies. When each side has one measured run with predictions on the same test images
+  (`test_labels_sha256`), McNemar's exact test on the discordant images replaces the z-test
+  (`compare_rows`); the z-test, used for reported figures, treats the two test sets as
+  independent, which overstates the variance of the difference, so there "cannot be told apart"
+  errs on the side of caution. Level: 5 %, two-sided.
 
 `tests/test_reports.py` checks the Wilson bounds against Newcombe's (1998) examples and the z-test
 against a hand computation.
