@@ -5,6 +5,8 @@ Every worker job (params, FLOPs, memory, accuracy, training) finishes before any
 Each timed scenario is then one interleaved session over all models (`bench.suite.scenarios`):
 built or loaded once, every round visiting every model in a new order, so machine noise lands
 on all of them alike; each model still gets its own pytest-benchmark entry with its samples.
+Each phase reports its progress to `suite.display` (`bench.suite.progress`): records, load,
+latency, throughput and train step.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import pytest
 from bench.conftest import SUITE_KEY, Suite
 from bench.measure import timing as latency
 from bench.suite import scenarios, seeds
-from bench.suite.scenarios import Scenario
+from bench.suite.progress import Phase
+from bench.suite.scenarios import ROUNDS, Scenario
+from reports import units
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -24,24 +28,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("variant", ids, ids=ids)
 
 
-def _shown(suite: Suite):
-    """Print a worker's progress line past pytest's output capture."""
-    capture = suite.capture
-
-    def show(line: str) -> None:
-        if capture is None:
-            print(f"    {line}", flush=True)
-            return
-        with capture.global_and_fixture_disabled():
-            print(f"\n    {line}", end="", flush=True)
-
-    return show
-
-
 def test_record(variant: str, suite: Suite) -> None:
     """Params, FLOPs, accuracy (reported / trained / loaded, one job per seed) and memory, each
     job in a fresh process; the seeds' records merged into the model's record."""
-    results = suite.wait(suite.jobs(variant), _shown(suite))
+    results = suite.wait(suite.jobs(variant))
     dead = next((r for r in results if r.record is None), None)
     if dead is not None:
         pytest.fail(
@@ -62,32 +52,69 @@ def test_record(variant: str, suite: Suite) -> None:
 # --- timed scenarios: one interleaved session each, shared by the per-model entries ---
 
 
+def _phase(suite: Suite, name: str, rounds: bool = True) -> Phase:
+    """The progress line of one phase: a model at a time, then the interleaved rounds."""
+    items = [e.id for e in suite.entries] + ([ROUNDS] if rounds else [])
+    return suite.display.phase(name, items, suite.expected.get(name))
+
+
+def _summary(scenario: Scenario, phase: Phase) -> str:
+    """The phase's last line: models, rounds, time, and the models dropped."""
+    took = units.clock(phase.display.clock() - phase.started_at)
+    session = scenario.session
+    timed = f"{len(session.samples)} models × {session.rounds} rounds" if session else "no model"
+    dropped = f"; {len(scenario.dropped)} dropped (see below)" if scenario.dropped else ""
+    return f"{timed} in {took}{dropped}"
+
+
 @pytest.fixture(scope="session")
 def models(suite: Suite) -> dict:
     """Every selected model, built or loaded once, after every worker job has finished."""
     suite.finish_jobs()
-    return scenarios.load_models([e.id for e in suite.entries], suite.records)
+    with _phase(suite, "load", rounds=False) as phase:
+        return scenarios.load_models([e.id for e in suite.entries], suite.records, phase)
 
 
 @pytest.fixture(scope="session")
 def latency_session(suite: Suite, models: dict, reference: latency.Timed) -> Scenario:
     opt = suite.options
-    return scenarios.latency_scenario(
-        models, xla=suite.settings.xla, budget_s=opt.latency_budget, reference=reference
-    )
+    with _phase(suite, "latency") as phase:
+        scenario = scenarios.latency_scenario(
+            models,
+            xla=suite.settings.xla,
+            budget_s=opt.latency_budget,
+            reference=reference,
+            progress=phase,
+        )
+        phase.close(_summary(scenario, phase))
+    return scenario
 
 
 @pytest.fixture(scope="session")
 def throughput_session(suite: Suite, models: dict) -> Scenario:
-    return scenarios.throughput_scenario(
-        models, xla=suite.settings.xla, batch=suite.options.throughput_batch
-    )
+    with _phase(suite, "throughput") as phase:
+        scenario = scenarios.throughput_scenario(
+            models, xla=suite.settings.xla, batch=suite.options.throughput_batch, progress=phase
+        )
+        phase.close(_summary(scenario, phase))
+    for vid, note in scenario.notes.items():  # a fallback the user should hear of
+        if "batch_reduced_because" in note:
+            suite.display.say(
+                f"{vid}: throughput measured at batch {scenario.timed[vid].batch_size}, not "
+                f"{note['requested_batch_size']} ({note['batch_reduced_because']})."
+            )
+    return scenario
 
 
 @pytest.fixture(scope="session")
 def train_step_session(suite: Suite, models: dict) -> Scenario:
     recipes = {e.id: e.recipe for e in suite.entries}
-    return scenarios.train_step_scenario(models, recipes, xla=suite.settings.xla)
+    with _phase(suite, "train step") as phase:
+        scenario = scenarios.train_step_scenario(
+            models, recipes, xla=suite.settings.xla, progress=phase
+        )
+        phase.close(_summary(scenario, phase))
+    return scenario
 
 
 def _entry(benchmark, suite: Suite, variant: str, scenario: Scenario) -> None:
