@@ -2,19 +2,29 @@
 
 Options are validated before any test runs, so an unknown variant or option value stops the run
 with one sentence. TensorFlow is configured (threads, visible devices, precision) in
-`pytest_configure`, before the first op, because it cannot be changed afterwards.
+`pytest_configure`, before the first op, because it cannot be changed afterwards; before that,
+its logs are silenced for this process and its workers unless `-v`/`--verbose` asks for them
+(`bench.measure.environment.quiet_logs`). The terminal shows pytest's output or progress lines
+(`--display`, `bench.suite.presenter`), and the facts of the run with its expected duration
+(`bench.suite.facts`) either way.
 """
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from bench.contract import CONTRACT_VERSION
-from bench.measure.environment import EnvironmentError_, Settings, configure
-from bench.suite import assemble
+from bench.measure.environment import (
+    LIBRARY_WARNING_MODULES,
+    EnvironmentError_,
+    Settings,
+    configure,
+    quiet_logs,
+)
+from bench.suite import assemble, estimate, facts
 from bench.suite.options import OPTIONS
+from bench.suite.presenter import CaptureLines, ProgressPlugin, fit_benchmark_table, terminal_stream
+from bench.suite.progress import Display
 from bench.suite.seeds import SeedsError, parse_seeds
 from bench.suite.session import Suite
 
@@ -35,12 +45,25 @@ def _threads(raw: str | None) -> tuple[int | None, int | None]:
     return intra, inter
 
 
+def _warnings(config: pytest.Config, quiet: bool) -> None:
+    """The project's own tests turn warnings into errors (pyproject.toml); a benchmark run shows
+    them and goes on (a user's plugin may well warn), except, when quiet, those raised inside
+    TensorFlow, Keras and their libraries."""
+    config.addinivalue_line("filterwarnings", "default")
+    if quiet:  # later lines take precedence
+        config.addinivalue_line("filterwarnings", f"ignore:::{LIBRARY_WARNING_MODULES}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config.option, "variants"):
         return
-    # The project's own tests turn warnings into errors (pyproject.toml); a benchmark run shows
-    # them and goes on: a user's plugin may well warn.
-    config.addinivalue_line("filterwarnings", "default")
+    verbose = getattr(config.option, "verbose", 0) > 0  # pytest's -v/--verbose
+    _warnings(config, quiet_logs(verbose=verbose))
+    fit_benchmark_table(config.option)
+    if config.option.display == "progress":  # now, while pytest's capture is suspended
+        display: Display = Display.for_stream(terminal_stream())
+    else:
+        display = CaptureLines(config.pluginmanager.getplugin("capturemanager"))
     intra, inter = _threads(config.option.threads)
     settings = Settings(
         device=config.option.device,
@@ -81,8 +104,26 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     suite = Suite(config.option, settings, entries, seeds)
     suite.deployments = wanted
-    suite.capture = config.pluginmanager.getplugin("capturemanager")
+    suite.display, suite.show_worker_output = display, verbose
     config.stash[SUITE_KEY] = suite
+    _present(config, suite)
+
+
+def _present(config: pytest.Config, suite: Suite) -> None:
+    """Work out the expected duration and, with `--display progress`, show the facts first."""
+    from bench.measure.environment import machine_info
+
+    info = machine_info()
+    previous = facts.read_previous(config.option.estimate_from)
+    plan = facts.plan_of(suite, info["device"], facts.macs_of(suite.entries, previous))
+    known = estimate.Previous.from_document(previous, plan) if previous else None
+    where = str(config.option.estimate_from) if previous else None
+    expected = estimate.estimate(plan, known, where)
+    suite.expected = expected.items
+    config.stash[FACTS_KEY] = facts.facts(suite, info, expected)
+    if config.option.display == "progress":
+        plugin = ProgressPlugin(suite.display, config.stash[FACTS_KEY])
+        config.pluginmanager.register(plugin, "bench-progress")
 
 
 def _check_dataset(config: pytest.Config) -> None:
@@ -97,6 +138,7 @@ def _check_dataset(config: pytest.Config) -> None:
 
 
 SUITE_KEY = pytest.StashKey[Suite]()
+FACTS_KEY = pytest.StashKey[list[str]]()
 
 
 @pytest.fixture(scope="session")
@@ -146,15 +188,6 @@ def pytest_benchmark_update_json(
     output_json["test_labels"] = suite.labels
 
 
-def pytest_report_header(config: pytest.Config) -> str | None:
-    if SUITE_KEY not in config.stash:
-        return None
-    suite = config.stash[SUITE_KEY]
-    from bench.measure.environment import machine_info
-
-    info = machine_info()
-    return (
-        f"cnn-bench: {len(suite.entries)} models, accuracy={config.option.accuracy}, "
-        f"device={info['device']}, threads={json.dumps(info['threads'])}, xla={info['xla']}, "
-        f"precision={info['precision']}, TF {info['tensorflow_version']}"
-    )
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    """The facts of the run (what, where, how long), under pytest's own header."""
+    return config.stash.get(FACTS_KEY, None)

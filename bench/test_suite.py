@@ -5,6 +5,8 @@ Every worker job (params, FLOPs, memory, accuracy, training) finishes before any
 Each timed scenario is then one interleaved session over all models (`bench.suite.scenarios`):
 built or loaded once, every round visiting every model in a new order, so machine noise lands
 on all of them alike; each model still gets its own pytest-benchmark entry with its samples.
+Each phase reports its progress to `suite.display` (`bench.suite.progress`): records, load,
+latency, throughput and train step.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import pytest
 from bench.conftest import SUITE_KEY, Suite
 from bench.measure import timing as latency
 from bench.suite import deployments, scenarios, seeds
-from bench.suite.scenarios import Scenario
+from bench.suite.progress import Phase
+from bench.suite.scenarios import ROUNDS, Scenario
+from reports import units
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -27,24 +31,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("point", ids, ids=ids)
 
 
-def _shown(suite: Suite):
-    """Print a worker's progress line past pytest's output capture."""
-    capture = suite.capture
-
-    def show(line: str) -> None:
-        if capture is None:
-            print(f"    {line}", flush=True)
-            return
-        with capture.global_and_fixture_disabled():
-            print(f"\n    {line}", end="", flush=True)
-
-    return show
-
-
 def test_record(variant: str, suite: Suite) -> None:
     """Params, FLOPs, accuracy (reported / trained / loaded, one job per seed) and memory, each
     job in a fresh process; the seeds' records merged into the model's record."""
-    results = suite.wait(suite.jobs(variant), _shown(suite))
+    results = suite.wait(suite.jobs(variant))
     dead = next((r for r in results if r.record is None), None)
     if dead is not None:
         pytest.fail(
@@ -65,11 +55,33 @@ def test_record(variant: str, suite: Suite) -> None:
 # --- timed scenarios: one interleaved session each, shared by the per-model entries ---
 
 
+def _phase(
+    suite: Suite, name: str, rounds: bool = True, points: bool = False, models: bool = True
+) -> Phase:
+    """The progress line of one phase: a model (and, with `points`, a model in another
+    deployment) at a time, then the interleaved rounds."""
+    ids = [e.id for e in suite.entries] if models else []
+    if points:
+        ids += [deployments.point(e.id, d) for e in suite.entries for d in suite.deployments[1:]]
+    items = ids + ([ROUNDS] if rounds else [])
+    return suite.display.phase(name, items, suite.expected.get(name))
+
+
+def _summary(scenario: Scenario, phase: Phase) -> str:
+    """The phase's last line: models, rounds, time, and the models dropped."""
+    took = units.clock(phase.display.clock() - phase.started_at)
+    session = scenario.session
+    timed = f"{len(session.samples)} models × {session.rounds} rounds" if session else "no model"
+    dropped = f"; {len(scenario.dropped)} dropped (see below)" if scenario.dropped else ""
+    return f"{timed} in {took}{dropped}"
+
+
 @pytest.fixture(scope="session")
 def models(suite: Suite) -> dict:
     """Every selected model, built or loaded once, after every worker job has finished."""
     suite.finish_jobs()
-    return scenarios.load_models([e.id for e in suite.entries], suite.records)
+    with _phase(suite, "load", rounds=False) as phase:
+        return scenarios.load_models([e.id for e in suite.entries], suite.records, phase)
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +92,8 @@ def converted(suite: Suite, models: dict) -> dict:
         return {}
     data = suite.deployment_data()
     calibration = None if data is None else data.x_train[: deployments.CALIBRATION_IMAGES]
-    found = deployments.convert_all(models, suite.deployments, calibration)
+    with _phase(suite, "convert", rounds=False, points=True, models=False):
+        found = deployments.convert_all(models, suite.deployments, calibration)
     suite.deployment_rows = deployments.records(found)
     if data is not None and suite.options.accuracy in {"train", "load"}:
         deployments.evaluate_all(found, suite.deployment_rows, data.x_test, data.y_test)
@@ -92,14 +105,17 @@ def latency_session(
     suite: Suite, models: dict, converted: dict, reference: latency.Timed
 ) -> Scenario:
     extra, dropped = deployments.timed_points(converted, batch_size=1)
-    scenario = scenarios.latency_scenario(
-        models,
-        xla=suite.settings.xla,
-        budget_s=suite.options.latency_budget,
-        reference=reference,
-        extra=extra,
-    )
-    scenario.dropped.update(dropped)
+    with _phase(suite, "latency", points=True) as phase:
+        scenario = scenarios.latency_scenario(
+            models,
+            xla=suite.settings.xla,
+            budget_s=suite.options.latency_budget,
+            reference=reference,
+            extra=extra,
+            progress=phase,
+        )
+        scenario.dropped.update(dropped)
+        phase.close(_summary(scenario, phase))
     return scenario
 
 
@@ -107,17 +123,30 @@ def latency_session(
 def throughput_session(suite: Suite, models: dict, converted: dict) -> Scenario:
     batch = suite.options.throughput_batch
     extra, dropped = deployments.timed_points(converted, batch_size=batch)
-    scenario = scenarios.throughput_scenario(
-        models, xla=suite.settings.xla, batch=batch, extra=extra
-    )
-    scenario.dropped.update(dropped)
+    with _phase(suite, "throughput", points=True) as phase:
+        scenario = scenarios.throughput_scenario(
+            models, xla=suite.settings.xla, batch=batch, extra=extra, progress=phase
+        )
+        scenario.dropped.update(dropped)
+        phase.close(_summary(scenario, phase))
+    for vid, note in scenario.notes.items():  # a fallback the user should hear of
+        if "batch_reduced_because" in note:
+            suite.display.say(
+                f"{vid}: throughput measured at batch {scenario.timed[vid].batch_size}, not "
+                f"{note['requested_batch_size']} ({note['batch_reduced_because']})."
+            )
     return scenario
 
 
 @pytest.fixture(scope="session")
 def train_step_session(suite: Suite, models: dict) -> Scenario:
     recipes = {e.id: e.recipe for e in suite.entries}
-    return scenarios.train_step_scenario(models, recipes, xla=suite.settings.xla)
+    with _phase(suite, "train step") as phase:
+        scenario = scenarios.train_step_scenario(
+            models, recipes, xla=suite.settings.xla, progress=phase
+        )
+        phase.close(_summary(scenario, phase))
+    return scenario
 
 
 @pytest.fixture(scope="session")

@@ -74,6 +74,16 @@ def seconds(value: float | None, digits: int = 3) -> str:
     return _scaled(value, ((1.0, " s"), (1e-3, " ms"), (1e-6, " µs"), (1e-9, " ns")), digits)
 
 
+def clock(value: float | None) -> str:
+    """A duration as a clock reading, for progress lines: 5.2 -> "0:05", 3725 -> "1:02:05"."""
+    if _missing(value):
+        return MISSING
+    total = max(round(value), 0)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def mebibytes(value: float | None, digits: int = 3) -> str:
     """Bytes as MiB (GiB from 1 GiB): 536_870_912 -> "512 MiB"."""
     if _missing(value):

@@ -1,4 +1,6 @@
-"""The local executor of worker jobs, on a stub worker: concurrency, records, dead workers."""
+"""The local executor of worker jobs, on a stub worker: concurrency, records, dead workers, and
+where a worker's output goes (progress lines to `progress`, everything else to `other`, nothing
+straight to the terminal)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ STUB = textwrap.dedent(
     start = time.time()
     print(f"{variant} epoch 1/1", file=sys.stderr, flush=True)
     print("unrelated noise", file=sys.stderr, flush=True)
+    print("printed on stdout", flush=True)
     if variant == "dead":
         print("Traceback: the stub died", file=sys.stderr)
         sys.exit(3)
@@ -63,6 +66,28 @@ def test_a_dead_worker_comes_back_with_its_exit_code_and_last_lines(tmp_path):
     assert result.record is None and result.returncode == 3
     assert result.tail[-1] == "Traceback: the stub died"
     assert not (tmp_path / "dead.json").exists()
+
+
+def test_other_output_is_kept_apart_from_progress_and_each_start_is_told(tmp_path, capfd):
+    stub = tmp_path / "stub_worker.py"
+    stub.write_text(STUB, encoding="utf-8")
+    lines, other, started = [], [], []
+    executor = LocalExecutor(
+        parallel=1,
+        env={},
+        progress=lines.append,
+        started=started.append,
+        other=other.append,
+        command=(sys.executable, str(stub)),
+    )
+    result = executor.submit(Job("a", (), tmp_path / "a.json")).result()
+    executor.shutdown()
+    assert [job.variant for job in started] == ["a"]
+    assert lines == ["a epoch 1/1"]
+    assert other == ["a | unrelated noise", "a | printed on stdout"]
+    assert "printed on stdout" in result.tail
+    out, err = capfd.readouterr()
+    assert "printed on stdout" not in out + err  # the worker's output never reaches the terminal
 
 
 def test_a_record_is_read_back_as_written(tmp_path):

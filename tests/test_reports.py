@@ -283,6 +283,11 @@ def test_units_render_si_figures_human_readably():
     assert units.ratio(36_595_850 / 6_797_898) == "5.38×"
     assert units.images_per_s(12_345.6) == "12.3 k images/s"
     assert units.percent(None) == units.seconds(math.nan) == "n/a"
+    assert units.clock(5.2) == "0:05"
+    assert units.clock(59.6) == "1:00"
+    assert units.clock(3725) == "1:02:05"
+    assert units.clock(-3) == "0:00"
+    assert units.clock(None) == "n/a"
 
 
 # ---------------------------------------------------------------- pareto, pure functions

@@ -89,7 +89,7 @@ def test_the_interrupted_seed_resumes_from_its_last_epoch(killed_then_resumed):
     assert result["epochs"] == 2
     sessions = [(s["from_epoch"], s["to_epoch"]) for s in result["segments"]]
     assert sessions == [(0, 1), (1, 2)]  # killed after epoch 1, resumed for epoch 2
-    assert "v05 [smoke] resuming after epoch 1" in done.stderr + done.stdout
+    assert "v05 [smoke, seed 1] resuming after epoch 1" in done.stderr + done.stdout
 
 
 def test_the_json_keeps_both_seeds(killed_then_resumed):

@@ -4,12 +4,19 @@ TensorFlow fixes its thread pools and visible devices at the first op, so `confi
 before anything touches TensorFlow (the suite's `pytest_configure` and the worker's `main` call it
 first). `machine_info` reads back what is really in force, so the JSON records the settings that
 produced the numbers, not the ones asked for.
+
+Logs: `quiet_logs` decides, before TensorFlow loads, whether TensorFlow's C++ and Python logging
+is silenced in this process and in the workers it starts (they inherit the environment), and
+`configure` applies the Python half. Nothing measured depends on it. `tests/test_cli_tty.py`
+checks on a terminal that a default run shows no TensorFlow log line.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -64,6 +71,42 @@ class Settings:
 
 _applied: Settings | None = None
 
+# TensorFlow's C++ log threshold: 0 shows everything, 2 hides INFO and WARNING ("oneDNN custom
+# operations are on", "Could not find cuda drivers"), 3 hides ERROR too ("failed call to cuInit",
+# which a CPU-only machine logs at every start).
+LOG_LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
+# "1" when this process and its workers keep TensorFlow's logs quiet (set by `quiet_logs`).
+QUIET_VARIABLE = "BENCH_QUIET_LOGS"
+# Loggers and warning sources that are TensorFlow's or its dependencies', not the user's run.
+_LIBRARY_LOGGERS = ("tensorflow", "absl", "keras", "h5py")
+LIBRARY_WARNING_MODULES = r"(tensorflow|keras|absl|h5py|ml_dtypes|google\.protobuf)(\.|$)"
+
+
+def quiet_logs(*, verbose: bool) -> bool:
+    """Decide whether TensorFlow's logs are silenced here and in every worker started from here.
+
+    Must run before TensorFlow loads. Unless `verbose`, sets `TF_CPP_MIN_LOG_LEVEL=3` (a value
+    the user set is kept: their own choice wins) and marks the process quiet, so that
+    `configure` also sets TensorFlow's, absl's and Keras' Python loggers to ERROR and ignores
+    warnings raised inside those libraries. What concerns the user's run (out of memory, a NaN
+    loss, a retraced function, a batch reduced to fit) is reported by the suite itself, one
+    sentence per model, and is not affected.
+
+    Returns:
+        True when the logs are silenced.
+    """
+    os.environ[QUIET_VARIABLE] = "0" if verbose else "1"
+    if not verbose:
+        os.environ.setdefault(LOG_LEVEL_VARIABLE, "3")
+    return not verbose
+
+
+def _quiet_python_logs() -> None:
+    """TensorFlow's, absl's and Keras' Python loggers at ERROR; their own warnings ignored."""
+    for name in _LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=LIBRARY_WARNING_MODULES)
+
 
 def configure(settings: Settings) -> Settings:
     """Apply `settings` to this process (once; a second call must ask for the same thing).
@@ -81,9 +124,12 @@ def configure(settings: Settings) -> Settings:
         return _applied
     if settings.device == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"  # before TF loads CUDA: no GPU context at all
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault(LOG_LEVEL_VARIABLE, "2")
     import keras
     import tensorflow as tf
+
+    if os.environ.get(QUIET_VARIABLE) == "1":
+        _quiet_python_logs()
 
     gpus = tf.config.list_physical_devices("GPU")
     if settings.device == "gpu" and not gpus:

@@ -4,7 +4,9 @@ Every job is `python -m bench.suite.worker --variant ID --out FILE ...` in its o
 crash, an out-of-memory or a memory peak stays with its model. `LocalExecutor` runs them on this
 machine, `parallel` at a time, all before any timed scenario starts (the suite waits for every
 job before it times anything, so no timing ever runs beside a worker). Lines a worker writes to
-stderr that start with its model id are progress, passed to `progress` as they come.
+stderr that start with its model id are progress, passed to `progress` as they come; its other
+output (stdout and stderr together: TensorFlow's logs when they are not silenced, a traceback)
+goes to `other` and the last lines of it to the result, never straight to the terminal.
 
 `tests/test_jobs.py` runs the executor on a stub worker: results in order, two at a time, a
 dead worker reported with its exit code and the tail of its output.
@@ -75,6 +77,8 @@ class LocalExecutor:
         parallel: how many workers run at once.
         env: extra environment variables for the workers (the process settings).
         progress: receives each progress line of a worker (it starts with the model id).
+        started: told of each job as its worker starts.
+        other: receives the worker's other output lines, prefixed with the model id.
         command: the interpreter and module to run (tests substitute a stub worker).
     """
 
@@ -84,6 +88,8 @@ class LocalExecutor:
         parallel: int,
         env: dict[str, str],
         progress: Callable[[str], None] = lambda line: None,
+        started: Callable[[Job], None] = lambda job: None,
+        other: Callable[[str], None] = lambda line: None,
         command: Sequence[str] = (sys.executable, "-m", WORKER_MODULE),
     ) -> None:
         if parallel < 1:
@@ -91,6 +97,8 @@ class LocalExecutor:
         self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="worker")
         self._env = {**os.environ, **env, "PYTHONPATH": _pythonpath()}
         self._progress = progress
+        self._started = started
+        self._other = other
         self._command = tuple(command)
         self._lock = threading.Lock()
 
@@ -107,14 +115,22 @@ class LocalExecutor:
         job.out.parent.mkdir(parents=True, exist_ok=True)
         command = [*self._command, "--variant", job.variant, "--out", str(job.out), *job.argv]
         tail: list[str] = []
+        self._started(job)
         with subprocess.Popen(
-            command, stderr=subprocess.PIPE, text=True, env=self._env, cwd=Path.cwd()
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=self._env,
+            cwd=Path.cwd(),
         ) as proc:
-            for raw in proc.stderr:
+            for raw in proc.stdout:
                 line = raw.rstrip()
-                if line.startswith(f"{job.variant} "):
-                    with self._lock:
+                with self._lock:
+                    if line.startswith(f"{job.variant} "):
                         self._progress(line)
+                    elif line:
+                        self._other(f"{job.variant} | {line}")
                 tail = [*tail[-40:], line]
         record = None
         if job.out.exists():

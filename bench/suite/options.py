@@ -22,6 +22,7 @@ from bench.training.datasets import DATASETS
 from bench.training.profiles import PROFILE_NAMES
 
 ACCURACY_MODES = ("reported", "train", "load")
+DISPLAYS = ("pytest", "progress")
 DEFAULT_MODEL_CACHE = Path("results/models")  # trained models, one folder per training run
 
 
@@ -102,6 +103,12 @@ OPTIONS: tuple[Option, ...] = (
            action="append", to_worker=True),
     Option("--skip-profiler", "analytic FLOPs only (faster)", action="store_true",
            to_worker=True),
+    Option("--display", "what the terminal shows: 'pytest' (its dots and pytest-benchmark's "
+           "table) or 'progress' (the run's facts and one line per phase, as `python -m bench "
+           "run` shows them); TensorFlow's logs are silenced in both unless -v/--verbose",
+           default="pytest", choices=DISPLAYS),
+    Option("--estimate-from", "suite JSON of an earlier run on this machine whose timings size "
+           "the expected duration (default: from MACs)", type=Path, metavar="JSON"),
 )  # fmt: skip
 
 

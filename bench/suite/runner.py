@@ -3,16 +3,34 @@
 It is a thin wrapper over `pytest bench/test_suite.py --benchmark-json ...` (every suite option is
 passed through unchanged), so the JSON is exactly what `pytest bench` writes. Defaults answer the
 report's question on a laptop in minutes: costs measured here, accuracies taken from the report.
+
+What the terminal shows (`tests/test_cli_tty.py` checks it on a pseudo-terminal): the run's facts
+and its expected duration (from the last run's timings in `<out>/benchmark.json` when there is
+one), one progress line per phase (`--display progress`), no TensorFlow log line unless
+`--verbose`, then the compact table and the verdict's answer (`reports.terminal`) and the
+report's path. Progress goes to stderr, the answer to stdout.
+
+The JSON is written next to its final name and moved there only when the suite ran (exit 0, or 1
+when a model failed and its record says why), so a run that stops early leaves the last good
+file (and its timings) in place.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 SUITE = Path(__file__).resolve().parent.parent / "test_suite.py"
+# pytest's own output is replaced by the suite's progress lines: no header, no per-test letters,
+# no traceback for a failure the suite words itself (its one sentence is shown as it happens),
+# no warnings summary (each warning is shown as it happens), no pytest-benchmark table.
+QUIET = ("-qq", "--tb=no", "-rN", "--disable-warnings")
+# --verbose: pytest's header and test names, short tracebacks, its warnings summary, and
+# TensorFlow's logs (bench/conftest.py reads -v).
+VERBOSE = ("-v", "--tb=short")
 
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
@@ -28,37 +46,72 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     )
     parser.add_argument("--out", type=Path, default=Path("results"), help="results folder")
     parser.add_argument("--no-report", action="store_true", help="only write the JSON")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show TensorFlow's logs (also the workers'), pytest's own output and tracebacks",
+    )
     return parser.parse_known_args(argv)
 
 
-def main(argv: list[str]) -> int:
-    args, passthrough = parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    json_path = args.out / "benchmark.json"
-    command = [
+def suite_command(args: argparse.Namespace, passthrough: list[str], json_path: Path) -> list[str]:
+    """The pytest command line of the suite."""
+    previous = args.out / "benchmark.json"
+    return [
         sys.executable,
         "-m",
         "pytest",
         str(SUITE),
         "-p",
         "no:cacheprovider",
-        "-q",
+        "-o",
+        "console_output_style=classic",
+        *(VERBOSE if args.verbose else QUIET),
+        "--display=progress",
+        "--benchmark-quiet",
         f"--benchmark-json={json_path}",
+        *([f"--estimate-from={previous}"] if previous.is_file() else []),
         *passthrough,
     ]
-    print("running:", " ".join(command), flush=True)
+
+
+def _report(json_path: Path, out: Path) -> None:
+    """Build the report, its progress on stderr, then print the summary and its path."""
+    from bench.suite.progress import Display
+    from reports import terminal
+    from reports.build import STEPS, build
+
+    display = Display.for_stream(sys.stderr)
+    with display.phase("report", STEPS) as phase:
+        built = build([json_path], out / "report", progress=phase)
+    sys.stderr.flush()
+    width = display.width if display.live else terminal.WIDTH
+    print()
+    print(terminal.summary(built.suite, built.table, built.analysis, built.verdict, width))
+    print(f"\nreport: {built.html}")
+    print(f"data:   {json_path}")
+
+
+def main(argv: list[str]) -> int:
+    args, passthrough = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    json_path = args.out / "benchmark.json"
+    partial = args.out / "benchmark.json.partial"
+    command = suite_command(args, passthrough, partial)
+    if args.verbose:
+        print("running:", " ".join(command), flush=True)
     status = subprocess.call(command)
     if status not in (0, 1):  # 1: some variant failed, and its record says why; still report
+        partial.unlink(missing_ok=True)
         print(f"the suite did not run (pytest exit {status}); see the message above.")
         return status
-    if not json_path.exists():
+    if not partial.is_file() or partial.stat().st_size == 0:
         print(f"the suite wrote no {json_path}; see the messages above.")
         return 2
-    print(f"benchmark JSON: {json_path}")
+    os.replace(partial, json_path)
     if args.no_report:
+        print(f"benchmark JSON: {json_path}")
         return status
-    from reports import build_report
-
-    html = build_report([json_path], args.out / "report")
-    print(f"report: {html}")
+    _report(json_path, args.out)
     return status

@@ -8,6 +8,10 @@ model's raw per-round samples (`replay`), so `pytest-benchmark compare` and the 
 file as before; round `i` of every entry of one session is the same round
 (`extra_info.session`), which lets the report compare two models through per-round ratios.
 
+Each scenario tells its `progress` (`bench.suite.progress`) which model it warms up and, before
+the rounds start, how many rounds of how many models it will run and how long they should take;
+nothing is reported while the rounds run.
+
 Energy per 1,000 images (`energy_scenario`) comes last: for each model, the throughput session's
 warmed-up batched call repeated for at least `ENERGY_WINDOW_S` after an idle baseline, the
 counter of the timing device read at both ends (`bench.measure.energy`); one model at a time, so
@@ -31,20 +35,20 @@ from typing import Any
 from bench.measure import interleave
 from bench.measure import timing as latency
 from bench.measure.interleave import Session
+from bench.suite.budgets import (
+    LATENCY_FILL_S,
+    LATENCY_ROUNDS,
+    LATENCY_WARM_UP_CALLS,
+    MOST_CALLS_PER_ROUND,
+    STEP_BUDGET_S,
+    STEP_FILL_S,
+    STEP_WARM_UP_CALLS,
+    THROUGHPUT_ROUNDS,
+    TRAIN_STEP_ROUNDS,
+)
+from bench.suite.progress import UNSEEN, Progress
 
-LATENCY_WARM_UP_CALLS = 10  # >= 5-10 calls: cuDNN autotuning runs on first calls (GPU)
-LATENCY_ROUNDS = (30, 2000)  # min, max
-# Batch-1 calls shorter than this are repeated within a round (primed, up to
-# MOST_CALLS_PER_ROUND samples), so small models get as many samples as their noise needs.
-LATENCY_FILL_S = 2e-3
-MOST_CALLS_PER_ROUND = 8
-THROUGHPUT_ROUNDS = (3, 50)
-TRAIN_STEP_ROUNDS = (3, 50)
-# Seconds of samples per model for throughput and the training step. Calls shorter than
-# STEP_FILL_S are repeated within a round (up to MOST_CALLS_PER_ROUND), so small models, whose
-# calls are fast, still get dozens of samples when the rounds are few.
-STEP_BUDGET_S = 5.0
-STEP_FILL_S = 0.5
+ROUNDS = "rounds"  # the progress item of a session's interleaved rounds
 # Inference energy: >= 5 s of calls is 50 NVML updates (the counter's step ~2 % of the figure),
 # after a 2 s idle baseline per model (20 NVML updates).
 ENERGY_WINDOW_S = 5.0
@@ -72,7 +76,9 @@ class Scenario:
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
 
-def load_models(ids: list[str], records: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+def load_models(
+    ids: list[str], records: Mapping[str, dict[str, Any]], progress: Progress = UNSEEN
+) -> dict[str, Any]:
     """Each model once: the worker's trained or loaded file when it used one, else a fresh build."""
     import keras
 
@@ -80,6 +86,7 @@ def load_models(ids: list[str], records: Mapping[str, dict[str, Any]]) -> dict[s
 
     models = {}
     for vid in ids:
+        progress.start(vid)
         gc.collect()
         record = records.get(vid, {})
         path = record.get("model_path")
@@ -88,6 +95,7 @@ def load_models(ids: list[str], records: Mapping[str, dict[str, Any]]) -> dict[s
         else:
             shape = tuple(record.get("input_shape") or (32, 32, 3))
             models[vid] = architectures.get(vid).build(input_shape=shape, num_classes=10)
+        progress.done(vid)
     return models
 
 
@@ -101,14 +109,20 @@ def _run(
     reference: latency.Timed | None = None,
     seed: int = 0,
     fill_s: float = 0.0,
+    progress: Progress = UNSEEN,
 ) -> Scenario:
     """Warm up, size the rounds to `budget_s`, and run the session.
 
     `fill_s`: models whose call is shorter are called several times per round (primed), up to
-    `MOST_CALLS_PER_ROUND`; 0 keeps one call per round.
+    `MOST_CALLS_PER_ROUND`; 0 keeps one call per round. `progress` hears of each model's warm-up
+    and of the rounds (item "rounds", with their expected duration), before they run: nothing
+    is reported while they run.
     """
     scenario = Scenario(name, None, timed)
-    scenario.dropped.update(interleave.warm_up(timed, calls=warm_up_calls))
+    for vid, t in timed.items():  # one model at a time, as `warm_up` would, to say which
+        progress.start(vid, "warm-up")
+        scenario.dropped.update(interleave.warm_up({vid: t}, calls=warm_up_calls))
+        progress.done(vid)
     keep = {k: t for k, t in timed.items() if k not in scenario.dropped}
     if not keep:
         return scenario
@@ -120,9 +134,11 @@ def _run(
     count = interleave.rounds_for(
         per_round, budget_s=budget_s, min_rounds=rounds[0], max_rounds=rounds[1]
     )
+    progress.start(ROUNDS, f"{count} rounds of {len(keep)} models", expected_s=count * per_round)
     scenario.session = interleave.run_rounds(
         keep, rounds=count, reference=reference, seed=seed, calls=calls
     )
+    progress.done(ROUNDS)
     scenario.dropped.update(scenario.session.dropped)
     return scenario
 
@@ -134,6 +150,7 @@ def latency_scenario(
     budget_s: float,
     reference: latency.Timed,
     extra: Mapping[str, latency.Timed] | None = None,
+    progress: Progress = UNSEEN,
 ) -> Scenario:
     """Batch-1 latency of every model (and of every `extra` point: a model in another
     deployment, `bench.suite.deployments`), `budget_s` seconds of samples per point."""
@@ -147,6 +164,7 @@ def latency_scenario(
         rounds=LATENCY_ROUNDS,
         reference=reference,
         fill_s=LATENCY_FILL_S,
+        progress=progress,
     )
 
 
@@ -175,6 +193,7 @@ def throughput_scenario(
     xla: bool,
     batch: int,
     extra: Mapping[str, latency.Timed] | None = None,
+    progress: Progress = UNSEEN,
 ) -> Scenario:
     """Images per second at `batch` (halved per model on out-of-memory, recorded), and of the
     `extra` points at `batch` (a failing first call drops the point with its reason)."""
@@ -188,12 +207,14 @@ def throughput_scenario(
         except Exception as exc:  # a runtime that cannot run this batch: one sentence, no more
             dropped[key] = f"{key} cannot run a batch of {batch} ({type(exc).__name__}: {exc})"
     for vid, model in models.items():
+        progress.start(vid, "first call")
         try:
             timed[vid], used = _fitting(
                 lambda b, m=model: latency.inference(m, batch_size=b, xla=xla), batch
             )
         except tf.errors.ResourceExhaustedError:
             dropped[vid] = f"{vid} runs out of memory even at batch 1."
+            progress.done(vid)
             continue
         if used != batch:
             notes[vid] = {
@@ -203,10 +224,11 @@ def throughput_scenario(
     scenario = _run(
         "throughput",
         timed,
-        warm_up_calls=2,  # the first call (run by `_fitting`) and one more, timed to size rounds
+        warm_up_calls=STEP_WARM_UP_CALLS,  # the first call, run by `_fitting`, and one more
         budget_s=STEP_BUDGET_S * max(len(timed), 1),
         rounds=THROUGHPUT_ROUNDS,
         fill_s=STEP_FILL_S,
+        progress=progress,
     )
     scenario.dropped.update(dropped)
     scenario.notes.update(notes)
@@ -214,13 +236,18 @@ def throughput_scenario(
 
 
 def train_step_scenario(
-    models: Mapping[str, Any], recipes: Mapping[str, Any], *, xla: bool
+    models: Mapping[str, Any],
+    recipes: Mapping[str, Any],
+    *,
+    xla: bool,
+    progress: Progress = UNSEEN,
 ) -> Scenario:
     """One optimizer step at each recipe's batch size, its augmentation included."""
     import tensorflow as tf
 
     timed, dropped = {}, {}
     for vid, model in models.items():
+        progress.start(vid, "first step")
         recipe = recipes[vid]
         step = latency.train_step(model, recipe, num_classes=10, xla=xla)
         try:
@@ -231,15 +258,17 @@ def train_step_scenario(
                 f"{recipe.batch_size}; measure it on a larger GPU or with --precision "
                 "mixed_float16."
             )
+            progress.done(vid)
             continue
         timed[vid] = step
     scenario = _run(
         "train_step",
         timed,
-        warm_up_calls=2,  # the first (run above) and one more: the first step builds slots
+        warm_up_calls=STEP_WARM_UP_CALLS,  # the first (run above) and one more: it builds slots
         budget_s=STEP_BUDGET_S * max(len(timed), 1),
         rounds=TRAIN_STEP_ROUNDS,
         fill_s=STEP_FILL_S,
+        progress=progress,
     )
     scenario.dropped.update(dropped)
     return scenario

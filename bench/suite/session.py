@@ -3,14 +3,16 @@
 `bench/conftest.py` makes one `Suite` when pytest starts; the tests of `bench/test_suite.py`
 read it. The worker jobs start together at the first `job()` call, `parallel` at a time, and
 `finish_jobs()` waits for all of them before any timed scenario (so no timing ever runs beside a
-worker). Nothing here imports TensorFlow.
+worker). The workers' progress reaches `display` from the main thread only (pytest's output
+capture can only be lifted there): their lines, and in the "records" phase which jobs are
+running, how many are done and the latest epoch of each training run. Nothing here imports
+TensorFlow.
 """
 
 from __future__ import annotations
 
 import queue
 import tempfile
-from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 from bench.measure.environment import Settings
 from bench.suite.jobs import CONCURRENT_JOBS_ENV, Job, JobResult, LocalExecutor
 from bench.suite.options import worker_argv
+from bench.suite.progress import Display, Phase, epoch_detail
 from bench.suite.seeds import DATA_SPLIT_SEED
 
 
@@ -49,11 +52,16 @@ class Suite:
         self.labels: dict[str, Any] = {}  # test labels by checksum, from the workers
         self._jobs: dict[str, list[Future[JobResult]]] = {}
         self._executor: LocalExecutor | None = None
-        self._lines: queue.Queue[str] = queue.Queue()  # workers' progress, shown by `wait`
-        self.capture: Any = None  # pytest's capture manager, to show progress past it
         self.deployments: tuple[str, ...] = ("keras",)
         self.deployment_rows: dict[str, dict[str, dict[str, Any]]] = {}
         self.energy_rows: dict[str, dict[str, Any]] = {}  # scenarios.energy_scenario
+        # What the workers report, shown by `wait` from the main thread: ("line", text),
+        # ("start", job), ("end", job) or ("other", text).
+        self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.display: Display = Display.silent()  # set by bench/conftest.py
+        self.expected: dict[str, dict[str, float]] = {}  # phase -> item -> seconds (estimate)
+        self.show_worker_output = False  # --verbose: the workers' other output too
+        self._records: Phase | None = None
 
     @property
     def parallel_jobs(self) -> int:
@@ -76,47 +84,93 @@ class Suite:
         reported or loaded accuracy does not depend on a training seed)."""
         return self.seeds if self.options.accuracy == "train" else self.seeds[:1]
 
+    def job_label(self, variant: str, seed: int) -> str:
+        """How progress names one job: the model id, and the seed when there are several."""
+        return variant if len(self.job_seeds) == 1 else f"{variant} seed {seed}"
+
     def jobs(self, variant: str) -> list[Future[JobResult]]:
         """The worker jobs of `variant`, one per seed (every job is submitted at the first call,
         models in registry order, each model's seeds in order)."""
         if self._executor is None:
-            at_once = min(self.parallel_jobs, len(self.entries) * len(self.job_seeds))
-            env = {**self.settings.to_env(), CONCURRENT_JOBS_ENV: str(at_once)}
-            self._executor = LocalExecutor(
-                parallel=self.parallel_jobs, env=env, progress=self._lines.put
-            )
-            folder = Path(tempfile.mkdtemp(prefix="bench-records-"))
-            argv = tuple(worker_argv(vars(self.options)))
-            for entry in self.entries:
-                self._jobs[entry.id] = [
-                    self._executor.submit(
-                        Job(entry.id, (*argv, "--seed", str(s)), folder / f"{entry.id}-{s}.json")
-                    )
-                    for s in self.job_seeds
-                ]
+            self._submit_all()
         return self._jobs[variant]
 
-    def wait(
-        self, futures: list[Future[JobResult]], show: Callable[[str], None]
-    ) -> list[JobResult]:
-        """Wait for `futures`, passing the workers' progress lines to `show` as they come (from
-        this thread: pytest's output capture can only be lifted from the main thread)."""
+    def _submit_all(self) -> None:
+        events = self._events
+        at_once = min(self.parallel_jobs, len(self.entries) * len(self.job_seeds))
+        self._executor = LocalExecutor(
+            parallel=self.parallel_jobs,
+            env={**self.settings.to_env(), CONCURRENT_JOBS_ENV: str(at_once)},
+            progress=lambda line: events.put(("line", line)),
+            started=lambda job: events.put(("start", job)),
+            other=lambda line: events.put(("other", line)),
+        )
+        labels = [self.job_label(e.id, s) for e in self.entries for s in self.job_seeds]
+        self._records = self.display.phase(
+            "records", labels, self.expected.get("records"), parallel=self.parallel_jobs
+        )
+        folder = Path(tempfile.mkdtemp(prefix="bench-records-"))
+        argv = tuple(worker_argv(vars(self.options)))
+        for entry in self.entries:
+            self._jobs[entry.id] = []
+            for seed in self.job_seeds:
+                job = Job(
+                    entry.id, (*argv, "--seed", str(seed)), folder / f"{entry.id}-{seed}.json"
+                )
+                future = self._executor.submit(job)
+                future.add_done_callback(lambda _, job=job: events.put(("end", job)))
+                self._jobs[entry.id].append(future)
+
+    def _label(self, job: Job) -> str:
+        return self.job_label(job.variant, int(job.argv[job.argv.index("--seed") + 1]))
+
+    def _show(self, kind: str, payload: Any) -> None:
+        """One event of the workers, on the display (from the main thread)."""
+        records = self._records
+        if kind == "start" and records is not None:
+            records.start(self._label(payload))
+        elif kind == "end" and records is not None:
+            records.done(self._label(payload))
+            if len(records.finished) == len(records.items):
+                records.close()
+        elif kind == "other":
+            if self.show_worker_output:
+                self.display.say(payload)
+        else:
+            epoch = epoch_detail(payload)
+            if epoch is not None and records is not None and self.display.live:
+                records.update(self.job_label(epoch[0], epoch[1]), epoch[2])
+            else:
+                self.display.say(payload)
+
+    def wait(self, futures: list[Future[JobResult]]) -> list[JobResult]:
+        """Wait for `futures`, showing what the workers report as it comes (from this thread:
+        pytest's output capture can only be lifted from the main thread)."""
         while True:
             try:
-                show(self._lines.get(timeout=0.2))
+                self._show(*self._events.get(timeout=0.2))
                 continue
             except queue.Empty:
-                pass
+                if self._records is not None:
+                    self._records.tick()
             if all(f.done() for f in futures):
                 break
-        while not self._lines.empty():
-            show(self._lines.get_nowait())
+        self.drain()
         return [f.result() for f in futures]
 
+    def drain(self) -> None:
+        """Show every event already reported."""
+        while not self._events.empty():
+            self._show(*self._events.get_nowait())
+
     def finish_jobs(self) -> None:
-        """Wait until every submitted worker job has ended."""
+        """Wait until every submitted worker job has ended, and close the records phase."""
         if self._executor is not None:
             self._executor.shutdown()
+            # The done callbacks have run: every "end" event is in the queue.
+            self.drain()
+        if self._records is not None:
+            self._records.close()
 
     def record_error(self, variant: str, message: str, *, deployment: str = "keras") -> None:
         """Add one sentence to the model's record, or to one of its deployments' rows (a timed

@@ -444,7 +444,8 @@ class _Job:
         self.seed = seed
         self.jit_compile = jit_compile
         self.say = progress
-        self.label = f"{entry.id} [{profile.name}]"
+        # Progress names the run: "<id> [<profile>, seed <s>]" (bench.suite.progress.EPOCH_LINE)
+        self.label = f"{entry.id} [{profile.name}, seed {seed}]"
         self.split = _apply_profile(dataset, profile)
         self.input_shape = tuple(int(d) for d in dataset.input_shape)
         self.num_classes = int(dataset.num_classes)

@@ -1,0 +1,311 @@
+"""How long a run will take on this machine, said before it starts, and per item for progress.
+
+Claims, checked by `tests/test_estimate.py`:
+
+- Two sources, per model and per phase: the timings of an earlier run in a suite JSON made on the
+  same device with the same precision and XLA setting (a worker's `worker_wall_s`; each timed
+  benchmark's median call, first call and batch), else the model's MACs at per-MAC rates fitted
+  to a default run on the 2-core CPU box (rough anywhere else, and said to be). A worker's time is
+  reused only from a run with the same accuracy source, profile and dataset; a throughput call
+  only at the same batch. The estimate says which source it used.
+- The timed phases are sized by the suite's own rules (`bench.suite.budgets`): warm-up calls,
+  calls per round, rounds from the budget within their bounds; `tests/test_estimate.py` compares
+  the sizing with `bench.measure.interleave`'s.
+- Worker jobs run `parallel` at a time: the records phase takes the sum of its jobs' times
+  divided by `parallel`.
+
+Nothing here imports TensorFlow; numbers are seconds, unrounded (`reports.units` renders them).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.suite import budgets
+from bench.training.datasets import DEFAULT_VALIDATION_EXAMPLES, SYNTHETIC_DEFAULT_SIZES
+from bench.training.profiles import Profile
+
+# Per-call rates fitted to the default run of the 12 registry models on the 2-core CPU box (AMD
+# EPYC, threads 1/1, float32; results/benchmark.json of commit 1ba2304): batch-1 latency 0.59 ms
+# (v01, 10 M MACs) to 36 ms (v10, 852 M); 0.018-0.025 ns per MAC per image at batch 256;
+# 0.059-0.081 ns per MAC per image in a training step; workers 4.3-19.8 s.
+LATENCY_BASE_S = 3e-4
+LATENCY_PER_MAC_S = 4.2e-11
+INFERENCE_PER_MAC_S = 2.2e-11  # per image, at a large batch
+TRAIN_PER_MAC_S = 7.0e-11  # per image, one optimizer step with augmentation
+STEP_BASE_S = 2e-3  # a call's fixed cost beside its MACs
+FIRST_CALL_S = 0.3  # tracing and the first call, beside the call itself
+WORKER_BASE_S = 4.5  # a worker's start (TensorFlow import), counts and memory peaks
+WORKER_PER_MAC_S = 1.8e-8
+DATA_LOAD_S = 5.0  # reading and splitting a dataset in a training worker
+REFERENCE_CALL_S = 5e-4  # the latency reference workload (bench.measure.timing)
+LOAD_MODEL_S = 0.5  # building or loading one model in the suite's process
+REPORT_S = 20.0  # plots and pages of the report (python -m bench run)
+MISSING_MACS = 1e8  # a model whose MACs are unknown is costed like a mid-sized one
+# Training images of each dataset before the validation split (public sizes of the datasets;
+# synthetic: bench.training.datasets' default).
+TRAIN_IMAGES = {"cifar10": 50_000, "fashion_mnist": 60_000, "synthetic": SYNTHETIC_DEFAULT_SIZES[0]}
+TEST_IMAGES = 10_000
+SCENARIOS = {"latency": "latency", "throughput": "throughput", "train step": "train_step"}
+
+
+@dataclass(frozen=True)
+class Model:
+    """What the estimate needs of one model.
+
+    Attributes:
+        id: the registry id.
+        macs: multiply-accumulates per image (None: unknown).
+        batch_size: the recipe's batch size (the training step's batch).
+        max_epochs: the recipe's epoch cap.
+        validation_examples: the recipe's validation images.
+    """
+
+    id: str
+    macs: float | None
+    batch_size: int
+    max_epochs: int
+    validation_examples: int = DEFAULT_VALIDATION_EXAMPLES
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What will run.
+
+    Attributes:
+        models: the selected models, in order.
+        jobs: (progress label, model id) of every worker job.
+        parallel: worker jobs at once.
+        accuracy: "reported", "train" or "load".
+        profile: the training profile (train only).
+        dataset: the dataset id.
+        latency_budget_s: seconds of batch-1 samples per model.
+        throughput_batch: images per throughput call.
+        device: where it runs (`machine_info.device`).
+        xla: XLA on.
+        precision: the Keras dtype policy.
+    """
+
+    models: tuple[Model, ...]
+    jobs: tuple[tuple[str, str], ...]
+    parallel: int
+    accuracy: str
+    profile: Profile | None
+    dataset: str
+    latency_budget_s: float
+    throughput_batch: int
+    device: str
+    xla: bool = False
+    precision: str = "float32"
+
+
+def _same_jobs(run: Mapping[str, Any], plan: Plan) -> bool:
+    """Whether an earlier run's workers did the same work: same accuracy source, and for
+    training or loading the same profile and dataset."""
+    if run.get("accuracy_source") != plan.accuracy:
+        return False
+    if plan.accuracy == "reported":
+        return True
+    profile = plan.profile.name if plan.accuracy == "train" and plan.profile else None
+    return (run.get("profile"), run.get("dataset")) == (profile, plan.dataset)
+
+
+@dataclass
+class Previous:
+    """An earlier run's timings that this run can reuse (`from_document`)."""
+
+    worker_s: dict[str, float] = field(default_factory=dict)
+    calls: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
+    reference_s: float | None = None
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any], plan: Plan) -> Previous:
+        """The timings of `doc` (a suite JSON) that apply to `plan`; empty when none do."""
+        found = cls()
+        machine, run = doc.get("machine_info") or {}, doc.get("run") or {}
+        same = (machine.get("device"), machine.get("xla"), machine.get("precision"))
+        if same != (plan.device, plan.xla, plan.precision):
+            return found
+        if _same_jobs(run, plan):
+            for vid, record in (doc.get("variants") or {}).items():
+                if isinstance(record.get("worker_wall_s"), int | float):
+                    found.worker_s[vid] = float(record["worker_wall_s"])
+        for bench in doc.get("benchmarks") or []:
+            found._add_call(bench, plan)
+        return found
+
+    def _add_call(self, bench: Mapping[str, Any], plan: Plan) -> None:
+        extra, stats = bench.get("extra_info") or {}, bench.get("stats") or {}
+        scenario, vid = extra.get("scenario"), extra.get("variant")
+        median, first = stats.get("median"), extra.get("first_call_s")
+        if not isinstance(median, int | float) or not isinstance(first, int | float):
+            return
+        if scenario == "throughput" and extra.get("batch_size") != plan.throughput_batch:
+            return
+        self.calls.setdefault(scenario, {})[vid] = (float(median), float(first))
+        references = extra.get("reference_samples_s")
+        if scenario == "latency" and references and self.reference_s is None:
+            self.reference_s = sorted(references)[len(references) // 2]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Expected seconds per phase and item, and where they come from.
+
+    Attributes:
+        items: phase -> item -> expected seconds ("records": one item per job, run `parallel`
+            at a time; timed phases: one per model and "rounds").
+        parallel: worker jobs at once.
+        source: one phrase for the user ("from the last run's timings (results/benchmark.json)").
+        upper_bound: True when training may stop early (the figure is then a most).
+    """
+
+    items: dict[str, dict[str, float]]
+    parallel: int
+    source: str
+    upper_bound: bool = False
+
+    def phase_s(self, phase: str) -> float:
+        """Expected seconds of one phase."""
+        total = sum(self.items.get(phase, {}).values())
+        return total / self.parallel if phase == "records" else total
+
+    @property
+    def total_s(self) -> float:
+        """Expected seconds of the whole run, the report included."""
+        return sum(self.phase_s(p) for p in self.items) + REPORT_S
+
+
+def _macs(model: Model) -> float:
+    return float(model.macs) if model.macs else MISSING_MACS
+
+
+def session_items(
+    per_call: Mapping[str, float],
+    first_call: Mapping[str, float],
+    *,
+    budget_s: float,
+    rounds: tuple[int, int],
+    fill_s: float,
+    warm_up_calls: int,
+    reference_s: float = 0.0,
+) -> dict[str, float]:
+    """Seconds per model (first call and warm-up) and for "rounds" of one timed session, sized
+    as `bench.suite.scenarios._run` sizes it."""
+    most = budgets.MOST_CALLS_PER_ROUND
+    calls = {k: max(1, min(most, math.ceil(fill_s / max(s, 1e-9)))) for k, s in per_call.items()}
+    per_round = sum(s * (calls[k] + (calls[k] > 1)) for k, s in per_call.items()) + reference_s
+    count = int(min(max(budget_s / max(per_round, 1e-9), rounds[0]), rounds[1]))
+    items = {
+        k: first_call[k] + s * (warm_up_calls - 1) + (3 * s if s < 0.05 else 0.0)
+        for k, s in per_call.items()
+    }
+    items["rounds"] = count * per_round
+    return items
+
+
+def _training_s(model: Model, plan: Plan) -> float:
+    """A training run from MACs: optimizer steps, validation passes and the test pass."""
+    profile = plan.profile
+    assert profile is not None
+    epochs = min(model.max_epochs, profile.max_epochs or model.max_epochs)
+    validation = profile.validation_examples or model.validation_examples
+    train = profile.train_examples or TRAIN_IMAGES.get(plan.dataset, 50_000) - validation
+    steps = profile.steps or epochs * math.ceil(train / model.batch_size)
+    test = profile.test_examples or TEST_IMAGES
+    images_trained = steps * model.batch_size
+    images_inferred = epochs * validation + test
+    macs = _macs(model)
+    return DATA_LOAD_S + macs * (
+        images_trained * TRAIN_PER_MAC_S + images_inferred * INFERENCE_PER_MAC_S
+    )
+
+
+def _worker_s(model: Model, plan: Plan, previous: Previous) -> tuple[float, bool]:
+    """(seconds of one worker job, whether it came from the earlier run)."""
+    if model.id in previous.worker_s:
+        return previous.worker_s[model.id], True
+    seconds = WORKER_BASE_S + _macs(model) * WORKER_PER_MAC_S
+    if plan.accuracy == "train":
+        seconds += _training_s(model, plan)
+    elif plan.accuracy == "load":
+        seconds += DATA_LOAD_S + _macs(model) * TEST_IMAGES * INFERENCE_PER_MAC_S
+    return seconds, False
+
+
+def _call_from_macs(phase: str, model: Model, plan: Plan) -> float:
+    macs = _macs(model)
+    if phase == "latency":
+        return LATENCY_BASE_S + macs * LATENCY_PER_MAC_S
+    if phase == "throughput":
+        return STEP_BASE_S + macs * plan.throughput_batch * INFERENCE_PER_MAC_S
+    return STEP_BASE_S + macs * model.batch_size * TRAIN_PER_MAC_S
+
+
+_SESSIONS = {
+    "latency": (budgets.LATENCY_ROUNDS, budgets.LATENCY_FILL_S, budgets.LATENCY_WARM_UP_CALLS),
+    "throughput": (budgets.THROUGHPUT_ROUNDS, budgets.STEP_FILL_S, budgets.STEP_WARM_UP_CALLS),
+    "train step": (budgets.TRAIN_STEP_ROUNDS, budgets.STEP_FILL_S, budgets.STEP_WARM_UP_CALLS),
+}
+
+
+def _timed_phase(phase: str, plan: Plan, previous: Previous) -> tuple[dict[str, float], int]:
+    """The items of one timed phase, and how many models' calls came from the earlier run."""
+    known = previous.calls.get(SCENARIOS[phase], {})
+    per_call, first, reused = {}, {}, 0
+    for model in plan.models:
+        if model.id in known:
+            per_call[model.id], first[model.id] = known[model.id]
+            reused += 1
+        else:
+            per_call[model.id] = _call_from_macs(phase, model, plan)
+            first[model.id] = FIRST_CALL_S + per_call[model.id]
+    rounds, fill_s, warm_up = _SESSIONS[phase]
+    n = len(plan.models)
+    budget = plan.latency_budget_s * n if phase == "latency" else budgets.STEP_BUDGET_S * n
+    reference = (previous.reference_s or REFERENCE_CALL_S) if phase == "latency" else 0.0
+    items = session_items(
+        per_call,
+        first,
+        budget_s=budget,
+        rounds=rounds,
+        fill_s=fill_s,
+        warm_up_calls=warm_up,
+        reference_s=reference,
+    )
+    return items, reused
+
+
+def _source(reused: int, total: int, path: str | None) -> str:
+    if path is None or reused == 0:
+        why = "no earlier run to learn from" if path is None else f"{path} is not comparable"
+        return f"rough, from MACs at rates measured on a 2-core CPU ({why})"
+    if reused == total:
+        return f"from the last run's timings in {path}"
+    return f"from the last run's timings in {path} where it has them, else from MACs"
+
+
+def estimate(plan: Plan, previous: Previous | None = None, path: str | None = None) -> Estimate:
+    """Expected seconds per phase and item of `plan` (module docstring).
+
+    Args:
+        plan: what will run.
+        previous: an earlier run's timings (`Previous.from_document`), if any.
+        path: where they were read from, for the message.
+    """
+    previous = previous or Previous()
+    by_id = {m.id: m for m in plan.models}
+    records, reused, total = {}, 0, 0
+    for label, vid in plan.jobs:
+        records[label], known = _worker_s(by_id[vid], plan, previous)
+        reused, total = reused + known, total + 1
+    items: dict[str, dict[str, float]] = {"records": records}
+    items["load"] = {m.id: LOAD_MODEL_S for m in plan.models}
+    for phase in SCENARIOS:
+        items[phase], known = _timed_phase(phase, plan, previous)
+        reused, total = reused + known, total + len(plan.models)
+    upper = plan.accuracy == "train" and plan.profile is not None and plan.profile.steps is None
+    return Estimate(items, max(plan.parallel, 1), _source(reused, total, path), upper)

@@ -1,0 +1,136 @@
+"""The facts said before any work starts: what will run, on which device, and for how long.
+
+`plan_of` turns the suite's options into an `bench.suite.estimate.Plan`; `macs_of` finds each
+model's MACs (an earlier run's record, else the analytic count of a freshly built model: a few
+seconds for the registry, spent only when no earlier run knows the model); `facts` words it all
+in a few lines. `tests/test_progress.py` checks the words on a made-up suite; the numbers are
+rendered by `reports.units`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from bench.suite import estimate
+from bench.training.profiles import PROFILES
+from reports import units
+
+PHASE_NAMES = ("records", "load", "latency", "throughput", "train step")
+
+
+def read_previous(path: Path | None) -> dict[str, Any] | None:
+    """An earlier run's suite JSON, or None when there is none or it cannot be read (an
+    estimate is not worth failing a run for; the facts then say it comes from MACs)."""
+    if path is None:
+        return None
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def macs_of(entries: list, previous: Mapping[str, Any] | None) -> dict[str, float | None]:
+    """Each model's MACs per image: from the earlier run when it has them, else counted."""
+    known = {
+        vid: record.get("macs") or record.get("macs_partial")
+        for vid, record in ((previous or {}).get("variants") or {}).items()
+        if isinstance(record, dict)
+    }
+    found: dict[str, float | None] = {}
+    for entry in entries:
+        if known.get(entry.id):
+            found[entry.id] = float(known[entry.id])
+            continue
+        found[entry.id] = _counted(entry)
+    return found
+
+
+def _counted(entry: Any) -> float | None:
+    """The analytic MAC count of a freshly built model; None when it cannot be had."""
+    from bench.measure.flops import analytic_counts  # TensorFlow: only when needed
+
+    try:
+        model = entry.build(input_shape=(32, 32, 3), num_classes=10)
+        return float(analytic_counts(model).macs) or None
+    except Exception:  # the model's worker reports the fault in one sentence; here it only
+        return None  # means the estimate costs the model as a mid-sized one
+
+
+def plan_of(suite: Any, device: str, macs: Mapping[str, float | None]) -> estimate.Plan:
+    """What `suite` (a `bench.suite.session.Suite`) will run on `device`."""
+    opt = suite.options
+    models = tuple(
+        estimate.Model(
+            id=e.id,
+            macs=macs.get(e.id),
+            batch_size=e.recipe.batch_size,
+            max_epochs=e.recipe.max_epochs,
+            validation_examples=e.recipe.validation_examples,
+        )
+        for e in suite.entries
+    )
+    jobs = tuple((suite.job_label(e.id, s), e.id) for e in suite.entries for s in suite.job_seeds)
+    return estimate.Plan(
+        models=models,
+        jobs=jobs,
+        parallel=suite.parallel_jobs,
+        accuracy=opt.accuracy,
+        profile=PROFILES[opt.profile] if opt.accuracy == "train" else None,
+        dataset=opt.dataset,
+        latency_budget_s=opt.latency_budget,
+        throughput_batch=opt.throughput_batch,
+        device=device,
+        xla=suite.settings.xla,
+        precision=suite.settings.precision,
+    )
+
+
+def _accuracy(opt: Any, seeds: tuple[int, ...]) -> str:
+    if opt.accuracy == "reported":
+        return "reported (the course report's and the papers' figures; nothing is trained)"
+    if opt.accuracy == "load":
+        return f"of the weights in {opt.weights_dir}, tested on {opt.dataset}"
+    runs = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))}"
+    return f"trained here on {opt.dataset}, profile {opt.profile}, {runs}"
+
+
+def _device(info: Mapping[str, Any]) -> str:
+    threads = info.get("threads") or {}
+    where = info["device"]
+    if where == "CPU":
+        where = f"CPU ({info.get('cpu_model')}, {info.get('cpu_count_logical')} logical cores)"
+    return (
+        f"{where}, threads {threads.get('intra_op')},{threads.get('inter_op')}, "
+        f"{info.get('precision')}, XLA {'on' if info.get('xla') else 'off'}; TensorFlow "
+        f"{info.get('tensorflow_version')}, Keras {info.get('keras_version')}"
+    )
+
+
+def expected_line(est: estimate.Estimate) -> str:
+    """ "about 4.6 min (records 49 s, ...; from ...)"."""
+    phases = [p for p in PHASE_NAMES if p in est.items]
+    parts = [f"{p} {units.seconds(est.phase_s(p), digits=2)}" for p in phases]
+    parts.append(f"report {units.seconds(estimate.REPORT_S, digits=2)}")
+    most = "at most about" if est.upper_bound else "about"
+    return f"{most} {units.seconds(est.total_s, digits=2)} ({', '.join(parts)}); {est.source}"
+
+
+def facts(suite: Any, info: Mapping[str, Any], est: estimate.Estimate) -> list[str]:
+    """The up-front facts, one line per subject (the display wraps them)."""
+    opt = suite.options
+    ids = [e.id for e in suite.entries]
+    count = f"{len(ids)} model{'s' if len(ids) != 1 else ''}"
+    return [
+        f"cnn-bench: {count}: {', '.join(ids)}",
+        f"  accuracy: {_accuracy(opt, suite.job_seeds)}",
+        f"  phases:   records (params, MACs, memory, accuracy; {suite.parallel_jobs} worker"
+        f"{'s' if suite.parallel_jobs != 1 else ''} at once) · latency (batch 1, "
+        f"{units.seconds(opt.latency_budget)} of samples per model) · throughput (batch "
+        f"{opt.throughput_batch}) · train step (each recipe's batch) · report",
+        f"  device:   {_device(info)}",
+        f"  expected: {expected_line(est)}",
+    ]

@@ -1,0 +1,127 @@
+"""The up-front time estimate (`bench.suite.estimate`): the suite's sizing rules, which earlier
+timings it may reuse, and the sources it names. Hand-made numbers; no suite run."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from bench.measure import interleave
+from bench.suite import budgets, estimate
+from bench.training.profiles import PROFILES
+
+MODELS = (
+    estimate.Model("v01", 10_387_776, batch_size=64, max_epochs=200),
+    estimate.Model("v10", 851_847_168, batch_size=32, max_epochs=200),
+)
+
+
+def plan(**changes) -> estimate.Plan:
+    fields = dict(
+        models=MODELS,
+        jobs=(("v01", "v01"), ("v10", "v10")),
+        parallel=2,
+        accuracy="reported",
+        profile=None,
+        dataset="cifar10",
+        latency_budget_s=3.0,
+        throughput_batch=256,
+        device="CPU",
+    )
+    return estimate.Plan(**{**fields, **changes})
+
+
+def bench(vid: str, scenario: str, median: float, first: float, batch: int = 1) -> dict:
+    extra = {"variant": vid, "scenario": scenario, "first_call_s": first, "batch_size": batch}
+    if scenario == "latency":
+        extra["reference_samples_s"] = [4e-4, 5e-4, 6e-4]
+    return {"extra_info": extra, "stats": {"median": median}}
+
+
+EARLIER = {
+    "machine_info": {"device": "CPU", "xla": False, "precision": "float32"},
+    "run": {"accuracy_source": "reported", "profile": None, "dataset": "cifar10"},
+    "variants": {"v01": {"worker_wall_s": 4.0}, "v10": {"worker_wall_s": 20.0}},
+    "benchmarks": [
+        bench("v01", "latency", 6e-4, 0.06),
+        bench("v10", "latency", 3.6e-2, 0.2),
+        bench("v01", "throughput", 0.05, 0.1, batch=256),
+        bench("v10", "throughput", 3.9, 4.2, batch=256),
+        bench("v01", "train_step", 0.04, 0.35),
+        bench("v10", "train_step", 1.9, 3.8),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("per_call", "fill_s", "budget_s", "rounds"),
+    [
+        ({"a": 6e-4, "b": 3.6e-2}, budgets.LATENCY_FILL_S, 6.0, budgets.LATENCY_ROUNDS),
+        ({"a": 0.05, "b": 3.9}, budgets.STEP_FILL_S, 10.0, budgets.THROUGHPUT_ROUNDS),
+        ({"a": 0.04, "b": 0.1}, budgets.STEP_FILL_S, 10.0, budgets.TRAIN_STEP_ROUNDS),
+    ],
+)
+def test_rounds_are_sized_as_the_suite_sizes_them(per_call, fill_s, budget_s, rounds):
+    items = estimate.session_items(
+        per_call,
+        dict.fromkeys(per_call, 0.0),
+        budget_s=budget_s,
+        rounds=rounds,
+        fill_s=fill_s,
+        warm_up_calls=2,
+    )
+    calls = interleave.calls_per_round(per_call, target_s=fill_s, most=budgets.MOST_CALLS_PER_ROUND)
+    per_round = sum(s * (calls[k] + (calls[k] > 1)) for k, s in per_call.items())
+    count = interleave.rounds_for(
+        per_round, budget_s=budget_s, min_rounds=rounds[0], max_rounds=rounds[1]
+    )
+    assert items["rounds"] == pytest.approx(count * per_round)
+    assert items["a"] == pytest.approx(per_call["a"] * (1 + (3 if per_call["a"] < 0.05 else 0)))
+
+
+def test_an_earlier_run_on_this_device_supplies_every_figure():
+    est = estimate.estimate(plan(), estimate.Previous.from_document(EARLIER, plan()), "r.json")
+    assert est.source == "from the last run's timings in r.json"
+    assert est.items["records"] == {"v01": 4.0, "v10": 20.0}
+    assert est.phase_s("records") == pytest.approx(12.0)  # two workers at once
+    # Throughput: 3.9 s calls and 0.05 s calls (10 per round: primed, then up to 8 timed).
+    assert est.items["throughput"]["v10"] == pytest.approx(4.2 + 3.9)
+    assert est.total_s == pytest.approx(sum(est.phase_s(p) for p in est.items) + 20.0)
+
+
+@pytest.mark.parametrize(
+    ("where", "change"),
+    [
+        ("machine_info", {"device": "GPU:0 NVIDIA H200"}),
+        ("machine_info", {"xla": True}),
+        ("run", {"accuracy_source": "train", "profile": "smoke"}),
+    ],
+)
+def test_timings_of_unlike_runs_are_not_reused(where, change):
+    doc = copy.deepcopy(EARLIER)
+    doc[where].update(change)
+    previous = estimate.Previous.from_document(doc, plan())
+    assert previous.worker_s == {}
+    if where == "machine_info":
+        assert previous.calls == {}
+        est = estimate.estimate(plan(), previous, "r.json")
+        assert est.source.startswith("rough, from MACs")
+        assert "r.json is not comparable" in est.source
+
+
+def test_a_throughput_at_another_batch_is_not_reused():
+    previous = estimate.Previous.from_document(EARLIER, plan(throughput_batch=64))
+    assert "throughput" not in previous.calls and "latency" in previous.calls
+    est = estimate.estimate(plan(throughput_batch=64), previous, "r.json")
+    assert "where it has them, else from MACs" in est.source
+
+
+def test_training_costs_more_than_counting_and_is_a_most_without_a_step_budget():
+    reported = estimate.estimate(plan())
+    smoke = estimate.estimate(plan(accuracy="train", profile=PROFILES["smoke"], parallel=1))
+    cpu = estimate.estimate(plan(accuracy="train", profile=PROFILES["cpu"], parallel=1))
+    assert reported.source.startswith("rough, from MACs") and not reported.upper_bound
+    assert smoke.upper_bound and not cpu.upper_bound  # cpu: a fixed 250 steps per model
+    assert cpu.items["records"]["v10"] > smoke.items["records"]["v10"]
+    assert smoke.items["records"]["v10"] > reported.items["records"]["v10"]
