@@ -75,6 +75,25 @@ def pytest_configure(config: pytest.Config) -> None:
     suite = Suite(config.option, settings, entries, seeds)
     suite.capture = config.pluginmanager.getplugin("capturemanager")
     config.stash[SUITE_KEY] = suite
+    if config.option.executor == "ray" and not (config.option.help or config.option.collectonly):
+        _connect(suite)
+
+
+def _connect(suite: Suite) -> None:
+    """Join or start the Ray cluster now: a missing install or a wrong address stops the run in
+    one sentence before any test."""
+    from bench.suite.jobs import ExecutorError
+
+    try:
+        suite.connect()
+    except ExecutorError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Let the executor go: cancel what is still running (an interrupted run), leave Ray."""
+    if SUITE_KEY in config.stash:
+        config.stash[SUITE_KEY].close()
 
 
 def _check_dataset(config: pytest.Config) -> None:

@@ -22,6 +22,7 @@ from bench.training.datasets import DATASETS
 from bench.training.profiles import PROFILE_NAMES
 
 ACCURACY_MODES = ("reported", "train", "load")
+EXECUTORS = ("local", "ray")  # bench/suite/jobs.py: LocalExecutor; bench/suite/ray_executor.py
 DEFAULT_MODEL_CACHE = Path("results/models")  # trained models, one folder per training run
 
 
@@ -91,8 +92,17 @@ OPTIONS: tuple[Option, ...] = (
     Option("--throughput-batch", "images per call for throughput", default=256, type=int,
            to_worker=True),
     Option("--latency-budget", "seconds of batch-1 samples per model", default=3.0, type=float),
-    Option("--jobs", "worker processes at once (default 2 when nothing is trained, else 1)",
-           type=int),
+    Option("--jobs", "worker processes at once (default 2 when nothing is trained, else 1); with "
+           "--executor ray and no address, the started local cluster's size in jobs", type=int),
+    Option("--executor", "where the worker jobs run: subprocesses of this machine, or tasks on a "
+           "Ray cluster (pip install -e '.[cluster]')", default="local", choices=EXECUTORS),
+    Option("--ray-address", "the Ray cluster to join with --executor ray (default: $RAY_ADDRESS, "
+           "else a local cluster started for this run)", metavar="HOST:PORT"),
+    Option("--cpus-per-job", "CPUs each Ray job asks for", default=1.0, type=float),
+    Option("--gpus-per-job", "GPUs each Ray job asks for (default: 1 on a cluster with GPUs "
+           "unless --device cpu, else 0)", type=float),
+    Option("--shared-cache", "with --executor ray: a folder every node mounts at the same path; "
+           "jobs on nodes that cannot see --model-cache checkpoint there", type=Path),
     Option("--plugin", "module or .py file that registers models (repeatable)",
            action="append", to_worker=True),
     Option("--skip-profiler", "analytic FLOPs only (faster)", action="store_true",

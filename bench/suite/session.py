@@ -1,9 +1,11 @@
 """One suite run's state: the selected models, their worker jobs and records, the settings.
 
 `bench/conftest.py` makes one `Suite` when pytest starts; the tests of `bench/test_suite.py`
-read it. The worker jobs start together at the first `job()` call, `parallel` at a time, and
-`finish_jobs()` waits for all of them before any timed scenario (so no timing ever runs beside a
-worker). Nothing here imports TensorFlow.
+read it. The worker jobs start together at the first `job()` call, `parallel` at a time, on the
+executor `--executor` names (`LocalExecutor`, or `RayExecutor` of `bench/suite/ray_executor.py`,
+imported only then), and `finish_jobs()` waits for all of them before any timed scenario (so no
+timing ever runs beside a worker). Ctrl-C while waiting cancels the jobs that have not ended.
+Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure.environment import Settings
-from bench.suite.jobs import Job, JobResult, LocalExecutor
+from bench.suite.jobs import ExecutorError, Job, JobResult, LocalExecutor
 from bench.suite.options import worker_argv
 from bench.suite.seeds import DATA_SPLIT_SEED
 
@@ -48,7 +50,7 @@ class Suite:
         self.records: dict[str, dict[str, Any]] = {}
         self.labels: dict[str, Any] = {}  # test labels by checksum, from the workers
         self._jobs: dict[str, list[Future[JobResult]]] = {}
-        self._executor: LocalExecutor | None = None
+        self._executor: Any = None  # a LocalExecutor or a RayExecutor
         self._lines: queue.Queue[str] = queue.Queue()  # workers' progress, shown by `wait`
         self.capture: Any = None  # pytest's capture manager, to show progress past it
 
@@ -58,8 +60,11 @@ class Suite:
 
         Two at a time on this kind of 2-core machine when the workers only count and measure
         memory (nothing they do is timed); one at a time when they train, because training time
-        is a measured cost and two trainings on one machine slow each other down.
+        is a measured cost and two trainings on one machine slow each other down. On Ray: as
+        many as the cluster's resources fit (`RayExecutor.parallel`).
         """
+        if self._executor is not None:
+            return self._executor.parallel
         if self.options.jobs is not None:
             return self.options.jobs
         return 2 if self.options.accuracy == "reported" else 1
@@ -76,10 +81,8 @@ class Suite:
     def jobs(self, variant: str) -> list[Future[JobResult]]:
         """The worker jobs of `variant`, one per seed (every job is submitted at the first call,
         models in registry order, each model's seeds in order)."""
-        if self._executor is None:
-            self._executor = LocalExecutor(
-                parallel=self.parallel_jobs, env=self.settings.to_env(), progress=self._lines.put
-            )
+        if not self._jobs:
+            self.connect()
             folder = Path(tempfile.mkdtemp(prefix="bench-records-"))
             argv = tuple(worker_argv(vars(self.options)))
             for entry in self.entries:
@@ -91,11 +94,52 @@ class Suite:
                 ]
         return self._jobs[variant]
 
+    def connect(self) -> None:
+        """Start the executor (for Ray: join or start the cluster).
+
+        Raises:
+            ExecutorError: Ray is not installed, the cluster is out of reach, or no node fits a
+                job; one sentence.
+        """
+        if self._executor is not None:
+            return
+        if self.options.executor != "ray":
+            self._executor = LocalExecutor(
+                parallel=self.parallel_jobs, env=self.settings.to_env(), progress=self._lines.put
+            )
+            return
+        try:
+            from bench.suite import ray_executor
+        except ModuleNotFoundError as exc:
+            if exc.name != "ray":
+                raise
+            raise ExecutorError(
+                "--executor ray needs Ray, which is not installed here; install the cluster "
+                "extra: pip install -e '.[cluster]'"
+            ) from None
+        self._executor = ray_executor.RayExecutor(
+            ray_executor.ClusterOptions.from_options(self.options),
+            env=self.settings.to_env(),
+            progress=self._lines.put,
+            model_cache=self.options.model_cache,
+        )
+
     def wait(
         self, futures: list[Future[JobResult]], show: Callable[[str], None]
     ) -> list[JobResult]:
         """Wait for `futures`, passing the workers' progress lines to `show` as they come (from
-        this thread: pytest's output capture can only be lifted from the main thread)."""
+        this thread: pytest's output capture can only be lifted from the main thread). Ctrl-C
+        cancels every job that has not ended, then stops the run."""
+        try:
+            self._show_until_done(futures, show)
+        except KeyboardInterrupt:
+            self.close()
+            raise
+        return [f.result() for f in futures]
+
+    def _show_until_done(
+        self, futures: list[Future[JobResult]], show: Callable[[str], None]
+    ) -> None:
         while True:
             try:
                 show(self._lines.get(timeout=0.2))
@@ -106,12 +150,17 @@ class Suite:
                 break
         while not self._lines.empty():
             show(self._lines.get_nowait())
-        return [f.result() for f in futures]
 
     def finish_jobs(self) -> None:
-        """Wait until every submitted worker job has ended."""
+        """Wait until every submitted worker job has ended (and Ray has let go of this machine's
+        CPUs: a local cluster stops here, before any timed scenario)."""
         if self._executor is not None:
             self._executor.shutdown()
+
+    def close(self) -> None:
+        """Cancel the jobs that have not ended and let the executor go (Ctrl-C, end of run)."""
+        if self._executor is not None:
+            self._executor.shutdown(cancel=True)
 
     def record_error(self, variant: str, message: str) -> None:
         """Add one sentence to the model's record (a timed scenario that failed for it)."""
@@ -151,5 +200,6 @@ class Suite:
             "latency_reference": "bench.measure.timing.reference_workload",
             "timing": "interleaved: every model in every round, order shuffled per round",
             "parallel_jobs": self.parallel_jobs,
+            "executor": self._executor.describe() if self._executor is not None else None,
             "plugins": list(opt.plugin),
         }
