@@ -431,17 +431,12 @@ class RayExecutor:
         self._owns = not ray.is_initialized()
         self.startup_s = _connect(options) if self._owns else None
         try:
-            nodes, self.gpus_per_job, self.parallel = _resources(options)
-        except ExecutorError:
+            self._survey(options)
+            self._token = transfer.write_token(self._model_cache)
+            self._lines = _Lines.remote()
+        except BaseException:  # leave no cluster behind: the run stops here
             self._disconnect()
             raise
-        self._hosts = sorted({str(n.get("NodeManagerHostname", "?")) for n in nodes})
-        self._resources = ray.cluster_resources()
-        # Entries go out with the jobs only where a node may not see the driver's cache.
-        here = ray.get_runtime_context().get_node_id()
-        self._ship_out = ship_models or [n.get("NodeID") for n in nodes] != [here]
-        self._token = transfer.write_token(self._model_cache)
-        self._lines = _Lines.remote()
         self._pending: dict[Any, Job] = {}
         self._lock = threading.Lock()
         self._cancelled = False
@@ -451,6 +446,15 @@ class RayExecutor:
         self._lines_lost = False
         self._pump = threading.Thread(target=self._pump_lines, name="ray-lines", daemon=True)
         self._pump.start()
+
+    def _survey(self, options: ClusterOptions) -> None:
+        """Read the cluster: its nodes, what a job asks for, how many fit, where entries go."""
+        nodes, self.gpus_per_job, self.parallel = _resources(options)
+        self._hosts = sorted({str(n.get("NodeManagerHostname", "?")) for n in nodes})
+        self._resources = ray.cluster_resources()
+        # Entries go out with the jobs only where a node may not see the driver's cache.
+        here = ray.get_runtime_context().get_node_id()
+        self._ship_out = self._ship or [n.get("NodeID") for n in nodes] != [here]
 
     def describe(self) -> dict[str, Any]:
         """The run section's `executor`: what ran the jobs, where, with what."""
