@@ -124,6 +124,25 @@ def _present(config: pytest.Config, suite: Suite) -> None:
     if config.option.display == "progress":
         plugin = ProgressPlugin(suite.display, config.stash[FACTS_KEY])
         config.pluginmanager.register(plugin, "bench-progress")
+    if config.option.executor == "ray" and not (config.option.help or config.option.collectonly):
+        _connect(suite)
+
+
+def _connect(suite: Suite) -> None:
+    """Join or start the Ray cluster now: a missing install or a wrong address stops the run in
+    one sentence before any test."""
+    from bench.suite.jobs import ExecutorError
+
+    try:
+        suite.connect()
+    except ExecutorError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Let the executor go: cancel what is still running (an interrupted run), leave Ray."""
+    if SUITE_KEY in config.stash:
+        config.stash[SUITE_KEY].close()
 
 
 def _check_dataset(config: pytest.Config) -> None:

@@ -1,4 +1,4 @@
-"""Per-model jobs (a fresh worker process each) and the executor that runs them.
+"""Per-model jobs (a fresh worker process each) and the executor that runs them on this machine.
 
 Every job is `python -m bench.suite.worker --variant ID --out FILE ...` in its own process, so a
 crash, an out-of-memory or a memory peak stays with its model. `LocalExecutor` runs them on this
@@ -6,7 +6,9 @@ machine, `parallel` at a time, all before any timed scenario starts (the suite w
 job before it times anything, so no timing ever runs beside a worker). Lines a worker writes to
 stderr that start with its model id are progress, passed to `progress` as they come; its other
 output (stdout and stderr together: TensorFlow's logs when they are not silenced, a traceback)
-goes to `other` and the last lines of it to the result, never straight to the terminal.
+goes to `other` and the last lines of it to the result, never straight to the terminal
+(`run_worker`, which the Ray executor's tasks call too: `bench/suite/ray_executor.py` runs the
+same worker, the same way, on the nodes of a Ray cluster).
 
 `tests/test_jobs.py` runs the executor on a stub worker: results in order, two at a time, a
 dead worker reported with its exit code and the tail of its output.
@@ -20,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,11 @@ WORKER_MODULE = "bench.suite.worker"
 # How many worker jobs may run at once on one machine, for the workers to record: a training
 # run's energy is refused when other jobs shared its device (`bench.suite.accuracy.run_energy`).
 CONCURRENT_JOBS_ENV = "BENCH_CONCURRENT_JOBS"
+
+
+class ExecutorError(Exception):
+    """An executor that cannot start (Ray missing, a cluster out of reach, resources it lacks);
+    the message is one sentence for the user."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,8 @@ class JobResult:
     wall_s: float = 0.0
 
 
-def _pythonpath() -> str:
+def pythonpath() -> str:
+    """PYTHONPATH for a worker: this checkout first (so it imports this code), then the rest."""
     existing = os.environ.get("PYTHONPATH")
     return str(ROOT) if not existing else f"{ROOT}{os.pathsep}{existing}"
 
@@ -94,13 +102,22 @@ class LocalExecutor:
     ) -> None:
         if parallel < 1:
             raise ValueError(f"parallel must be at least 1, got {parallel}")
+        self.parallel = parallel
         self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="worker")
-        self._env = {**os.environ, **env, "PYTHONPATH": _pythonpath()}
+        self._env = {**os.environ, **env, "PYTHONPATH": pythonpath()}
         self._progress = progress
         self._started = started
         self._other = other
         self._command = tuple(command)
         self._lock = threading.Lock()
+
+    def describe(self) -> dict[str, Any]:
+        """The run section's `executor`: what ran the jobs."""
+        return {
+            "kind": "local",
+            "parallel_jobs": self.parallel,
+            "processes": "a fresh worker subprocess per job, on this machine",
+        }
 
     def submit(self, job: Job) -> Future[JobResult]:
         """Start `job` when a slot is free; its future holds the `JobResult`."""
@@ -111,28 +128,74 @@ class LocalExecutor:
         self._pool.shutdown(wait=True, cancel_futures=cancel)
 
     def _run(self, job: Job) -> JobResult:
-        start = time.perf_counter()
         job.out.parent.mkdir(parents=True, exist_ok=True)
         command = [*self._command, "--variant", job.variant, "--out", str(job.out), *job.argv]
-        tail: list[str] = []
         self._started(job)
-        with subprocess.Popen(
+
+        def progress(line: str) -> None:
+            with self._lock:
+                self._progress(line)
+
+        def other(line: str) -> None:
+            with self._lock:
+                self._other(line)
+
+        returncode, tail, wall_s = run_worker(
             command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+            variant=job.variant,
             env=self._env,
             cwd=Path.cwd(),
-        ) as proc:
-            for raw in proc.stdout:
-                line = raw.rstrip()
-                with self._lock:
-                    if line.startswith(f"{job.variant} "):
-                        self._progress(line)
-                    elif line:
-                        self._other(f"{job.variant} | {line}")
-                tail = [*tail[-40:], line]
+            progress=progress,
+            other=other,
+        )
         record = None
         if job.out.exists():
             record = json.loads(job.out.read_text(encoding="utf-8"))
-        return JobResult(record, proc.returncode, tail, time.perf_counter() - start)
+        return JobResult(record, returncode, tail, wall_s)
+
+
+def run_worker(
+    command: Sequence[str],
+    *,
+    variant: str,
+    env: Mapping[str, str],
+    cwd: Path,
+    progress: Callable[[str], None],
+    other: Callable[[str], None] = lambda line: None,
+    preexec_fn: Callable[[], None] | None = None,
+) -> tuple[int, list[str], float]:
+    """Run one worker process to its end, passing its progress lines on as they come.
+
+    Args:
+        command: the worker's full command line.
+        variant: the model id; stderr lines that start with it (and a space) are progress.
+        env: the worker's whole environment.
+        cwd: its working directory.
+        progress: receives each progress line.
+        other: receives its other output lines (stdout and stderr together: TensorFlow's logs
+            when they are not silenced, a traceback), prefixed with the model id.
+        preexec_fn: run in the child before the worker starts (the Ray executor ties the
+            worker's life to its task's process with it).
+
+    Returns:
+        (exit status, the last lines of its output, seconds from start to exit).
+    """
+    start = time.perf_counter()
+    tail: list[str] = []
+    with subprocess.Popen(
+        list(command),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(env),
+        cwd=cwd,
+        preexec_fn=preexec_fn,
+    ) as proc:
+        for raw in proc.stdout:
+            line = raw.rstrip()
+            if line.startswith(f"{variant} "):
+                progress(line)
+            elif line:
+                other(f"{variant} | {line}")
+            tail = [*tail[-40:], line]
+    return proc.returncode, tail, time.perf_counter() - start

@@ -23,6 +23,7 @@ from bench.training.profiles import PROFILE_NAMES
 
 ACCURACY_MODES = ("reported", "train", "load")
 DISPLAYS = ("pytest", "progress")
+EXECUTORS = ("local", "ray")  # bench/suite/jobs.py: LocalExecutor; bench/suite/ray_executor.py
 DEFAULT_MODEL_CACHE = Path("results/models")  # trained models, one folder per training run
 
 
@@ -94,11 +95,20 @@ OPTIONS: tuple[Option, ...] = (
     Option("--throughput-batch", "images per call for throughput", default=256, type=int,
            to_worker=True),
     Option("--latency-budget", "seconds of batch-1 samples per model", default=3.0, type=float),
-    Option("--jobs", "worker processes at once (default 2 when nothing is trained, else 1)",
-           type=int),
     Option("--deployments", "comma-separated: keras (default), xla, bf16, litert_fp32, "
            "litert_fp16, litert_int8_dynamic, litert_int8_full, or all", default="keras",
            metavar="D1,D2,..."),
+    Option("--jobs", "worker processes at once (default 2 when nothing is trained, else 1); with "
+           "--executor ray and no address, the started local cluster's size in jobs", type=int),
+    Option("--executor", "where the worker jobs run: subprocesses of this machine, or tasks on a "
+           "Ray cluster (pip install -e '.[cluster]')", default="local", choices=EXECUTORS),
+    Option("--ray-address", "the Ray cluster to join with --executor ray (default: $RAY_ADDRESS, "
+           "else a local cluster started for this run)", metavar="HOST:PORT"),
+    Option("--cpus-per-job", "CPUs each Ray job asks for", default=1.0, type=float),
+    Option("--gpus-per-job", "GPUs each Ray job asks for (default: 1 on a cluster with GPUs "
+           "unless --device cpu, else 0)", type=float),
+    Option("--shared-cache", "with --executor ray: a folder every node mounts at the same path; "
+           "jobs on nodes that cannot see --model-cache checkpoint there", type=Path),
     Option("--plugin", "module or .py file that registers models (repeatable)",
            action="append", to_worker=True),
     Option("--skip-profiler", "analytic FLOPs only (faster)", action="store_true",

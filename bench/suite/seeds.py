@@ -7,9 +7,9 @@ seed (`DATA_SPLIT_SEED`), so every seed and every model is evaluated on the same
 
 `merge` makes the model's record: the costs (parameters, FLOPs, memory: the same for every seed)
 from the first seed's worker, and one entry per seed in `runs` (accuracy, its flag, training
-time, history, predictions, cache key, device), with the model-level accuracy their mean and its
-training time their median. The test labels travel once per test set (`test_labels`, keyed by
-their checksum). `tests/test_seeds.py` checks the parsing and the merge.
+time, history, predictions, cache key, device, node), with the model-level accuracy their mean
+and its training time their median. The test labels travel once per test set (`test_labels`,
+keyed by their checksum). `tests/test_seeds.py` checks the parsing and the merge.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ RUN_FIELDS = (
     "model_path",
     "train_provenance",
     "train_device",
+    "node",
     "train_images_per_s",
     "energy_train_j",
     "predictions",

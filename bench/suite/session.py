@@ -1,12 +1,13 @@
 """One suite run's state: the selected models, their worker jobs and records, the settings.
 
 `bench/conftest.py` makes one `Suite` when pytest starts; the tests of `bench/test_suite.py`
-read it. The worker jobs start together at the first `job()` call, `parallel` at a time, and
-`finish_jobs()` waits for all of them before any timed scenario (so no timing ever runs beside a
-worker). The workers' progress reaches `display` from the main thread only (pytest's output
-capture can only be lifted there): their lines, and in the "records" phase which jobs are
-running, how many are done and the latest epoch of each training run. Nothing here imports
-TensorFlow.
+read it. The worker jobs start together at the first `job()` call, `parallel` at a time, on the
+executor `--executor` names (`LocalExecutor`, or `RayExecutor` of `bench/suite/ray_executor.py`,
+imported only then), and `finish_jobs()` waits for all of them before any timed scenario (so no
+timing ever runs beside a worker). Ctrl-C while waiting cancels the jobs that have not ended. The
+workers' progress reaches `display` from the main thread only (pytest's output capture can only
+be lifted there): their lines, and in the "records" phase which jobs are running, how many are
+done and the latest epoch of each training run. Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure.environment import Settings
-from bench.suite.jobs import CONCURRENT_JOBS_ENV, Job, JobResult, LocalExecutor
+from bench.suite.jobs import CONCURRENT_JOBS_ENV, ExecutorError, Job, JobResult, LocalExecutor
 from bench.suite.options import worker_argv
 from bench.suite.progress import Display, Phase, epoch_detail
 from bench.suite.seeds import DATA_SPLIT_SEED
@@ -51,7 +52,7 @@ class Suite:
         self.records: dict[str, dict[str, Any]] = {}
         self.labels: dict[str, Any] = {}  # test labels by checksum, from the workers
         self._jobs: dict[str, list[Future[JobResult]]] = {}
-        self._executor: LocalExecutor | None = None
+        self._executor: Any = None  # a LocalExecutor or a RayExecutor
         self.deployments: tuple[str, ...] = ("keras",)
         self.deployment_rows: dict[str, dict[str, dict[str, Any]]] = {}
         self.energy_rows: dict[str, dict[str, Any]] = {}  # scenarios.energy_scenario
@@ -69,8 +70,11 @@ class Suite:
 
         Two at a time on this kind of 2-core machine when the workers only count and measure
         memory (nothing they do is timed); one at a time when they train, because training time
-        is a measured cost and two trainings on one machine slow each other down.
+        is a measured cost and two trainings on one machine slow each other down. On Ray: as
+        many as the cluster's resources fit (`RayExecutor.parallel`).
         """
+        if self._executor is not None:
+            return self._executor.parallel
         if self.options.jobs is not None:
             return self.options.jobs
         return 2 if self.options.accuracy == "reported" else 1
@@ -91,23 +95,52 @@ class Suite:
     def jobs(self, variant: str) -> list[Future[JobResult]]:
         """The worker jobs of `variant`, one per seed (every job is submitted at the first call,
         models in registry order, each model's seeds in order)."""
-        if self._executor is None:
+        if not self._jobs:
+            self.connect()
             self._submit_all()
         return self._jobs[variant]
 
+    def connect(self) -> None:
+        """Start the executor (for Ray: join or start the cluster).
+
+        Raises:
+            ExecutorError: Ray is not installed, the cluster is out of reach, or no node fits a
+                job; one sentence.
+        """
+        if self._executor is not None:
+            return
+        events = self._events
+        if self.options.executor != "ray":
+            at_once = min(self.parallel_jobs, len(self.entries) * len(self.job_seeds))
+            self._executor = LocalExecutor(
+                parallel=self.parallel_jobs,
+                env={**self.settings.to_env(), CONCURRENT_JOBS_ENV: str(at_once)},
+                progress=lambda line: events.put(("line", line)),
+                started=lambda job: events.put(("start", job)),
+                other=lambda line: events.put(("other", line)),
+            )
+            return
+        try:
+            from bench.suite import ray_executor
+        except ModuleNotFoundError as exc:
+            if exc.name != "ray":
+                raise
+            raise ExecutorError(
+                "--executor ray needs Ray, which is not installed here; install the cluster "
+                "extra: pip install -e '.[cluster]'"
+            ) from None
+        self._executor = ray_executor.RayExecutor(
+            ray_executor.ClusterOptions.from_options(self.options),
+            env=self.settings.to_env(),
+            progress=lambda line: events.put(("line", line)),
+            model_cache=self.options.model_cache,
+        )
+
     def _submit_all(self) -> None:
         events = self._events
-        at_once = min(self.parallel_jobs, len(self.entries) * len(self.job_seeds))
-        self._executor = LocalExecutor(
-            parallel=self.parallel_jobs,
-            env={**self.settings.to_env(), CONCURRENT_JOBS_ENV: str(at_once)},
-            progress=lambda line: events.put(("line", line)),
-            started=lambda job: events.put(("start", job)),
-            other=lambda line: events.put(("other", line)),
-        )
         labels = [self.job_label(e.id, s) for e in self.entries for s in self.job_seeds]
         self._records = self.display.phase(
-            "records", labels, self.expected.get("records"), parallel=self.parallel_jobs
+            "records", labels, self.expected.get("records"), parallel=self._executor.parallel
         )
         folder = Path(tempfile.mkdtemp(prefix="bench-records-"))
         argv = tuple(worker_argv(vars(self.options)))
@@ -145,7 +178,16 @@ class Suite:
 
     def wait(self, futures: list[Future[JobResult]]) -> list[JobResult]:
         """Wait for `futures`, showing what the workers report as it comes (from this thread:
-        pytest's output capture can only be lifted from the main thread)."""
+        pytest's output capture can only be lifted from the main thread). Ctrl-C cancels every
+        job that has not ended, then stops the run."""
+        try:
+            self._show_until_done(futures)
+        except KeyboardInterrupt:
+            self.close()
+            raise
+        return [f.result() for f in futures]
+
+    def _show_until_done(self, futures: list[Future[JobResult]]) -> None:
         while True:
             try:
                 self._show(*self._events.get(timeout=0.2))
@@ -156,7 +198,6 @@ class Suite:
             if all(f.done() for f in futures):
                 break
         self.drain()
-        return [f.result() for f in futures]
 
     def drain(self) -> None:
         """Show every event already reported."""
@@ -164,13 +205,20 @@ class Suite:
             self._show(*self._events.get_nowait())
 
     def finish_jobs(self) -> None:
-        """Wait until every submitted worker job has ended, and close the records phase."""
+        """Wait until every submitted worker job has ended (and Ray has let go of this machine's
+        CPUs: a local cluster stops here, before any timed scenario), and close the records
+        phase."""
         if self._executor is not None:
             self._executor.shutdown()
             # The done callbacks have run: every "end" event is in the queue.
             self.drain()
         if self._records is not None:
             self._records.close()
+
+    def close(self) -> None:
+        """Cancel the jobs that have not ended and let the executor go (Ctrl-C, end of run)."""
+        if self._executor is not None:
+            self._executor.shutdown(cancel=True)
 
     def record_error(self, variant: str, message: str, *, deployment: str = "keras") -> None:
         """Add one sentence to the model's record, or to one of its deployments' rows (a timed
@@ -243,5 +291,6 @@ class Suite:
             "timing": "interleaved: every model in every round, order shuffled per round",
             "parallel_jobs": self.parallel_jobs,
             "deployments": list(self.deployments),
+            "executor": self._executor.describe() if self._executor is not None else None,
             "plugins": list(opt.plugin),
         }

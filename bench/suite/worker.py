@@ -8,7 +8,12 @@ timing figures, which the suite measures in its own process and adds.
 
 `measure` is a few named steps, each filling its part of the record. Faults a user can cause
 become one sentence in `record["errors"]`; the worker still writes the record and exits 0. Exit 1
-means a bug in the harness (the traceback is printed for us).
+means a bug in the harness (the traceback is printed for us). The record names the machine that
+ran the worker (`node`, its host name), whichever executor started it.
+
+One test-only fault is built in, inert unless its environment variable is set (`FAULT_ENV`,
+`_fault_hook`): SIGKILL after a given epoch's checkpoint, once, to test retries and resumption
+(`tests/test_ray.py`).
 """
 
 from __future__ import annotations
@@ -17,8 +22,13 @@ import argparse
 import dataclasses
 import json
 import os
+import platform
+import signal
 import sys
+import time
 import traceback
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bench.contract import empty_variant_record
@@ -30,9 +40,53 @@ from bench.suite.seeds import DATA_SPLIT_SEED
 
 __all__ = ["import_plugins", "main", "measure"]  # import_plugins: for callers of the old route
 
+FAULT_ENV = "BENCH_TEST_FAULT"  # test-only: see _fault_hook
+ORPHAN_GRACE_S = 30.0  # a "parent" fault: how long to wait for the parent-death signal
+
 
 def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def _kill(fault: dict[str, Any]) -> None:
+    if fault["kill"] == "parent":
+        os.kill(os.getppid(), signal.SIGKILL)
+        time.sleep(ORPHAN_GRACE_S)  # the parent-death signal ends this process first
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _fault_hook(args: argparse.Namespace) -> Callable[[str], None]:
+    """The training's progress sink, with the test-only fault of `FAULT_ENV` when it is set.
+
+    Inert by default. For tests of retries and resumption, `BENCH_TEST_FAULT` holds a JSON list
+    of faults `{"variant", "seed", "after_epoch", "kill", "marker"}`: when this job's training
+    reports epoch `after_epoch` saved (its progress line comes after the checkpoint) and the file
+    `marker` does not exist yet, the marker is created and SIGKILL goes to this process (`kill`
+    "worker") or to its parent ("parent": under Ray, the task's process, which takes this one
+    with it). The marker makes each fault happen once, so the retried job trains on.
+    """
+    faults = [
+        fault
+        for fault in json.loads(os.environ.get(FAULT_ENV) or "[]")
+        if fault["variant"] == args.variant and fault["seed"] == args.seed
+    ]
+    if not faults:
+        return _progress
+
+    label = f"{args.variant} [{args.profile}] epoch"  # bench.training.fit's epoch line
+
+    def progress(line: str) -> None:
+        _progress(line)
+        for fault in faults:
+            if not line.startswith(f"{label} {fault['after_epoch']}/"):
+                continue
+            try:
+                Path(fault["marker"]).open("x").close()  # exclusive: only the first time
+            except FileExistsError:
+                continue
+            _kill(fault)
+
+    return progress
 
 
 def _new_record(entry: Any, seed: int) -> dict[str, Any]:
@@ -40,6 +94,7 @@ def _new_record(entry: Any, seed: int) -> dict[str, Any]:
     record.update(
         kind=entry.kind,
         description=entry.description,
+        node=platform.node(),
         seed=seed,
         recipe=json.loads(json.dumps(dataclasses.asdict(entry.recipe))),
         published=None if entry.published is None else dataclasses.asdict(entry.published),
@@ -95,7 +150,7 @@ def _accuracy(args: argparse.Namespace, entry: Any, data: Any, record: dict[str,
                 profile=PROFILES[args.profile],
                 cache_root=args.model_cache,
                 seed=args.seed,
-                progress=_progress,
+                progress=_fault_hook(args),
                 jit_compile=Settings.from_env().xla,
                 concurrent_jobs=int(os.environ.get(CONCURRENT_JOBS_ENV) or 1),
             )

@@ -226,7 +226,8 @@ class TrainState:
         early_stopping: per monitored quantity, the stopping's `wait` and `best`.
         stopped_by: the monitor whose early stopping ended the run, or None.
         optimizer_iterations: the optimizer's step counter, checked when the checkpoint is loaded.
-        segments: per training session, its device, XLA flag, versions and epoch range.
+        segments: per training session, its device, node (host name), XLA flag, versions and
+            epoch range.
     """
 
     variant: str

@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import platform
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -592,6 +593,7 @@ class _Job:
         state.segments.append(
             {
                 "device": self.device,
+                "node": platform.node(),  # a retried job may resume on another machine
                 "jit_compile": bool(self.jit_compile),
                 "precision": keras.mixed_precision.global_policy().name,
                 "tensorflow_version": tf.__version__,
