@@ -21,6 +21,7 @@ from bench.measure.environment import (
     configure,
     quiet_logs,
 )
+from bench.measure.native_logs import drop_native_logs
 from bench.suite import assemble, estimate, facts
 from bench.suite.options import OPTIONS
 from bench.suite.presenter import CaptureLines, ProgressPlugin, fit_benchmark_table, terminal_stream
@@ -58,12 +59,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config.option, "variants"):
         return
     verbose = getattr(config.option, "verbose", 0) > 0  # pytest's -v/--verbose
-    _warnings(config, quiet_logs(verbose=verbose))
+    quiet = quiet_logs(verbose=verbose)
+    _warnings(config, quiet)
     fit_benchmark_table(config.option)
     if config.option.display == "progress":  # now, while pytest's capture is suspended
         display: Display = Display.for_stream(terminal_stream())
     else:
         display = CaptureLines(config.pluginmanager.getplugin("capturemanager"))
+    if quiet:  # after the display took its own copy of the terminal
+        drop_native_logs()
     intra, inter = _threads(config.option.threads)
     settings = Settings(
         device=config.option.device,

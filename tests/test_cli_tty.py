@@ -31,9 +31,10 @@ MODELS = ("v01", "v02")
 # and the older one ("2024-01-01 12:00:00.123456: I tensorflow/..."), and the lines the issue
 # saw, whatever their format.
 TF_LOG_LINE = re.compile(
-    r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\]"
+    r"^[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\]"
     r"|^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] "
     r"|oneDNN custom operations|cuda drivers|cuInit|absl::InitializeLog|Unable to register cu"
+    r"|rebuild TensorFlow with the appropriate compiler flags"
 )
 ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)")
 

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 import pytest
 
+from bench.measure import native_logs
 from bench.suite.progress import Display
 
 # pytest-benchmark's defaults (pytest_benchmark.plugin.add_display_options): ten figure columns
@@ -62,7 +63,8 @@ def terminal_stream() -> TextIO:
     real stderr; the duplicate keeps pointing there while capture redirects descriptor 2.
     """
     encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
-    return os.fdopen(os.dup(2), "w", buffering=1, encoding=encoding, errors="replace")
+    fd = os.dup(native_logs.terminal_fd())  # not through the log filter's pipe
+    return os.fdopen(fd, "w", buffering=1, encoding=encoding, errors="replace")
 
 
 class CaptureLines(Display):

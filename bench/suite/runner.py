@@ -65,6 +65,8 @@ def suite_command(args: argparse.Namespace, passthrough: list[str], json_path: P
         str(SUITE),
         "-p",
         "no:cacheprovider",
+        "-p",
+        "bench.suite.early",  # before pytest's capture: see bench.measure.native_logs
         "-o",
         "console_output_style=classic",
         *(VERBOSE if args.verbose else QUIET),
