@@ -119,13 +119,13 @@ def test_the_fault_hook_kills_once_after_the_epochs_line(monkeypatch, tmp_path, 
     monkeypatch.setattr(worker, "_kill", kills.append)
     progress = worker._fault_hook(_args())
     progress("v01 [smoke] training: 256 training images")
-    progress("v01 [smoke] epoch 2/2  loss 2.3")
+    progress("v01 [smoke, seed 1] epoch 2/2  loss 2.3")
     assert kills == [] and not marker.exists()
-    progress("v01 [smoke] epoch 1/2  loss 2.3")
+    progress("v01 [smoke, seed 1] epoch 1/2  loss 2.3")
     assert kills == [fault] and marker.exists()
-    progress("v01 [smoke] epoch 1/2  loss 2.3")  # the retried job: the marker is there
+    progress("v01 [smoke, seed 1] epoch 1/2  loss 2.3")  # the retried job: the marker is there
     assert kills == [fault]
-    assert "v01 [smoke] epoch 1/2" in capsys.readouterr().err  # the line still goes out
+    assert "v01 [smoke, seed 1] epoch 1/2" in capsys.readouterr().err  # the line still goes out
 
 
 def test_the_executor_options_stay_with_the_suite():

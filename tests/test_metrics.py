@@ -83,6 +83,9 @@ def test_derived_lists_follow_the_table():
         "time_per_image_s",
         "peak_gpu_memory_bytes",
         "train_time_s",
+        "model_file_bytes",
+        "energy_train_j",
+        "energy_per_1000_images_j",
     }
     assert {m.key for m in metrics.gated("exact")} == {
         "params_total",

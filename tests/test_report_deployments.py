@@ -93,10 +93,15 @@ def test_the_frontier_treats_deployments_as_separate_points():
     # Accuracies, by McNemar on the 1,000 images: v01 (80.0 %) beats v01 int8 (79.0 %): 10 vs 0
     # discordant, p = 0.002; v10 int8 (80.0 %) ties v01 (100 vs 100); v10 (90.0 %) beats v01
     # (100 vs 0). Latency: v01 int8 0.3 ms < v01 1 ms < v10 int8 6 ms < v10 20 ms. So v01
-    # (cheaper, as accurate) dominates v10 int8, and the frontier is v01 int8, v01, v10.
+    # (cheaper, as accurate) dominates v10 int8, and so does v01 int8 (79.0 % against 80.0 %: 110
+    # vs 100 discordant images, p = 0.54, tied; 0.3 ms against 6 ms). The frontier is v01 int8,
+    # v01, v10.
     latency = report.analysis.axis("latency_median_s")
     assert latency.frontier == ["v01@litert_int8_dynamic", "v01", "v10"]
-    assert latency.point("v10@litert_int8_dynamic")["dominated_by"] == ("v01",)
+    assert latency.point("v10@litert_int8_dynamic")["dominated_by"] == (
+        "v01",
+        "v01@litert_int8_dynamic",
+    )
     sizes = report.analysis.axis("model_file_bytes")
     assert sizes.frontier == ["v01@litert_int8_dynamic", "v01", "v10"]
 

@@ -73,7 +73,7 @@ def _fault_hook(args: argparse.Namespace) -> Callable[[str], None]:
     if not faults:
         return _progress
 
-    label = f"{args.variant} [{args.profile}] epoch"  # bench.training.fit's epoch line
+    label = f"{args.variant} [{args.profile}, seed {args.seed}] epoch"  # bench.training.fit's
 
     def progress(line: str) -> None:
         _progress(line)
