@@ -82,8 +82,8 @@ PROFILES: dict[str, Profile] = {
             "an equal budget of 250 optimizer steps per model at its recipe's batch (5 epochs of "
             "50 steps over all training images), 1,000 validation images, the full test set; "
             "the recipes' early stoppings and augmentation apply; BatchNormalization statistics "
-            "re-estimated on 2,048 training images at the end (about an hour for all models "
-            "and 3 seeds on a 2-core CPU)"
+            "re-estimated on 2,048 training images at the end (about 90 minutes for the ten "
+            "variants and ResNet-20 x 3 seeds on a 2-core CPU, two trainings at a time)"
         ),
     ),
     "quick": Profile(
