@@ -55,12 +55,10 @@ def test_record(variant: str, suite: Suite) -> None:
 # --- timed scenarios: one interleaved session each, shared by the per-model entries ---
 
 
-def _phase(
-    suite: Suite, name: str, rounds: bool = True, points: bool = False, models: bool = True
-) -> Phase:
+def _phase(suite: Suite, name: str, rounds: bool = True, points: bool = False) -> Phase:
     """The progress line of one phase: a model (and, with `points`, a model in another
     deployment) at a time, then the interleaved rounds."""
-    ids = [e.id for e in suite.entries] if models else []
+    ids = [e.id for e in suite.entries]
     if points:
         ids += [deployments.point(e.id, d) for e in suite.entries for d in suite.deployments[1:]]
     items = ids + ([ROUNDS] if rounds else [])
@@ -92,8 +90,8 @@ def converted(suite: Suite, models: dict) -> dict:
         return {}
     data = suite.deployment_data()
     calibration = None if data is None else data.x_train[: deployments.CALIBRATION_IMAGES]
-    with _phase(suite, "convert", rounds=False, points=True, models=False):
-        found = deployments.convert_all(models, suite.deployments, calibration)
+    with _phase(suite, "convert", rounds=False) as phase:
+        found = deployments.convert_all(models, suite.deployments, calibration, phase)
     suite.deployment_rows = deployments.records(found)
     if data is not None and suite.options.accuracy in {"train", "load"}:
         deployments.evaluate_all(found, suite.deployment_rows, data.x_test, data.y_test)

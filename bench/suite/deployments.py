@@ -24,6 +24,7 @@ import numpy as np
 
 from bench.contract import encode_classes
 from bench.measure import deploy
+from bench.suite.progress import UNSEEN, Progress
 
 CALIBRATION_IMAGES = 300  # "a few hundred" training images for full-integer calibration
 SEPARATOR = "@"
@@ -62,18 +63,24 @@ def split_point(name: str) -> tuple[str, str]:
 
 
 def convert_all(
-    models: Mapping[str, Any], names: tuple[str, ...], calibration: np.ndarray | None
+    models: Mapping[str, Any],
+    names: tuple[str, ...],
+    calibration: np.ndarray | None,
+    progress: Progress = UNSEEN,
 ) -> dict[str, dict[str, deploy.Deployment | deploy.DeploymentError]]:
-    """Every model in every deployment of `names` but keras: model -> name -> result."""
+    """Every model in every deployment of `names` but keras: model -> name -> result
+    (`progress` hears of each model as its conversions start and end)."""
     others = tuple(n for n in names if n != "keras")
     if not others:
         return {}
-    return {
-        vid: deploy.deploy_all(
+    found = {}
+    for vid, model in models.items():
+        progress.start(vid, f"{len(others)} deployments")
+        found[vid] = deploy.deploy_all(
             model, deployments=others, model_name=vid, representative_images=calibration
         )
-        for vid, model in models.items()
-    }
+        progress.done(vid)
+    return found
 
 
 def timed_points(

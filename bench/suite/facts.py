@@ -119,6 +119,12 @@ def expected_line(est: estimate.Estimate) -> str:
     return f"{most} {units.seconds(est.total_s, digits=2)} ({', '.join(parts)}); {est.source}"
 
 
+def _convert(suite: Any) -> str:
+    """The conversion phase, when models are also measured in other deployments."""
+    others = [d for d in getattr(suite, "deployments", ("keras",)) if d != "keras"]
+    return f"convert (to {', '.join(others)}) · " if others else ""
+
+
 def facts(suite: Any, info: Mapping[str, Any], est: estimate.Estimate) -> list[str]:
     """The up-front facts, one line per subject (the display wraps them)."""
     opt = suite.options
@@ -128,7 +134,7 @@ def facts(suite: Any, info: Mapping[str, Any], est: estimate.Estimate) -> list[s
         f"cnn-bench: {count}: {', '.join(ids)}",
         f"  accuracy: {_accuracy(opt, suite.job_seeds)}",
         f"  phases:   records (params, MACs, memory, accuracy; {suite.parallel_jobs} worker"
-        f"{'s' if suite.parallel_jobs != 1 else ''} at once) · latency (batch 1, "
+        f"{'s' if suite.parallel_jobs != 1 else ''} at once) · {_convert(suite)}latency (batch 1, "
         f"{units.seconds(opt.latency_budget)} of samples per model) · throughput (batch "
         f"{opt.throughput_batch}) · train step (each recipe's batch) · report",
         f"  device:   {_device(info)}",
