@@ -15,7 +15,7 @@ from bench import metrics
 
 # 2: the metric keys come from `bench.metrics`; published reference points travel in the file
 # (`published_references`), so `reports/` reads nothing but the JSON (docs/contract.md).
-CONTRACT_VERSION = 2
+CONTRACT_VERSION = 3
 
 ACCURACY_SOURCES = ("measured", "reported", "published")
 

@@ -13,7 +13,7 @@ def rows(run: int, vid: str, record: dict[str, Any]) -> list[dict[str, Any]]:
     """The keras point and every other deployment of one model in one file."""
     first = (record.get("runs") or [{}])[0]
     keras = {
-        "run": run, "model": vid, "deployment": "keras",
+        "run": run, "model": vid, "deployment": "keras", "kind": record.get("kind", "variant"),
         "file_size_bytes": record.get("model_file_bytes"),
         "conversion_s": None,
         "latency_median_s": record.get("latency_median_s"),
@@ -30,7 +30,7 @@ def rows(run: int, vid: str, record: dict[str, Any]) -> list[dict[str, Any]]:
     for name, row in (record.get("deployments") or {}).items():
         found.append(
             {
-                "run": run, "model": vid, "deployment": name,
+                "run": run, "model": vid, "deployment": name, "kind": keras["kind"],
                 "file_size_bytes": row.get("file_size_bytes"),
                 "conversion_s": row.get("conversion_s"),
                 "latency_median_s": row.get("latency_median_s"),

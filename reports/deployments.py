@@ -65,7 +65,8 @@ def _point(row: pd.Series, labels: dict[str, Any], keras: dict[str, Any]) -> dic
     name = row["model"] if row["deployment"] == "keras" else f"{row['model']}@{row['deployment']}"
     est = estimate([accuracy], n) if not math.isnan(accuracy) else None
     point = {
-        "variant": name, "model": row["model"], "deployment": row["deployment"], "kind": "variant",
+        "variant": name, "model": row["model"], "deployment": row["deployment"],
+        "kind": row.get("kind", "variant"),  # a reference stays one in every deployment
         "accuracy": accuracy, "accuracy_runs": (accuracy,) if est else (), "test_examples": n,
         "accuracy_low": est.low if est and est.low is not None else math.nan,
         "accuracy_high": est.high if est and est.high is not None else math.nan,

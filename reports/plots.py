@@ -233,9 +233,15 @@ def _frontier_and_points(ax: Axes, pts: pd.DataFrame) -> None:
 def _reference_layer(ax: Axes, refs: pd.DataFrame, info: pd.DataFrame) -> None:
     if refs.empty:
         return
+    citations = info.get("accuracy_citation", {})
     cited = {
-        str(info.loc[v, "accuracy_citation"]).split(",")[0].split(";")[0] for v in refs["variant"]
+        str(citations[v]).split(",")[0].split(";")[0]
+        for v in refs["variant"]
+        if isinstance(citations.get(v), str)  # measured here (or a deployment): no citation
     }
+    label = "reference, accuracy measured here"
+    if cited:
+        label = f"reference, published accuracy ({'; '.join(sorted(cited))})"
     ax.scatter(
         refs["cost"],
         100 * refs["accuracy"],
@@ -244,7 +250,7 @@ def _reference_layer(ax: Axes, refs: pd.DataFrame, info: pd.DataFrame) -> None:
         color=REFERENCE_COLOUR,
         edgecolor="black",
         linewidth=0.5,
-        label=f"reference, published accuracy ({'; '.join(sorted(cited))})",
+        label=label,
         zorder=3,
     )
 

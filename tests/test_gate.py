@@ -159,7 +159,7 @@ def suite(seed: int, **slowdowns: float) -> dict[str, Any]:
         "benchmarks": benchmarks,
         "datetime": "2025-01-01T00:00:00",
         "version": "5.2.3",
-        "contract_version": 2,
+        "contract_version": 3,
         "run": {"variants": list(VARIANTS), "latency_batch_size": 1},
         "variants": {vid: variant_record(vid) for vid in VARIANTS},
         "published_references": [],

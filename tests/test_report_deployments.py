@@ -125,3 +125,19 @@ def test_in_reported_mode_other_deployments_have_no_accuracy_and_say_why():
     latency = report.analysis.axis("latency_median_s")
     assert "v10@litert_int8_dynamic" not in set(latency.points["variant"])
     assert "litert_int8_dynamic" not in report.verdicts
+
+
+def test_a_reference_stays_a_reference_in_every_deployment():
+    # As in the main report, a published reference (kind "reference") is compared with the
+    # frontier but never part of it, and never the verdict's winner: with v10 marked as one, the
+    # most accurate *variant* in every deployment is v01 (80.0 % keras, 79.0 % int8).
+    doc = _doc()
+    doc["variants"]["v10"]["kind"] = "reference"
+    report = _report(doc)
+    kinds = report.points.set_index("variant")["kind"]
+    assert kinds["v10"] == kinds["v10@litert_int8_dynamic"] == "reference"
+    assert kinds["v01@litert_int8_dynamic"] == "variant"
+    assert {name: v.winner for name, v in report.verdicts.items()} == {
+        "keras": "v01",
+        "litert_int8_dynamic": "v01",
+    }

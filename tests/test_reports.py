@@ -213,7 +213,7 @@ def make_suite(
         "benchmarks": benchmarks,
         "datetime": "2026-01-01T00:00:00",
         "version": "5.2.3",
-        "contract_version": 2,
+        "contract_version": 3,
         "run": {
             "variants": [r["variant"] for r in records],
             "accuracy_source": accuracy_source,
