@@ -94,7 +94,11 @@ def converted(suite: Suite, models: dict) -> dict:
         found = deployments.convert_all(models, suite.deployments, calibration, phase)
     suite.deployment_rows = deployments.records(found)
     if data is not None and suite.options.accuracy in {"train", "load"}:
-        deployments.evaluate_all(found, suite.deployment_rows, data.x_test, data.y_test)
+        points = deployments.converted_points(found)
+        with suite.display.phase("evaluate", points, suite.expected.get("evaluate")) as phase:
+            deployments.evaluate_all(
+                found, suite.deployment_rows, data.x_test, data.y_test, progress=phase
+            )
     return found
 
 

@@ -114,21 +114,35 @@ def records(converted: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, d
     return rows
 
 
+def converted_points(converted: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """`<model>@<deployment>` of every conversion that succeeded, in order."""
+    return [
+        point(vid, name)
+        for vid, results in converted.items()
+        for name, result in results.items()
+        if not isinstance(result, deploy.DeploymentError)
+    ]
+
+
 def evaluate_all(
     converted: Mapping[str, Mapping[str, Any]],
     rows: dict[str, dict[str, dict[str, Any]]],
     x_test: np.ndarray,
     y_test: np.ndarray,
+    progress: Progress = UNSEEN,
 ) -> None:
-    """Add each deployment's predicted classes on the test set to its row (errors as a sentence)."""
+    """Add each deployment's predicted classes on the test set to its row (errors as a sentence;
+    `progress` hears of each point, `<model>@<deployment>`, as it starts and ends)."""
     labels = encode_classes(np.asarray(y_test).reshape(-1))
     for vid, results in converted.items():
         for name, result in results.items():
             if isinstance(result, deploy.DeploymentError):
                 continue
             row = rows[vid][name]
+            progress.start(point(vid, name), f"{len(x_test)} test images")
             try:
                 row["predictions"] = encode_classes(result.predict_classes(x_test))
                 row["test_labels_sha256"] = labels["sha256"]
             except deploy.DeploymentError as exc:
                 row["errors"].append(str(exc))
+            progress.done(point(vid, name))

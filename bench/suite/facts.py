@@ -122,7 +122,10 @@ def expected_line(est: estimate.Estimate) -> str:
 def _convert(suite: Any) -> str:
     """The conversion phase, when models are also measured in other deployments."""
     others = [d for d in getattr(suite, "deployments", ("keras",)) if d != "keras"]
-    return f"convert (to {', '.join(others)}) · " if others else ""
+    if not others:
+        return ""
+    evaluate = "evaluate (each on the test set) · " if suite.options.accuracy != "reported" else ""
+    return f"convert (to {', '.join(others)}) · {evaluate}"
 
 
 def facts(suite: Any, info: Mapping[str, Any], est: estimate.Estimate) -> list[str]:
