@@ -31,7 +31,7 @@ from bench.metrics import Metric
 from reports import units
 from reports.data import ACCURACY_SOURCE_PHRASES, Suite
 from reports.deployments import DeploymentReport
-from reports.noise import ALPHA
+from reports.noise import ALPHA, CostNoise
 from reports.pareto import Analysis, AxisResult, Step, lowercase_label
 from reports.plots import Plot
 from reports.runs import per_class_accuracy, time_to_accuracy
@@ -262,13 +262,25 @@ def comparisons_table(content: Content) -> Table:
     )
 
 
-def _deployment_row(point: pd.Series, keras_latency: dict[str, float]) -> list[str]:
+def _latency_ratio(point: pd.Series, keras_latency: dict[str, float], noise: CostNoise) -> str:
+    """The point's median latency against its keras model's, "(tied)" when the interleaved
+    rounds cannot tell them apart (`reports.noise`, the frontier's rule)."""
     base = keras_latency.get(point["model"])
-    ratio = (
-        units.ratio(point["latency_median_s"] / base)
-        if base and not _nan(point["latency_median_s"])
-        else ""
-    )
+    if not base or _nan(point["latency_median_s"]):
+        return ""
+    if point["deployment"] == "keras":
+        return units.ratio(1.0)
+    found = noise.compare(
+        metrics.get("latency_median_s"), point["variant"], point["latency_median_s"],
+        point["model"], base,
+    )  # fmt: skip
+    return units.ratio(found.ratio) + (" (tied)" if found.tied else "")
+
+
+def _deployment_row(
+    point: pd.Series, keras_latency: dict[str, float], noise: CostNoise
+) -> list[str]:
+    ratio = _latency_ratio(point, keras_latency, noise)
     change = "" if _nan(point["accuracy_change"]) else units.points(point["accuracy_change"])
     p = "" if _nan(point["mcnemar_p"]) else units.p_value(point["mcnemar_p"])
     return [
@@ -290,12 +302,14 @@ def deployments_table(content: Content) -> Table:
     """Every model in every deployment: size, conversion, latency, accuracy and its change."""
     table = content.deployments.points
     keras = table[table["deployment"] == "keras"].set_index("model")["latency_median_s"]
-    rows = [_deployment_row(p, keras.to_dict()) for _, p in table.iterrows()]
+    noise = CostNoise(content.suite.samples)
+    rows = [_deployment_row(p, keras.to_dict(), noise) for _, p in table.iterrows()]
     headings = ["Model", "Deployment", "File size", "Conversion", "Latency p50", "vs keras",
                 "Time per image", "Accuracy", "Δ vs keras", "McNemar p", "Notes"]  # fmt: skip
     caption = (
         "Each model in each deployment, timed in the same interleaved sessions as the models "
-        "(LiteRT with as many threads as TensorFlow's intra-op setting). Accuracy is measured "
+        "(LiteRT with as many threads as TensorFlow's intra-op setting); 'tied' where the "
+        "rounds cannot tell a deployment's latency from its keras model's. Accuracy is measured "
         "from each deployment's predictions on the test set; its change and McNemar's exact "
         "test are against the same model's keras float32 predictions. "
         + provenance_line(content.suite)

@@ -141,3 +141,26 @@ def test_a_reference_stays_a_reference_in_every_deployment():
         "keras": "v01",
         "litert_int8_dynamic": "v01",
     }
+
+
+def test_the_latency_ratio_against_keras_says_tied_when_the_rounds_cannot_tell():
+    from reports.noise import CostNoise
+    from reports.render import _latency_ratio
+
+    doc = _doc()
+    benches = doc["benchmarks"]
+    v10 = [b for b in benches if b["extra_info"]["variant"] == "v10"]
+    keras = next(b for b in v10 if "deployment" not in b["extra_info"])
+    int8 = next(b for b in v10 if b["extra_info"].get("deployment") == "litert_int8_dynamic")
+    int8["stats"]["data"] = list(keras["stats"]["data"])  # timed as v10 keras, round by round
+    suite = suite_from_documents([("run.json", doc)])
+    report = analyse_deployments(suite.deployments, suite.samples, suite.labels, device="CPU",
+                                 dataset="fashion_mnist")  # fmt: skip
+    points = report.points.set_index("variant", drop=False)
+    keras = {"v01": 1e-3, "v10": 2e-2}
+    noise = CostNoise(suite.samples)
+    # v01 int8: 0.3 ms against 1 ms in every round: resolvable. v10 int8 with v10's own samples
+    # (its recorded median stays 6 ms, but the rounds are identical): tied.
+    assert _latency_ratio(points.loc["v01@litert_int8_dynamic"], keras, noise) == "0.300×"
+    assert _latency_ratio(points.loc["v10@litert_int8_dynamic"], keras, noise).endswith("(tied)")
+    assert _latency_ratio(points.loc["v01"], keras, noise) == "1.00×"
