@@ -37,6 +37,7 @@ from bench.suite.jobs import CONCURRENT_JOBS_ENV
 from bench.suite.options import worker_parser
 from bench.suite.plugins import import_plugins
 from bench.suite.seeds import DATA_SPLIT_SEED
+from bench.training.profiles import run_label
 
 __all__ = ["import_plugins", "main", "measure"]  # import_plugins: for callers of the old route
 
@@ -73,7 +74,7 @@ def _fault_hook(args: argparse.Namespace) -> Callable[[str], None]:
     if not faults:
         return _progress
 
-    label = f"{args.variant} [{args.profile}, seed {args.seed}] epoch"  # bench.training.fit's
+    label = f"{run_label(args.variant, args.profile, args.seed)} epoch"  # fit's epoch line
 
     def progress(line: str) -> None:
         _progress(line)

@@ -64,7 +64,7 @@ from bench.training.cache import (
     restore_model,
 )
 from bench.training.pipeline import make_pipeline
-from bench.training.profiles import Profile
+from bench.training.profiles import Profile, run_label
 from bench.training.recipes import compile_for_training
 from reports import units
 
@@ -445,8 +445,7 @@ class _Job:
         self.seed = seed
         self.jit_compile = jit_compile
         self.say = progress
-        # Progress names the run: "<id> [<profile>, seed <s>]" (bench.suite.progress.EPOCH_LINE)
-        self.label = f"{entry.id} [{profile.name}, seed {seed}]"
+        self.label = run_label(entry.id, profile.name, seed)
         self.split = _apply_profile(dataset, profile)
         self.input_shape = tuple(int(d) for d in dataset.input_shape)
         self.num_classes = int(dataset.num_classes)
