@@ -36,10 +36,11 @@ Better = Literal["lower", "higher"]
 GateRule = Literal["exact", "max_drop", "max_growth", "latency", "none"]
 # Statistics of a benchmark's raw samples that fill a record key (`bench.suite.assemble`).
 Statistic = Literal["median", "p90", "p99", "images_per_s"]
-# When two models' figures are the same cost, as far as the data can tell (`reports.noise`):
-# "exact" (counted: equal or not), "paired" (timed in the same interleaved rounds: a paired test
-# on the per-round ratios, plus `tolerance`), "tolerance" (measured apart: within `tolerance`).
-Noise = Literal["exact", "paired", "tolerance"]
+# Which evidence `bench.compare` decides two models' figures on: "exact" (counted: equal or
+# not), "paired" (timed in the same interleaved rounds: per-round log ratios for a centre, a
+# bootstrap over rounds for a tail), "tolerance" (measured apart: the ratio against
+# `tolerance`), "seeds" (accuracy: Welch-Satterthwaite over seeds, McNemar on shared images).
+Noise = Literal["exact", "paired", "tolerance", "seeds"]
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,11 @@ class Metric:
         min_samples: the fewest raw samples the statistic may be computed from; with fewer the
             figure is null and says why (a p99 of 50 samples is a maximum, not a percentile).
         heading: the main table's column heading (default: `label`).
-        noise: how the report decides whether two models' figures differ (see `Noise`).
-        tolerance: the relative difference below which two figures are a tie, whatever a test
-            says: a difference this small is not worth a model choice (`reports.noise`).
+        noise: which evidence two models' figures are compared on (see `Noise`).
+        tolerance: the equivalence margin of `bench.compare`: two figures shown to be within it
+            of each other are *equivalent* (a difference this small is not worth a model
+            choice). Relative for costs (0.03: within 3 %), absolute for accuracy (0.005: within
+            half a percentage point).
     """
 
     key: str
@@ -113,7 +116,10 @@ METRICS: tuple[Metric, ...] = (
            column=True, gate="exact", heading="FLOPs"),
     Metric("flops_analytic", "flops", "lower", "FLOPs per image (analytic)", "analytic FLOPs",
            gate="exact"),
-    Metric("accuracy", "fraction", "higher", "Test accuracy", "accuracy", gate="max_drop"),
+    # Accuracy: equivalent within half a point. One run on 10,000 images has a 95 % interval
+    # of about +-0.6 pp, so single runs are rarely shown equivalent: seeds settle it.
+    Metric("accuracy", "fraction", "higher", "Test accuracy", "accuracy", gate="max_drop",
+           noise="seeds", tolerance=0.005),
     Metric("latency_median_s", "s", "lower", "Batch-1 latency, median", "median latency",
            axis=True, column=True, gate="latency", scenario="latency", statistic="median",
            heading="Latency p50", **_TIMED),
