@@ -465,16 +465,20 @@ def _tail(a: Rounds, b: Rounds, metric: Metric) -> Decision:
 
 
 def _variance(s: Seeds) -> tuple[float | None, float]:
-    """(variance of the mean accuracy, its degrees of freedom); None when it cannot be known."""
+    """(variance of the mean accuracy, its degrees of freedom); None when it cannot be known.
+
+    One run: the binomial p(1 - p) / n, on n - 1 degrees of freedom. Several seeds: their spread
+    s^2 / k, never below the binomial term of the mean (seeds share one test set, so their
+    spread misses its sampling noise), on k - 1 degrees of freedom either way: with two seeds
+    the training noise is barely known, whatever the test set says.
+    """
     mean = float(np.mean(s.runs))
     binomial = mean * (1 - mean) / s.n_test if s.n_test else None
     k = len(s.runs)
     if k < 2:
         return binomial, (s.n_test - 1 if s.n_test else math.nan)
     spread = float(np.var(s.runs, ddof=1)) / k
-    if binomial is not None and binomial > spread:
-        return binomial, s.n_test - 1
-    return spread, k - 1
+    return (spread if binomial is None else max(spread, binomial)), k - 1
 
 
 def _accuracy(a: Seeds, b: Seeds, metric: Metric) -> Decision:

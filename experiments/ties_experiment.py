@@ -9,7 +9,8 @@ quiet machine and with a CPU-burning neighbour beside the run.
 Method: N fresh runs of the suite's latency scenario over all default models
 (`pytest bench -k test_latency`, default latency budget), half of them with a CPU-burning
 process beside the run (`experiments.gate_experiment.busy_machine`). Per run: the ratio of
-medians for each pair of an identical-graph group, whether `CostNoise` calls the pair tied,
+medians for each pair of an identical-graph group, whether the decision core
+(`bench.compare`, through `reports.noise.Evidence`) shows the pair equivalent ("tied" below),
 and the spread (IQR / median) of every model's samples.
 
 Run (CPU-heavy: about a minute per run; nothing else should be running):
@@ -48,12 +49,13 @@ from itertools import combinations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from bench import metrics
 from bench.contract import load
 from experiments.gate_experiment import busy_machine
 from reports.data import suite_from_documents
-from reports.noise import CostNoise
+from reports.noise import Evidence
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUPS = (("v01", "v02"), ("v04", "v05", "v08"), ("v07", "v09"))
@@ -80,13 +82,16 @@ def analyze_run(path: Path) -> dict:
     samples = suite_from_documents([(str(path), doc)]).samples
     latency = samples[samples["scenario"] == "latency"]
     medians = latency.groupby("variant")["seconds"].median().to_dict()
-    noise = CostNoise(samples)
+    noise = Evidence(pd.DataFrame({"variant": [], "accuracy": []}), samples)
     metric = metrics.get("latency_median_s")
     pairs = []
     for group in GROUPS:
         for a, b in combinations(group, 2):
-            c = noise.compare(metric, a, medians[a], b, medians[b])
-            pairs.append({"pair": f"{a}/{b}", "ratio": c.ratio, "tied": c.tied, "p": c.p_value})
+            c = noise.cost(metric, a, medians[a], b, medians[b])
+            # "tied" here: shown equivalent by the decision core (bench.compare).
+            tied = c.outcome.value == "equivalent"
+            pairs.append({"pair": f"{a}/{b}", "ratio": medians[a] / medians[b], "tied": tied,
+                          "p": c.p_value})  # fmt: skip
     spread = {}
     for vid, rows in latency.groupby("variant"):
         q1, q3 = np.percentile(rows["seconds"], [25, 75])

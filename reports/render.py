@@ -27,11 +27,12 @@ from typing import Any
 import pandas as pd
 
 from bench import metrics
+from bench.compare import ALPHA_ACCURACY, ALPHA_COSTS
 from bench.metrics import Metric
 from reports import units
 from reports.data import ACCURACY_SOURCE_PHRASES, Suite
 from reports.deployments import DeploymentReport
-from reports.noise import ALPHA, CostNoise
+from reports.noise import Evidence
 from reports.pareto import Analysis, AxisResult, Step, lowercase_label
 from reports.plots import Plot
 from reports.runs import per_class_accuracy, time_to_accuracy
@@ -239,48 +240,58 @@ def files_table(suite: Suite) -> Table:
 
 
 def comparisons_table(content: Content) -> Table:
-    """Each variant against the next less accurate one."""
+    """Each variant against the next less accurate one, in the decision core's four words."""
     rows = []
     for _, c in accuracy_comparisons(content.table, content.suite.labels).iterrows():
+        interval = f"[{units.points(c['low'])}, {units.points(c['high'])}]"
+        outcome = "cannot be told apart" if c["outcome"] == "undetermined" else c["outcome"]
+        if c["settle"]:
+            outcome += f" ({c['settle']} would settle it)"
         rows.append(
             [
                 f"{c['higher']} vs {c['lower']}",
                 units.points(c["difference"]),
+                interval,
                 units.p_value(c["p_value"]),
+                units.p_value(c["p_holm"]),
                 c["method"],
-                "yes" if c["distinguishable"] else "cannot be told apart",
+                outcome,
             ]
         )
     return Table(
-        ["Pair (by accuracy)", "Difference", "p", "Test", "Different at 5 %?"],
+        ["Pair (by accuracy)", "Difference", "95 % interval", "p", "p (Holm)", "Test", "Outcome"],
         rows,
-        "Welch's t-test across seeds when both models have several; McNemar's exact test on the "
-        "per-image predictions when each has one run scored on the same test images; otherwise "
-        "the two-proportion z-test on the test-set size, which ignores that the models share "
-        "their test images and so errs towards 'cannot be told apart'. "
-        + provenance_line(content.suite),
+        "Better: the interval excludes no difference; equivalent: the interval lies within "
+        f"±{units.points(metrics.get('accuracy').tolerance)}; otherwise the two cannot be told "
+        "apart. Welch-Satterthwaite over seeds (a single run counts with its binomial variance "
+        "on the test set, and a seed spread is never taken below it); McNemar's exact test on "
+        "the per-image predictions when each model has one run scored on the same test images. "
+        f"Each pair is decided at {ALPHA_ACCURACY:.0%}; the Holm column adjusts the p-values for "
+        "the number of pairs in this table (family-wise error rate at most 5 % where it is "
+        "below 0.05). " + provenance_line(content.suite),
     )
 
 
-def _latency_ratio(point: pd.Series, keras_latency: dict[str, float], noise: CostNoise) -> str:
-    """The point's median latency against its keras model's, "(tied)" when the interleaved
-    rounds cannot tell them apart (`reports.noise`, the frontier's rule)."""
+def _latency_ratio(point: pd.Series, keras_latency: dict[str, float], judge: Evidence) -> str:
+    """The point's median latency against its keras model's, with the decision core's outcome
+    where it is not a difference ("equivalent", "cannot be told apart")."""
     base = keras_latency.get(point["model"])
     if not base or _nan(point["latency_median_s"]):
         return ""
     if point["deployment"] == "keras":
         return units.ratio(1.0)
-    found = noise.compare(
+    found = judge.cost(
         metrics.get("latency_median_s"), point["variant"], point["latency_median_s"],
         point["model"], base,
     )  # fmt: skip
-    return units.ratio(found.ratio) + (" (tied)" if found.tied else "")
+    ratio = point["latency_median_s"] / base
+    return units.ratio(ratio) + ("" if found.differs else f" ({found.outcome.words})")
 
 
 def _deployment_row(
-    point: pd.Series, keras_latency: dict[str, float], noise: CostNoise
+    point: pd.Series, keras_latency: dict[str, float], judge: Evidence
 ) -> list[str]:
-    ratio = _latency_ratio(point, keras_latency, noise)
+    ratio = _latency_ratio(point, keras_latency, judge)
     change = "" if _nan(point["accuracy_change"]) else units.points(point["accuracy_change"])
     p = "" if _nan(point["mcnemar_p"]) else units.p_value(point["mcnemar_p"])
     return [
@@ -302,14 +313,15 @@ def deployments_table(content: Content) -> Table:
     """Every model in every deployment: size, conversion, latency, accuracy and its change."""
     table = content.deployments.points
     keras = table[table["deployment"] == "keras"].set_index("model")["latency_median_s"]
-    noise = CostNoise(content.suite.samples)
-    rows = [_deployment_row(p, keras.to_dict(), noise) for _, p in table.iterrows()]
+    judge = Evidence(table, content.suite.samples, content.suite.labels)
+    rows = [_deployment_row(p, keras.to_dict(), judge) for _, p in table.iterrows()]
     headings = ["Model", "Deployment", "File size", "Conversion", "Latency p50", "vs keras",
                 "Time per image", "Accuracy", "Δ vs keras", "McNemar p", "Notes"]  # fmt: skip
     caption = (
         "Each model in each deployment, timed in the same interleaved sessions as the models "
-        "(LiteRT with as many threads as TensorFlow's intra-op setting); 'tied' where the "
-        "rounds cannot tell a deployment's latency from its keras model's. Accuracy is measured "
+        "(LiteRT with as many threads as TensorFlow's intra-op setting); 'equivalent' where "
+        "the rounds show a deployment's latency within 3 % of its keras model's, 'cannot be "
+        "told apart' where they cannot say. Accuracy is measured "
         "from each deployment's predictions on the test set; its change and McNemar's exact "
         "test are against the same model's keras float32 predictions. "
         + provenance_line(content.suite)
@@ -390,15 +402,23 @@ def _status(point: dict) -> str:
         if point["on_frontier"]
         else f"dominated by {', '.join(point['dominated_by'])}"
     )
-    ties = point["cost_ties"]
-    return status + (f"; tied with {', '.join(ties)}" if ties else "")
+    if point["on_frontier"] and point["unresolved"]:
+        status += f", unresolved against {', '.join(point['unresolved'])}"
+        if point["settle"]:
+            status += f" (would settle it: {point['settle']})"
+    ties, unknown = point["cost_ties"], point["cost_undetermined"]
+    status += f"; cost equivalent to {', '.join(ties)}" if ties else ""
+    return status + (f"; cost cannot be told from {', '.join(unknown)}" if unknown else "")
 
 
 def _step_cells(step: Step | None) -> list[str]:
     if step is None:
         return ["", ""]
+    gain = units.points(step.accuracy_gain)
+    if step.accuracy != "better":
+        gain += " (cannot be told apart from none)"
     return [
-        f"→ {step.to_id}: {units.ratio(step.cost_ratio)} cost, {units.points(step.accuracy_gain)}",
+        f"→ {step.to_id}: {units.ratio(step.cost_ratio)} cost, {gain}",
         units.points(step.gain_per_doubling),
     ]
 
@@ -419,7 +439,10 @@ def axis_table(content: Content, result: AxisResult) -> Table:
     headings = ["Model", result.axis.label, "Accuracy", "Status", "Next step on the frontier",
                 "Gain per doubling of cost"]  # fmt: skip
     caption = (
-        f"Tied: costs that cannot be told apart ({_noise_phrase(result.axis)}). "
+        f"Costs are compared by {_noise_phrase(result.axis)}. A model is dominated only by one "
+        "that is better or equivalent on both cost and accuracy and better on one; a pair that "
+        "cannot be told apart on either stays on the frontier, marked unresolved. Each pair is "
+        "decided at its own level, not adjusted for the number of pairs on the axis. "
         + provenance_line(content.suite)
     )
     return Table(headings, rows, caption)
@@ -427,21 +450,26 @@ def axis_table(content: Content, result: AxisResult) -> Table:
 
 def _noise_phrase(axis: Metric) -> str:
     if axis.noise == "exact":
-        return "counted: only equal counts tie"
+        return "count: equal counts are equivalent, any other difference is one"
     if axis.noise == "paired":
+        if axis.statistic in ("p90", "p99"):
+            test = f"a bootstrap of the {axis.statistic} ratio over the interleaved rounds"
+        else:
+            test = "the Hodges-Lehmann ratio of the interleaved rounds (Wilcoxon signed-rank)"
         return (
-            f"a paired test on the interleaved rounds, p < {ALPHA:g}, and a difference beyond "
-            f"{axis.tolerance:.0%}"
+            f"{test}, with a {1 - ALPHA_COSTS:.0%} interval: equivalent when it lies within "
+            f"±{axis.tolerance:.0%}, different when it excludes 1 and is not within that margin, "
+            "otherwise undetermined"
         )
-    return f"within {axis.tolerance:.0%} of each other"
+    return f"their ratio, measured apart: equivalent within ±{axis.tolerance:.1%}"
 
 
 def axis_notes(result: AxisResult) -> list[str]:
     """Left-out variants and ties on one axis."""
     notes = [f"{v} is left out of this axis: {why}." for v, why in result.left_out.items()]
     notes += [
-        f"{' and '.join(t)} are tied on this cost and their accuracies cannot be told apart; "
-        "all stay on the frontier."
+        f"{' and '.join(t)} are on the frontier with costs that are equivalent or cannot be "
+        "told apart: no step, and no gain per doubling, is computed between them."
         for t in result.ties
     ]
     return notes + list(result.notes)
@@ -732,6 +760,10 @@ def frontiers_frame(content: Content) -> pd.DataFrame:
                     "on_frontier": bool(p["on_frontier"]),
                     "dominated_by": " ".join(p["dominated_by"]),
                     "cost_ties": " ".join(p["cost_ties"]),
+                    "cost_undetermined": " ".join(p["cost_undetermined"]),
+                    "unresolved": " ".join(p["unresolved"]),
+                    "settle": p["settle"],
+                    "step_accuracy": step.accuracy if step else None,
                     "next_on_frontier": step.to_id if step else None,
                     "gain_per_doubling": step.gain_per_doubling if step else None,
                 }

@@ -1,4 +1,4 @@
-"""How sure an accuracy is: Wilson intervals, seed spread, and whether two accuracies differ.
+"""How sure one accuracy is: Wilson intervals and seed spread (no pairwise decision here).
 
 Claims:
 
@@ -9,18 +9,12 @@ Claims:
   interval is the Student-t 95 % interval of that mean, widened where needed to contain the
   Wilson interval of the mean on n images: seeds share one test set, so their spread shows
   training noise but not the test set's sampling noise, and the wider of the two is reported.
-* "Cannot be told apart" is decided by a test, not by overlapping intervals (two 95 % intervals
-  can overlap while the difference is significant, e.g. v09 90.45 % and v10 91.35 % on 10,000
-  images: the intervals overlap but p = 0.027). With one accuracy per variant the test is the
-  pooled two-proportion z-test; with at least two seeds on both sides it is Welch's t-test on the
-  seed accuracies. When each side has one measured run with predictions on the same test images
-  (`test_labels_sha256`), McNemar's exact test on the discordant images replaces the z-test
-  (`compare_rows`); the z-test, used for reported figures, treats the two test sets as
-  independent, which overstates the variance of the difference, so there "cannot be told apart"
-  errs on the side of caution. Level: 5 %, two-sided.
+* Whether two accuracies differ is decided by `bench.compare` (Welch-Satterthwaite over seeds,
+  McNemar on shared images), never by overlapping intervals: two 95 % intervals can overlap
+  while the difference is resolvable (v09 90.45 % and v10 91.35 % on 10,000 images, p = 0.027).
+  `mcnemar_p` here only reports a p-value beside a deployment's accuracy change.
 
-`tests/test_reports.py` checks the Wilson bounds against Newcombe's (1998) examples and the z-test
-against a hand computation.
+`tests/test_reports.py` checks the Wilson bounds against Newcombe's (1998) examples.
 """
 
 from __future__ import annotations
@@ -34,7 +28,6 @@ import numpy as np
 from scipy import stats as _st
 
 CONFIDENCE = 0.95
-ALPHA = 0.05
 
 
 def wilson_interval(accuracy: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
@@ -58,16 +51,6 @@ def wilson_interval(accuracy: float, n: int, confidence: float = CONFIDENCE) -> 
     centre = (accuracy + z2 / (2 * n)) / denom
     half = z * math.sqrt(accuracy * (1 - accuracy) / n + z2 / (4 * n * n)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def two_proportion_p_value(p1: float, n1: int, p2: float, n2: int) -> float:
-    """Two-sided p-value of the pooled two-proportion z-test (see the module docstring)."""
-    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
-    variance = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
-    if variance == 0:
-        return 1.0 if p1 == p2 else 0.0
-    z = (p1 - p2) / math.sqrt(variance)
-    return float(2 * _st.norm.sf(abs(z)))
 
 
 @dataclass(frozen=True)
@@ -115,23 +98,6 @@ def estimate(values: Sequence[float], n_test: int | None) -> AccuracyEstimate:
     return AccuracyEstimate(mean, low, high, n_test, values, method)
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """Whether two accuracies can be told apart.
-
-    Attributes:
-        difference: a.mean - b.mean (fraction).
-        p_value: two-sided; None when no test is possible (unknown test-set size).
-        method: "two-proportion z-test" or "Welch t-test on seeds".
-        distinguishable: p_value < ALPHA (False when no test was possible).
-    """
-
-    difference: float
-    p_value: float | None
-    method: str
-    distinguishable: bool
-
-
 def estimate_row(row: Any) -> AccuracyEstimate:
     """The accuracy estimate of one row of `reports.data.aggregate`'s table."""
     n = row.get("test_examples")
@@ -172,48 +138,3 @@ def mcnemar_p(predicted_a: Any, predicted_b: Any, labels: Any) -> tuple[float, i
     neither = int(np.sum(~right_a & ~right_b))
     result = mcnemar([[both, only_a], [only_b, neither]], exact=True)
     return float(result.pvalue), only_a, only_b
-
-
-def _paired_predictions(a: Any, b: Any, labels: dict[str, Any]) -> tuple[Any, Any, Any] | None:
-    """The single runs' predictions of two rows and their shared labels, when they have them."""
-    runs_a, runs_b = a.get("accuracy_predictions"), b.get("accuracy_predictions")
-    if not (isinstance(runs_a, tuple) and isinstance(runs_b, tuple)):
-        return None
-    if len(runs_a) != 1 or len(runs_b) != 1 or runs_a[0][0] != runs_b[0][0]:
-        return None
-    encoded = labels.get(runs_a[0][0])
-    if encoded is None:
-        return None
-    from bench.contract import decode_classes
-
-    return decode_classes(runs_a[0][1]), decode_classes(runs_b[0][1]), decode_classes(encoded)
-
-
-def compare_rows(a: Any, b: Any, labels: dict[str, Any] | None = None) -> Comparison:
-    """Compare two rows of `reports.data.aggregate`'s table: seeds (Welch) when both have
-    several, McNemar's exact test when each has one run with predictions on the same test
-    images, else the two-proportion z-test (`compare`)."""
-    est_a, est_b = estimate_row(a), estimate_row(b)
-    if len(est_a.seeds) >= 2 and len(est_b.seeds) >= 2:
-        return compare(est_a, est_b)
-    paired = _paired_predictions(a, b, labels or {})
-    if paired is None:
-        return compare(est_a, est_b)
-    p, only_a, only_b = mcnemar_p(*paired)
-    method = f"McNemar exact test ({only_a} vs {only_b} discordant images)"
-    return Comparison(est_a.mean - est_b.mean, p, method, p < ALPHA)
-
-
-def compare(a: AccuracyEstimate, b: AccuracyEstimate) -> Comparison:
-    """Test whether accuracies `a` and `b` differ (module docstring says which test when)."""
-    diff = a.mean - b.mean
-    if len(a.seeds) >= 2 and len(b.seeds) >= 2:
-        if len(set(a.seeds)) == 1 and len(set(b.seeds)) == 1:
-            p = 1.0 if a.mean == b.mean else 0.0
-        else:
-            p = float(_st.ttest_ind(a.seeds, b.seeds, equal_var=False).pvalue)
-        return Comparison(diff, p, "Welch t-test on seeds", p < ALPHA)
-    if a.n_test and b.n_test:
-        p = two_proportion_p_value(a.mean, a.n_test, b.mean, b.n_test)
-        return Comparison(diff, p, "two-proportion z-test", p < ALPHA)
-    return Comparison(diff, None, "no test: the test-set size is unknown", False)

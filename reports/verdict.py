@@ -31,17 +31,20 @@ sentences and the structured fields.
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
 from scipy import stats as scipy_stats
 
+from bench.compare import Decision, Outcome, holm
 from reports import units
-from reports.data import ACCURACY_SOURCE_PHRASES
+from reports.data import ACCURACY_SOURCE_PHRASES, SAMPLE_COLUMNS
+from reports.noise import Evidence
 from reports.pareto import Analysis, AxisResult, Step
-from reports.stats import Comparison, compare_rows, estimate_row, variance
+from reports.stats import estimate_row, variance
 
 DATASET_NAMES = {
     "cifar10": "CIFAR-10",
@@ -82,22 +85,29 @@ class Verdict:
     """The verdict's facts and its words.
 
     Attributes:
-        winner: the most accurate model (None when none has an accuracy).
+        winner: the most accurate model by its figure, ties broken by id (None when none has
+            an accuracy).
         runner_up: the next most accurate model (None with fewer than two).
-        comparison: winner against runner-up.
+        comparison: winner against runner-up (`bench.compare`).
         answer: "yes", "partly", "no" or "cannot be told".
         headline: the answer in one line a reader can act on.
         reasons: the reasons, one short sentence each.
-        axes: the per-axis judgements.
+        axes: the per-axis judgements of the winner.
+        co_winners: every model no other model is better than in accuracy (equivalent to the
+            winner, or not to be told apart from it), the winner first; one model when the
+            winner stands alone.
+        co_axes: the per-axis judgements of each co-winner.
     """
 
     winner: str | None
     runner_up: str | None
-    comparison: Comparison | None
+    comparison: Decision | None
     answer: Answer
     headline: str
     reasons: tuple[str, ...] = ()
     axes: tuple[AxisJudgement, ...] = ()
+    co_winners: tuple[str, ...] = ()
+    co_axes: dict[str, tuple[AxisJudgement, ...]] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -140,19 +150,27 @@ def _list(items: list[str]) -> str:
 def _returns_test(
     table: pd.DataFrame, result: AxisResult, step: Step
 ) -> tuple[float | None, float | None]:
-    """(gain before the last step, one-sided p of "the last step's return is lower")."""
-    front = result.frontier
-    first, before = front[0], step.from_id
-    if first == before:
+    """(gain before the last step, one-sided p of "the last step's return is lower").
+
+    The gain before runs from the first frontier step's cheaper end F0 to the last step's
+    cheaper end P. Steps only join costs decided different, so F0 and P are never in one group;
+    with no step before the last one, or a cost ratio that is not above 1, there is nothing to
+    compare with (None).
+    """
+    index = result.steps.index(step)
+    if index == 0:
         return None, None
-    rows = table.set_index("variant")
+    first, before = result.steps[0].from_id, step.from_id
+    rows = table.drop_duplicates("variant").set_index("variant")
     cost = result.points.set_index("variant")["cost"]
+    if cost[before] <= cost[first] or step.cost_ratio <= 1:
+        return None, None
     acc = {v: float(rows.loc[v, "accuracy"]) for v in (first, before, step.to_id)}
     d_before = math.log2(cost[before] / cost[first])
     d_last = math.log2(step.cost_ratio)
     gain_before = (acc[before] - acc[first]) / d_before
     variances = {v: variance(estimate_row(rows.loc[v])) for v in acc}
-    if any(v is None for v in variances.values()) or d_before <= 0 or d_last <= 0:
+    if any(v is None for v in variances.values()):
         return gain_before, None
     # g_before - g_last as a sum of independent accuracies times coefficients
     coefficients = {
@@ -169,8 +187,10 @@ def _returns_test(
 
 def _last_step(result: AxisResult, winner: str) -> Step | None:
     point = result.point(winner)
-    peers = {winner, *(point["cost_ties"] if point else ())}
-    return next((s for s in reversed(result.steps) if s.to_id in peers), None)
+    group = {winner}
+    if point:
+        group |= {*point["cost_ties"], *point["cost_undetermined"]}
+    return next((s for s in reversed(result.steps) if s.to_id in group), None)
 
 
 def judge_axis(table: pd.DataFrame, result: AxisResult, winner: str) -> AxisJudgement:
@@ -186,23 +206,27 @@ def judge_axis(table: pd.DataFrame, result: AxisResult, winner: str) -> AxisJudg
             axis.key,
             axis.short,
             "no",
-            f"{axis.label}: {winner} is dominated by {by} (no dearer, and at least as accurate "
-            "as far as the test can tell).",
+            f"{axis.label}: {winner} is dominated by {by} (no dearer and at least as accurate, "
+            "one of the two shown better).",
         )
     step = _last_step(result, winner)
     if step is None:
         return AxisJudgement(
             axis.key, axis.short, "yes", f"{axis.label}: nothing cheaper is on the frontier."
         )
-    gain_before, p = _returns_test(table, result, step)
     head = (
         f"{axis.label}: {step.from_id} → {winner} costs {units.ratio(step.cost_ratio)} for "
         f"{units.points(step.accuracy_gain)}, {units.points(step.gain_per_doubling)} per doubling"
     )
+    if step.accuracy != Outcome.BETTER:
+        settle = point["settle"] or "more seeds"
+        why = f"{head}; that gain cannot be told apart from none (unresolved: {settle})."
+        return AxisJudgement(axis.key, axis.short, "unclear", why, step)
+    gain_before, p = _returns_test(table, result, step)
     if gain_before is None:
         return AxisJudgement(axis.key, axis.short, "yes", f"{head}; no earlier step to compare.",
                              step)  # fmt: skip
-    first = result.frontier[0]
+    first = result.steps[0].from_id
     against = (
         f"against {units.points(gain_before)} per doubling before it ({first} → {step.from_id})"
     )
@@ -219,17 +243,43 @@ def judge_axis(table: pd.DataFrame, result: AxisResult, winner: str) -> AxisJudg
 # ------------------------------------------------------------------------------- the whole
 
 
-def _accuracy_reason(best: pd.Series, second: pd.Series, comparison: Comparison) -> str:
+def ranked(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows with an accuracy, most accurate first; equal figures in id order, so nothing
+    depends on the order of the models in the files."""
+    rows = table[table["accuracy"].notna()]
+    return rows.assign(_neg=-rows["accuracy"]).sort_values(["_neg", "variant"]).drop(columns="_neg")
+
+
+def accuracy_evidence(table: pd.DataFrame, labels: dict[str, Any] | None) -> Evidence:
+    """The accuracy side of `reports.noise.Evidence` (no timing samples needed)."""
+    return Evidence(table, pd.DataFrame(columns=SAMPLE_COLUMNS), labels)
+
+
+def co_winners(models: pd.DataFrame, evidence: Evidence) -> list[str]:
+    """Every model that no other model is better than in accuracy, most accurate first.
+
+    "Better" implies a higher mean (Welch) or more images right (McNemar), so the most accurate
+    model is always among them: the set is never empty."""
+    ids = list(models["variant"])
+    return [
+        w for w in ids
+        if not any(evidence.accuracy(o, w).outcome is Outcome.BETTER for o in ids if o != w)
+    ]  # fmt: skip
+
+
+def _accuracy_reason(best: pd.Series, second: pd.Series, comparison: Decision) -> str:
     source = ACCURACY_SOURCE_PHRASES.get(best["accuracy_source"], "of unknown source")
     text = (
         f"Accuracy: {best['variant']} {units.percent(best['accuracy'])} ({source}), next "
         f"{second['variant']} {units.percent(second['accuracy'])}: "
-        f"{units.points(comparison.difference)}"
+        f"{units.points(comparison.estimate)}"
     )
     if comparison.p_value is None:
-        return text + "; with no test-set size the two cannot be compared."
-    told = "told apart" if comparison.distinguishable else "cannot be told apart"
-    return f"{text}, {told} ({comparison.method}, {units.p_value(comparison.p_value)})."
+        return f"{text}; {comparison.outcome.words} ({comparison.test})."
+    return (
+        f"{text}, {comparison.outcome.words} ({comparison.test}, "
+        f"{units.p_value(comparison.p_value)})."
+    )
 
 
 def _answer(judged: list[AxisJudgement]) -> Answer:
@@ -273,6 +323,25 @@ def _headline(answer: Answer, winner: str, best: pd.Series, judged: list[AxisJud
     )
 
 
+def _co_headline(answer: Answer, winners: list[str], rows: pd.DataFrame,
+                 judged: dict[str, list[AxisJudgement]]) -> str:  # fmt: skip
+    """The answer when several models share the top: each one's own answer, named."""
+    each = []
+    for w in winners:
+        own = _answer(judged[w])
+        yes = [j.short for j in judged[w] if j.answer == "yes"]
+        detail = {"yes": "efficient on every measured cost",
+                  "no": "efficient on none",
+                  "cannot be told": "no cost could be judged",
+                  "partly": f"efficient on {_list(yes)} only"}[own]  # fmt: skip
+        each.append(f"{w} ({units.percent(rows.loc[w, 'accuracy'])}): {detail}")
+    lead = {"yes": "Yes", "no": "No", "partly": "Partly", "cannot be told": "Cannot be told"}
+    return (
+        f"{lead[answer]}: co-winners {_list(winners)}, whose accuracies no test puts one above "
+        f"the other: {_list(each)}."
+    )
+
+
 def make_verdict(
     table: pd.DataFrame,
     analysis: Analysis,
@@ -290,8 +359,7 @@ def make_verdict(
         dataset: the run's dataset id.
         labels: the test sets' labels by checksum (McNemar's test needs them).
     """
-    models = table[(table["kind"] != "reference") & table["accuracy"].notna()]
-    models = models.sort_values("accuracy", ascending=False, kind="stable")
+    models = ranked(table[table["kind"] != "reference"])
     if models.empty:
         why = "; ".join(f"{v}: {r}" for v, r in analysis.no_accuracy.items())
         line = "Cannot be told: no model in these files has a test accuracy"
@@ -300,14 +368,25 @@ def make_verdict(
     winner = str(best["variant"])
     if len(models) == 1:
         line = f"Cannot be told: {winner} is the only model with an accuracy, nothing to weigh."
-        return Verdict(winner, None, None, "cannot be told", line)
+        return Verdict(winner, None, None, "cannot be told", line, co_winners=(winner,))
+    evidence = accuracy_evidence(table, labels)
     second = models.iloc[1]
-    comparison = compare_rows(best, second, labels)
-    judged = [judge_axis(table, result, winner) for result in analysis.measured_axes]
-    answer = _answer(judged)
+    comparison = evidence.accuracy(winner, str(second["variant"]))
+    winners = co_winners(models, evidence)
+    judged = {w: [judge_axis(table, r, w) for r in analysis.measured_axes] for w in winners}
+    every = [j for w in winners for j in judged[w]]
+    answer = _answer(every)
+    rows = models.set_index("variant")
+    headline = (
+        _headline(answer, winner, best, judged[winner])
+        if len(winners) == 1
+        else _co_headline(answer, winners, rows, judged)
+    )
     reasons = [_accuracy_reason(best, second, comparison)]
-    reasons += [j.reason for j in judged]
-    reasons += _reference_sentences(table, analysis, winner, best, labels)
+    for w in winners:
+        prefix = f"{w}: " if len(winners) > 1 else ""
+        reasons += [prefix + j.reason for j in judged[w]]
+    reasons += _reference_sentences(table, analysis, winner, best, evidence)
     sources = sorted(set(models["accuracy_source"].dropna()))
     reasons.append(
         f"Costs were measured on {device}; the accuracies ({dataset_name(dataset)}) are "
@@ -315,15 +394,9 @@ def make_verdict(
     )
     if analysis.no_accuracy:
         reasons.append(f"Left out for want of an accuracy: {_list(sorted(analysis.no_accuracy))}.")
-    return Verdict(
-        winner,
-        str(second["variant"]),
-        comparison,
-        answer,
-        _headline(answer, winner, best, judged),
-        tuple(reasons),
-        tuple(judged),
-    )
+    return Verdict(winner, str(second["variant"]), comparison, answer, headline, tuple(reasons),
+                   tuple(judged[winner]), tuple(winners),
+                   {w: tuple(j) for w, j in judged.items()})  # fmt: skip
 
 
 def _reference_sentences(
@@ -331,7 +404,7 @@ def _reference_sentences(
     analysis: Analysis,
     winner: str,
     best: pd.Series,
-    labels: dict[str, Any] | None,
+    evidence: Evidence,
 ) -> list[str]:
     """One sentence placing the published reference points beside the winner."""
     clauses = []
@@ -344,8 +417,8 @@ def _reference_sentences(
         ]
         if not shared:
             continue
-        versus = compare_rows(ref, best, labels)
-        noise = "" if versus.distinguishable or versus.p_value is None else ", within noise"
+        versus = evidence.accuracy(str(ref["variant"]), winner)
+        noise = "" if versus.differs else f", {versus.outcome.words}"
         dominating = [
             r.axis.short
             for r in shared
@@ -355,7 +428,7 @@ def _reference_sentences(
         origin = f"{ref['accuracy_source']}, {cited}" if cited else ref["accuracy_source"]
         clause = (
             f"{ref['variant']} ({origin}) reaches {units.percent(ref['accuracy'])} "
-            f"({units.points(versus.difference)} against {winner}{noise})"
+            f"({units.points(versus.estimate)} against {winner}{noise})"
         )
         if dominating:
             clause += f" and would dominate it on {_list(dominating)}"
@@ -367,24 +440,23 @@ def accuracy_comparisons(table: pd.DataFrame, labels: dict[str, Any] | None = No
     """Every model against the next less accurate one (references included).
 
     Returns:
-        Columns `higher`, `lower`, `difference` (fraction), `p_value`, `method`,
-        `distinguishable`, most accurate pair first.
+        Columns `higher`, `lower`, `difference` (fraction), `low`, `high` (its interval),
+        `p_value`, `p_holm` (Holm-adjusted over these pairs), `method`, `outcome` (of the
+        higher against the lower: "better", "equivalent" or "undetermined") and `settle`,
+        most accurate pair first.
     """
-    ranked = table[table["accuracy"].notna()].sort_values(
-        "accuracy", ascending=False, kind="stable"
-    )
+    ordered = ranked(table)
+    evidence = accuracy_evidence(table, labels)
     rows = []
-    for (_, hi), (_, lo) in zip(ranked.iterrows(), list(ranked.iterrows())[1:], strict=False):
-        c = compare_rows(hi, lo, labels)
-        rows.append(
-            {
-                "higher": hi["variant"],
-                "lower": lo["variant"],
-                "difference": c.difference,
-                "p_value": c.p_value,
-                "method": c.method,
-                "distinguishable": c.distinguishable,
-            }
-        )
-    columns = ["higher", "lower", "difference", "p_value", "method", "distinguishable"]
-    return pd.DataFrame(rows, columns=columns)
+    ids = list(ordered["variant"])
+    for hi, lo in itertools.pairwise(ids):
+        d = evidence.accuracy(hi, lo)
+        rows.append({"higher": hi, "lower": lo, "difference": d.estimate, "low": d.low,
+                     "high": d.high, "p_value": d.p_value, "method": d.test,
+                     "outcome": d.outcome.value, "settle": d.settle})  # fmt: skip
+    columns = ["higher", "lower", "difference", "low", "high", "p_value", "p_holm", "method",
+               "outcome", "settle"]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=[c for c in columns if c != "p_holm"])
+    p_values = [None if p is None or math.isnan(p) else p for p in frame["p_value"]]
+    frame.insert(6, "p_holm", holm(p_values) if rows else [])
+    return frame[columns]

@@ -34,8 +34,8 @@ def test_the_same_file_twice_is_one_run_not_two_seeds():
     table, _, verdict = build([doc, copy.deepcopy(doc)], references=False)
     row = table.set_index("variant").loc["v10"]
     assert row["n_runs"] == 1 and row["accuracy_runs"] == (0.9046,)
-    assert not verdict.comparison.distinguishable
-    assert verdict.comparison.method == "two-proportion z-test"
+    assert not verdict.comparison.differs
+    assert verdict.comparison.test.startswith("Welch-Satterthwaite over seeds (1 and 1 runs)")
     suite = suite_from_documents([("a.json", doc), ("b.json", copy.deepcopy(doc))])
     assert any("b.json is the same run as a.json" in n for n in suite.notes)
 
@@ -51,7 +51,7 @@ def test_a_rerun_from_the_model_cache_is_the_same_training_run():
     row = table.set_index("variant").loc["v10"]
     assert row["accuracy_runs"] == (0.9046,)
     assert any("repeat a training run" in n for n in row["notes"])
-    assert not verdict.comparison.distinguishable
+    assert not verdict.comparison.differs
 
 
 def test_two_real_seeds_are_two_runs():

@@ -21,6 +21,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from bench import metrics
+from bench.compare import Outcome, Seeds, compare
 from bench.contract import empty_variant_record, validate
 from reports import units
 from reports.data import ReportInputError, aggregate, suite_from_documents
@@ -33,7 +35,7 @@ from reports.pareto import (
     dominated_by,
     gain_per_doubling,
 )
-from reports.stats import compare, estimate, two_proportion_p_value, wilson_interval
+from reports.stats import estimate, wilson_interval
 from reports.verdict import make_verdict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -361,15 +363,16 @@ def test_parameter_frontier_of_the_reported_figures(reported):
     _, analysis, _ = reported
     params = axis(analysis, "params_total")
     # By hand from docs/source-report.md: v02 beats v01 (same params, +5.11 pp); v08 beats v05 (same
-    # params) and v06 (fewer params, more accurate); v09 beats v07 (same params, +1.89 pp), and so
-    # does v08: 4x fewer parameters at 88.43 % against 88.56 %, which 10,000 test images cannot
-    # tell apart (z-test p = 0.77).
+    # params) and v06 (fewer params, more accurate); v09 beats v07 (same params, +1.89 pp). v08
+    # has 4x fewer parameters at 88.43 % against v07's 88.56 %, which 10,000 test images cannot
+    # tell apart (p = 0.77): undetermined is not equal, so v08 does not dominate v07 (the old
+    # rule said it did).
     assert params.frontier == ["v02", "v03", "v08", "v09", "v10"]
     dominators = dict(zip(params.points["variant"], params.points["dominated_by"], strict=True))
     assert dominators["v01"] == ("v02",)
     assert dominators["v05"] == ("v08",)
     assert set(dominators["v06"]) == {"v05", "v08"}
-    assert dominators["v07"] == ("v08", "v09")
+    assert dominators["v07"] == ("v09",)
     last = params.steps[-1]
     assert (last.from_id, last.to_id) == ("v09", "v10")
     # 36,595,850 / 6,797,898 = 5.3834 => log2 = 2.4285 doublings for +0.90 pp: 0.3706 pp each.
@@ -453,14 +456,15 @@ def test_wilson_interval_matches_newcombe_1998():
 def test_two_proportion_test_resolves_v09_v10_although_intervals_overlap(reported):
     table, _, _ = reported
     rows = table.set_index("variant")
-    # Hand: pooled p = 0.909, se = sqrt(0.909 * 0.091 * 2 / 10,000) = 0.0040675,
-    # z = 0.009 / 0.0040675 = 2.2127, two-sided p = 0.0269.
-    assert two_proportion_p_value(0.9135, 10_000, 0.9045, 10_000) == pytest.approx(0.0269, abs=2e-4)
+    # Hand: se = sqrt((0.9135 * 0.0865 + 0.9045 * 0.0955) / 10,000) = 0.0040670,
+    # z = 0.009 / 0.0040670 = 2.2130, two-sided p = 0.0269.
+    accuracy = metrics.get("accuracy")
+    c = compare(Seeds((0.9135,), 10_000), Seeds((0.9045,), 10_000), accuracy)
+    assert c.p_value == pytest.approx(0.0269, abs=2e-4) and c.outcome is Outcome.BETTER
     assert rows.loc["v10", "accuracy_low"] < rows.loc["v09", "accuracy_high"]  # overlap
-    c = compare(estimate([0.9135], 10_000), estimate([0.9045], 10_000))
-    assert c.distinguishable
     # v07 88.56 % vs v08 88.43 %: z = 0.0013 / 0.00452 = 0.29, far from significant.
-    assert not compare(estimate([0.8856], 10_000), estimate([0.8843], 10_000)).distinguishable
+    c = compare(Seeds((0.8856,), 10_000), Seeds((0.8843,), 10_000), accuracy)
+    assert c.outcome is Outcome.UNDETERMINED
 
 
 def test_seed_spread_widens_the_interval_and_welch_decides():
@@ -470,11 +474,11 @@ def test_seed_spread_widens_the_interval_and_welch_decides():
     assert est.low == pytest.approx(0.91 - 0.024841, abs=1e-5)
     assert est.high == pytest.approx(0.91 + 0.024841, abs=1e-5)
     assert "seed" in est.method
-    other = estimate([0.905, 0.915, 0.925], 10_000)
-    c = compare(est, other)
-    assert c.method.startswith("Welch") and not c.distinguishable
-    far = estimate([0.80, 0.801, 0.802], 10_000)
-    assert compare(est, far).distinguishable
+    accuracy = metrics.get("accuracy")
+    c = compare(Seeds((0.90, 0.91, 0.92), 10_000), Seeds((0.905, 0.915, 0.925), 10_000), accuracy)
+    assert c.test.startswith("Welch") and c.outcome is Outcome.UNDETERMINED
+    far = compare(Seeds((0.90, 0.91, 0.92), 10_000), Seeds((0.80, 0.801, 0.802), 10_000), accuracy)
+    assert far.outcome is Outcome.BETTER
 
 
 # ---------------------------------------------------------------- data layer
@@ -526,8 +530,9 @@ def test_several_seeds_are_pooled_with_their_spread():
     assert "seed spread" in rows.loc["v10", "accuracy_method"]
     # Two seeds 0.91/0.92: sd 0.00707, t(0.975, 1) = 12.706 => half-width 0.0635.
     assert rows.loc["v10", "accuracy_high"] == pytest.approx(min(1.0, 0.915 + 0.0635), abs=1e-3)
-    assert verdict.comparison.method == "Welch t-test on seeds"
-    assert "v09 90.50 %" in verdict.text and "cannot be told apart (Welch t-test" in verdict.text
+    assert verdict.comparison.test.startswith("Welch-Satterthwaite over seeds (2 and 2 runs)")
+    assert "v09 90.50 %" in verdict.text
+    assert "cannot be told apart (Welch-Satterthwaite" in verdict.text
 
 
 def test_measured_accuracy_wins_over_reported_with_a_note(report_doc):
@@ -621,7 +626,9 @@ def test_html_is_self_contained_and_carries_the_verdict(built):
     for attr in ('src="http', "src='http", "url(http", "<script src"):
         assert attr not in page
     assert page.count('<img src="data:image/png;base64,') == len(cost_axes()) + 2
-    assert "v10 is the most accurate (91.55 %)" in page
+    # v10 (91.35/91.75 %) and v09 (90.45/90.85 %), two seeds each, cannot be told apart: the
+    # answer names both as co-winners.
+    assert "co-winners v10 and v09" in page and "v10 (91.55 %)" in page
     assert "data-render" not in page  # set by the script at load time, not baked in
 
 
@@ -644,9 +651,12 @@ def test_csv_keeps_si_units_unrounded(built):
     frontiers = pd.read_csv(built.parent / "frontiers.csv")
     params = frontiers[(frontiers["axis"] == "params_total") & frontiers["on_frontier"]]
     # Two seeds each, 0.4 pp apart: v09 (90.45, 90.85 %) and v10 (91.35, 91.75 %) differ by 0.90
-    # pp, Welch t = 0.009 / 0.00283 = 3.18 on 2 df, p = 0.086: they cannot be told apart, so
-    # the cheaper v09 dominates v10. v08 -> v09 (+2.02 pp, t = 7.1, p = 0.019) stays.
-    assert list(params.sort_values("cost")["variant"]) == ["v02", "v03", "v08", "v09"]
+    # pp, Welch t = 0.009 / 0.00283 = 3.18 on 2 df, p = 0.086: they cannot be told apart.
+    # Undetermined is not equal: the cheaper v09 does not dominate v10 (the old rule said it
+    # did); both stay, unresolved. v08 -> v09 (+2.02 pp, t = 7.1, p = 0.019) stays.
+    assert list(params.sort_values("cost")["variant"]) == ["v02", "v03", "v08", "v09", "v10"]
+    v10 = params.set_index("variant").loc["v10"]
+    assert v10["unresolved"] == "v09" and "more seeds" in v10["settle"]
     runs = pd.read_csv(built.parent / "runs.csv")
     assert len(runs) == 2 * 9
 

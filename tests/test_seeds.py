@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 from test_reports import build, make_record, make_suite
 
+from bench import metrics
+from bench.compare import Outcome, Seeds, compare
 from bench.contract import decode_classes, encode_classes
 from bench.suite import seeds
 from bench.suite.accuracy import learning_flag, train_images_per_s
 from reports.runs import per_class_accuracy, time_to_accuracy
-from reports.stats import compare, estimate, mcnemar_p
+from reports.stats import estimate, mcnemar_p
 
 # --- parsing and merging ------------------------------------------------------------------------
 
@@ -90,10 +92,11 @@ def test_seed_statistics_against_known_figures():
     assert est.mean == pytest.approx(0.91)
     assert (est.low, est.high) == pytest.approx((0.91 - 0.024841, 0.91 + 0.024841), abs=1e-6)
     # Against 0.95, 0.96, 0.97: Welch t = 0.05 / sqrt(2 * 0.0001 / 3) = 6.1237 on 4 df,
-    # two-sided p = 0.0036.
-    c = compare(est, estimate([0.95, 0.96, 0.97], 10_000))
-    assert c.method == "Welch t-test on seeds"
-    assert c.p_value == pytest.approx(0.0036, abs=1e-4) and c.distinguishable
+    # two-sided p = 0.0036 (the spread, 0.0001 / 3, is above the binomial 0.91 * 0.09 / 1e4).
+    c = compare(Seeds((0.90, 0.91, 0.92), 10_000), Seeds((0.95, 0.96, 0.97), 10_000),
+                metrics.get("accuracy"))  # fmt: skip
+    assert c.test.startswith("Welch-Satterthwaite over seeds (3 and 3 runs)")
+    assert c.p_value == pytest.approx(0.0036, abs=1e-4) and c.outcome is Outcome.WORSE
 
 
 def test_one_seed_each_is_compared_with_mcnemar_on_the_same_images():
@@ -117,9 +120,9 @@ def test_one_seed_each_is_compared_with_mcnemar_on_the_same_images():
     doc = make_suite(records, accuracy_source="train")
     doc["test_labels"] = {encode_classes(labels)["sha256"]: encode_classes(labels)}
     _, _, verdict = build(doc, references=False)
-    assert verdict.comparison.method.startswith("McNemar exact test (100 vs 50")
+    assert verdict.comparison.test.startswith("McNemar exact test (100 vs 50")
     assert verdict.comparison.p_value == pytest.approx(mcnemar_p(b, a, labels)[0])
-    assert verdict.comparison.distinguishable
+    assert verdict.comparison.outcome is Outcome.BETTER
 
 
 # --- per class, time to accuracy ----------------------------------------------------------------

@@ -11,6 +11,8 @@ from __future__ import annotations
 import pytest
 from test_reports import build, make_record, make_suite
 
+from bench.compare import Outcome
+
 # A ladder whose last step costs 1.2x for +0.9 pp on every axis:
 #   a 1 M params, 10 M MACs, 80.00 %; b 2 M, 20 M, 85.00 %; r 4 M, 40 M, 89.50 %;
 #   w 4.8 M, 48 M, 90.40 %.
@@ -39,7 +41,7 @@ def ladder(**changes: tuple) -> dict:
 def test_yes_when_the_winner_costs_1_2x_the_runner_up_for_0_9_pp_on_every_axis():
     _, analysis, verdict = build(ladder(), references=False)
     assert verdict.winner == "w" and verdict.runner_up == "r"
-    assert verdict.comparison.distinguishable
+    assert verdict.comparison.outcome is Outcome.BETTER
     assert verdict.comparison.p_value == pytest.approx(0.034, abs=0.002)
     assert verdict.answer == "yes"
     assert verdict.headline.startswith("Yes: w is the most accurate (90.40 %)")
@@ -88,16 +90,20 @@ def test_partly_when_the_winner_is_cheap_in_parameters_but_slow():
     assert verdict.headline.startswith("Partly: w is the most accurate (90.40 %) and efficient")
 
 
-def test_no_when_a_cheaper_model_is_as_accurate_as_far_as_the_test_can_tell():
-    # w at 89.70 % against r's 89.50 %: +0.20 pp, z-test p = 0.64. r is cheaper on every axis
-    # and as accurate as far as 10,000 images tell: it dominates w, so w's extra cost buys
-    # nothing measurable.
+def test_cannot_be_told_apart_is_not_equal_the_pair_stays_unresolved_and_both_are_co_winners():
+    # w at 89.70 % against r's 89.50 %: +0.20 pp, p = 0.64 on 10,000 images each, and the
+    # interval (about +-0.85 pp) is far wider than the 0.5 pp margin: undetermined, not
+    # equivalent. The old rule read that as "equal" and let the cheaper r dominate w. Now
+    # neither dominates: both stay on the frontier, unresolved, and both share the top.
     _, analysis, verdict = build(ladder(w=(4_800_000, 48_000_000, 0.897, 4.8e-3)), references=False)
-    assert not verdict.comparison.distinguishable
-    assert verdict.answer == "no"
-    assert analysis.axis("params_total").point("w")["dominated_by"] == ("r",)
-    assert "w is dominated by r" in verdict.axis("params_total").reason
-    assert "it is dominated on parameters" in verdict.headline
+    assert verdict.comparison.outcome is Outcome.UNDETERMINED
+    w = analysis.axis("params_total").point("w")
+    assert w["on_frontier"] and w["dominated_by"] == () and w["unresolved"] == ("r",)
+    assert "more seeds" in w["settle"]
+    assert verdict.co_winners == ("w", "r")
+    assert {j.answer for j in verdict.co_axes["w"]} == {"unclear"}
+    assert {j.answer for j in verdict.co_axes["r"]} == {"yes"}
+    assert "co-winners w and r" in verdict.headline
 
 
 def test_the_verdict_changes_when_v09_is_more_accurate(reported):
