@@ -35,6 +35,7 @@ from typing import Any
 import pandas as pd
 
 from bench import contract, metrics
+from bench.compare import InvalidFigure, figure
 from reports import runs as runs_module
 from reports.deployment_rows import rows as deployment_rows
 from reports.stats import estimate
@@ -138,12 +139,15 @@ class Suite:
         return str(self.files["dataset"].iloc[0])
 
 
-def _number(value: Any, where: str) -> float:
-    if value is None:
-        return math.nan
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ReportInputError(f"{where} is {value!r}, not a number; rerun the suite.")
-    return float(value)
+def _number(value: Any, file: str, model: str, key: str) -> float:
+    """A figure of the file, validated once (`bench.compare.figure`): null is NaN (missing);
+    NaN, infinities, strings, booleans, negative costs and accuracies outside [0, 1] are refused
+    with one sentence naming the file, model and field."""
+    try:
+        number = figure(value, where=file, model=model, field=key, cost=key != "accuracy")
+    except InvalidFigure as exc:
+        raise ReportInputError(str(exc)) from None
+    return math.nan if number is None else number
 
 
 def _file_row(index: int, name: str, doc: dict[str, Any]) -> dict[str, Any]:
@@ -213,13 +217,13 @@ def _variant_row(file_row: dict[str, Any], vid: str, record: dict[str, Any]) -> 
     row["kind"] = row["kind"] or "variant"
     row["dataset"] = row["dataset"] or file_row["dataset"]
     row["profile"] = row["profile"] or file_row["profile"]
+    derived = {m.key for m in metrics.METRICS if m.inverse_of is not None}
     for key in numeric_keys():
-        row[key] = _number(record.get(key), f"{where}.{key}")
-    acc = row["accuracy"]
-    if not math.isnan(acc) and not 0.0 <= acc <= 1.0:
-        raise ReportInputError(
-            f"{where}.accuracy is {acc}, outside [0, 1]; accuracies are fractions, not percentages."
-        )
+        if key not in derived:
+            row[key] = _number(record.get(key), file_row["file"], vid, key)
+    for i, run in enumerate(record.get("runs") or ()):
+        if isinstance(run, dict):
+            _number(run.get("accuracy"), file_row["file"], vid, f"runs[{i}].accuracy")
     if row["accuracy_source"] not in (*contract.ACCURACY_SOURCES, None):
         raise ReportInputError(
             f"{where}.accuracy_source is {row['accuracy_source']!r}; "
@@ -285,6 +289,13 @@ def _sample_rows(run: int, name: str, doc: dict[str, Any], notes: list[str]) -> 
         calls = int((extra.get("session") or {}).get("calls_per_round") or 1)
         deployment = extra.get("deployment", "keras")
         variant = extra["variant"] if deployment == "keras" else f"{extra['variant']}@{deployment}"
+        model = extra["variant"]
+        values = [_number(s, name, model, f"{extra.get('scenario')} sample") for s in samples]
+        if any(math.isnan(v) or v <= 0 for v in values):
+            raise ReportInputError(
+                f"{name}: {model}'s {extra.get('scenario')} benchmark holds a null or zero "
+                "timing sample; no time can be zero: rerun the suite."
+            )
         rows.extend(
             {
                 "run": run,
@@ -294,10 +305,10 @@ def _sample_rows(run: int, name: str, doc: dict[str, Any], notes: list[str]) -> 
                 "session": session or f"{name}:{bench.get('name')}",
                 "variant": variant,  # `<model>@<deployment>` for another deployment than keras
                 "round": i // calls,  # several samples of one round share its index
-                "seconds": float(s),
+                "seconds": s,
                 "batch_size": int(extra.get("batch_size") or 1),
             }
-            for i, s in enumerate(samples)
+            for i, s in enumerate(values)
         )
     return rows
 

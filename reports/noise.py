@@ -55,14 +55,13 @@ class Evidence:
 
     def rounds(self, scenario: str, variant: str) -> Rounds:
         """One model's per-image samples of `scenario`, by (file, session, round)."""
-        key = (scenario, variant)
-        if key not in self._rounds:
-            rows = self._samples[
-                (self._samples["scenario"] == scenario) & (self._samples["variant"] == variant)
-            ]
-            grouped = rows.groupby(["run", "session", "round"], sort=True)["seconds"]
-            self._rounds[key] = Rounds({k: tuple(v) for k, v in grouped})
-        return self._rounds[key]
+        if (scenario, variant) not in self._rounds:
+            rows = self._samples[self._samples["scenario"] == scenario]
+            for vid, mine in rows.groupby("variant"):
+                grouped = mine.groupby(["run", "session", "round"], sort=True)["seconds"]
+                self._rounds[(scenario, str(vid))] = Rounds({k: tuple(v) for k, v in grouped})
+            self._rounds.setdefault((scenario, variant), Rounds({}))
+        return self._rounds[(scenario, variant)]
 
     def cost(self, metric: Metric, a: str, cost_a: float, b: str, cost_b: float) -> Decision:
         """a against b on a cost axis; BETTER means a is cheaper as far as the data show."""

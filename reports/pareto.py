@@ -358,7 +358,7 @@ class _Pairs:
             ]
             if needs:
                 phrases.append(f"{ids[j]}: {' and '.join(dict.fromkeys(needs))}")
-        return "; ".join(phrases)
+        return "; ".join(sorted(phrases))
 
 
 def _pairs(ids: list[str], costs: list[float], axis: Axis, judges: Judges) -> _Pairs:
@@ -394,7 +394,7 @@ def _points(ids: list[str], costs: list[float], accs: list[float], doms: list[li
             "cost_undetermined": [others(i, Outcome.UNDETERMINED) for i in range(len(ids))],
             # Only a frontier point's membership is at stake in an unresolved pair.
             "unresolved": [
-                () if doms[i] else tuple(ids[j] for j in pairs.unresolved(i))
+                () if doms[i] else tuple(sorted(ids[j] for j in pairs.unresolved(i)))
                 for i in range(len(ids))
             ],
             "settle": ["" if doms[i] else pairs.settle(i, ids) for i in range(len(ids))],

@@ -139,3 +139,17 @@ def test_tied_models_neither_dominates_on_cost_and_the_table_says_tied_with():
     assert set(points.loc["v04", "dominated_by"]) == {"v08"}
     assert result.frontier == ["v08", "v10"]
     assert [(s.from_id, s.to_id) for s in result.steps] == [("v08", "v10")]
+
+
+def test_no_step_and_no_gain_per_doubling_across_a_cost_the_rounds_show_equivalent():
+    # b is 1.006x a's latency in every round, and 5 pp more accurate. The old walk could print
+    # "+21.5 pp per doubling" for such a ratio; now the two costs are equivalent, so b dominates
+    # a (as cheap, more accurate) and no step of ratio 1.006 exists.
+    samples = session({"a": 1.000e-3, "b": 1.006e-3}, rounds=400)
+    table = pd.DataFrame({"variant": ["a", "b"], "kind": "variant", "accuracy": [0.80, 0.85],
+                          "test_examples": 10_000, "accuracy_runs": [(0.80,), (0.85,)],
+                          "latency_median_s": [1.000e-3, 1.006e-3]})  # fmt: skip
+    result = analyse_axis(table, LATENCY, judges(table, samples))
+    assert result.steps == ()
+    assert result.frontier == ["b"]
+    assert result.point("a")["dominated_by"] == ("b",)

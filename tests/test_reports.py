@@ -552,13 +552,30 @@ def test_measured_accuracy_wins_over_reported_with_a_note(report_doc):
     ("change", "words"),
     [
         ({"accuracy": 91.35}, r"outside \[0, 1\]"),
-        ({"params_total": "36.6M"}, "not a number"),
+        ({"params_total": "36.6M"}, "a str where a number belongs"),
         ({"accuracy_source": "guessed"}, "accuracy_source"),
+        # NaN was read as "missing" and the model quietly left the axis; now it is refused.
+        ({"accuracy": float("nan")}, r"v10's accuracy is nan, not a number \(NaN\)"),
+        ({"peak_host_memory_bytes": float("nan")}, "not a number"),
+        ({"macs": float("inf")}, "infinite"),
+        ({"latency_median_s": -0.001}, "negative, which no cost can be"),
+        ({"params_total": True}, "a bool where a number belongs"),
     ],
 )
 def test_malformed_figures_are_refused_in_one_sentence(report_doc, change, words):
-    with pytest.raises(ReportInputError, match=words):
+    with pytest.raises(ReportInputError, match=words) as raised:
         build(with_changes(report_doc, v10=change))
+    assert str(raised.value).count(". ") == 0  # one sentence
+    assert "v10" in str(raised.value)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), "0.001", -0.001, 0.0, None])
+def test_a_bad_timing_sample_is_refused_naming_the_file_and_model(report_doc, bad):
+    doc = copy.deepcopy(report_doc)
+    bench = doc["benchmarks"][0]
+    bench["stats"]["data"][1] = bad
+    with pytest.raises(ReportInputError, match=rf"^a\.json: {bench['extra_info']['variant']}"):
+        suite_from_documents([("a.json", doc)])
 
 
 def test_mixed_devices_and_empty_variants_are_refused(report_doc):

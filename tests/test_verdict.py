@@ -119,3 +119,33 @@ def test_a_single_model_or_no_accuracy_cannot_be_told():
     _, _, none = build(make_suite([make_record("v04", 1_709_514, 153_324_032, None)]))
     assert none.winner is None and none.answer == "cannot be told"
     assert "not legible" in none.headline
+
+
+def test_a_tie_group_at_the_cheap_end_of_the_frontier_does_not_crash():
+    # a and a2 have the same parameter count (a counted tie) and accuracies 80.00 % and 80.02 %
+    # that 10,000 images cannot tell apart: both stay on the frontier, one group. The old code
+    # took a -> a2 as "the frontier before the last step", log2(1 M / 1 M) = 0 doublings, and
+    # raised ZeroDivisionError. Now the only step is the group -> w, and nothing comes before it.
+    doc = make_suite([
+        make_record("a", 1_000_000, 10_000_000, 0.8000, latency_s=1e-3),
+        make_record("a2", 1_000_000, 10_000_000, 0.8002, latency_s=1e-3),
+        make_record("w", 2_000_000, 20_000_000, 0.8500, latency_s=2e-3),
+    ])  # fmt: skip
+    _, analysis, verdict = build(doc, references=False)
+    params = analysis.axis("params_total")
+    assert params.ties == (("a2", "a"),) or params.ties == (("a", "a2"),)
+    assert [(s.from_id, s.to_id) for s in params.steps] == [("a", "w")]
+    assert verdict.answer == "yes"
+    assert "no earlier step to compare" in verdict.axis("params_total").reason
+
+
+def test_two_models_of_identical_accuracy_get_the_same_answer_in_either_order():
+    # The old verdict sorted on accuracy (stable) and crowned whichever came first in the file:
+    # "yes" one way, "partly" the other. Equal accuracies on one run each are undetermined (the
+    # interval is +-0.8 pp, wider than the 0.5 pp margin): both are co-winners, either order.
+    cheap = make_record("cheap", 1_000_000, 10_000_000, 0.90, latency_s=1e-3)
+    dear = make_record("dear", 2_000_000, 20_000_000, 0.90, latency_s=0.5e-3)
+    first = build(make_suite([cheap, dear]), references=False)[2]
+    second = build(make_suite([dear, cheap]), references=False)[2]
+    assert first.co_winners == second.co_winners == ("cheap", "dear")
+    assert (first.answer, first.headline) == (second.answer, second.headline)
