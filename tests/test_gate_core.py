@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_gate import (
     MEDIAN_S,
     benchmark_entry,
@@ -31,6 +33,7 @@ from test_gate import (
 from bench.contract import encode_classes
 from bench.gates import paired
 from bench.gates import twofile as gate
+from bench.gates.policy import GATED_FIGURES
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOYMENTS_RUN = ROOT / "docs" / "results" / "deployments" / "benchmark.json"
@@ -67,6 +70,35 @@ def test_a_bad_figure_in_either_file_is_refused_naming_file_model_and_field(
     assert file_name in line and "v05" in line and field in line, line
     assert line.endswith("fix or regenerate that file."), line
     assert summary["rows"] == [] and summary["verdict"] == "unusable"
+
+
+BAD_VALUES = st.one_of(
+    st.just(math.nan),
+    st.sampled_from([math.inf, -math.inf]),
+    st.text(max_size=5),
+    st.booleans(),
+    st.floats(max_value=-1e-9, allow_nan=False, allow_infinity=False),
+)
+BASE_FILE, CUR_FILE = suite(1), suite(2)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    side=st.sampled_from(["baseline", "current"]),
+    vid=st.sampled_from(["v01", "v05", "v10"]),
+    field=st.sampled_from(GATED_FIGURES),
+    value=BAD_VALUES,
+)
+def test_property_any_bad_gated_figure_anywhere_is_refused(side, vid, field, value):
+    # NaN, an infinity, any string, a boolean or a negative number in any gated figure of any
+    # model of either file: exactly one problem, naming the file, the model and the field.
+    base, cur = copy.deepcopy(BASE_FILE), copy.deepcopy(CUR_FILE)
+    (base if side == "baseline" else cur)["variants"][vid][field] = value
+    result = gate.gate(base, cur, gate.Policy(), base_source="B.json", cur_source="C.json")
+    assert result.exit_code == 2 and result.rows == []
+    (problem,) = result.problems
+    assert problem.startswith({"baseline": "B.json", "current": "C.json"}[side])
+    assert f"{vid}'s {field} is" in problem
 
 
 def test_a_bad_accuracy_of_one_seed_is_refused(tmp_path, capsys):
@@ -201,6 +233,28 @@ def test_a_deployment_lost_in_the_current_run_fails(tmp_path, capsys):
     assert rows_by(summary, "v01@litert_int8_full", "latency")["verdict"] == gate.LOST
     assert rows_by(summary, "v01@litert_int8_full", "errors")["verdict"] == gate.LOST
     assert any("converter rejected the graph" in f for f in summary["failures"])
+
+
+def test_damaged_predictions_are_refused_in_one_sentence(tmp_path, capsys):
+    base = with_deployment(suite(1), 1)
+    cur = with_deployment(suite(2), 2)
+    cur["variants"]["v01"]["deployments"]["litert_int8_full"]["predictions"]["length"] = 5
+    code, out, _ = run_gate(tmp_path, base, cur, capsys=capsys)
+    assert code == 2, out
+    (line,) = error_lines(out)
+    assert "cur.json: v01@litert_int8_full" in line and "damaged" in line
+
+
+def test_with_allow_mixed_a_deployment_outside_one_set_is_missing_not_lost(tmp_path, capsys):
+    base, cur = suite(1), with_deployment(suite(2), 2)
+    base["run"]["deployments"] = ["keras"]
+    code, out, summary = run_gate(tmp_path, base, cur, capsys=capsys)
+    assert code == 2 and "--allow-mixed" in out
+    code, out, summary = run_gate(tmp_path, base, cur, "--allow-mixed", capsys=capsys)
+    assert code == 0, out
+    row = rows_by(summary, "v01@litert_int8_full", "latency")
+    assert row["verdict"] == gate.MISSING
+    assert "not in the baseline run's deployment set" in row["note"]
 
 
 # ----- 4. accuracy against its seed noise ---------------------------------------------------

@@ -459,8 +459,8 @@ def compare_drop(
         The row; NOT_COMPARABLE with the reason when the two are not alike.
     """
     point = str(cur.get("variant") or files.point_name(str(cur["model"]), cur["deployment"]))
-    base_ev = files.accuracy_evidence(base, labels[0], sources[0])
-    cur_ev = files.accuracy_evidence(cur, labels[1], sources[1])
+    base_ev = files.accuracy_evidence(base, labels[0], f"{sources[0]}: {point}")
+    cur_ev = files.accuracy_evidence(cur, labels[1], f"{sources[1]}: {point}")
     if files.is_deployment(cur):  # its accuracy is computed from its predictions
         base, cur = _with(base, key, base_ev), _with(cur, key, cur_ev)
     null = _null_row(point, key, "accuracy", base, cur)
@@ -698,10 +698,13 @@ def _compare_records(pair: _Pair, policy: Policy, result: GateResult, missing: M
         base, cur = base_points[name], cur_points[name]
         if not files.is_deployment(cur):
             result.rows.extend(compare_exact(base, cur, key) for key in EXACT_FIGURES)
-        result.rows.extend(
-            compare_drop(base, cur, key, policy, labels=labels, sources=sources)
-            for key in DROP_FIGURES
-        )
+        try:
+            result.rows.extend(
+                compare_drop(base, cur, key, policy, labels=labels, sources=sources)
+                for key in DROP_FIGURES
+            )
+        except GateInputError as exc:  # per-image predictions that do not decode
+            result.problems.append(str(exc))
         if not files.is_deployment(cur):
             result.rows.extend(compare_growth(base, cur, key, policy) for key in GROWTH_FIGURES)
         if cur.get("errors"):
@@ -710,12 +713,24 @@ def _compare_records(pair: _Pair, policy: Policy, result: GateResult, missing: M
 
 
 def _report_missing(
-    missing: Missing, cur_points: Mapping[str, Any], result: GateResult, allow_missing: bool
+    missing: Missing,
+    cur_points: Mapping[str, Any],
+    result: GateResult,
+    allow_missing: bool,
+    unshared: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> None:
-    """What the current run lacks is LOST; what the baseline lacks, a problem unless allowed."""
+    """What the current run lacks is LOST; what the baseline lacks, a problem unless allowed.
+
+    A point of a deployment in `unshared` (one side's deployment set only, accepted with
+    --allow-mixed) is not lost: it is listed as MISSING.
+    """
     for variant, check, side in missing:
         kind = "latency" if check in SCENARIOS else "figures"
-        if side == "current":
+        deployment = variant.partition("@")[2]
+        if deployment and deployment in unshared:
+            note = f"{deployment} is not in the {side} run's deployment set (--allow-mixed)"
+            result.rows.append(Row(variant, check, kind, verdict=MISSING, note=note))
+        elif side == "current":
             record = cur_points.get(variant)
             why = files.scenario_reason(record, check) if record and kind == "latency" else None
             note = why or "not in the current file"
@@ -791,14 +806,29 @@ def gate(
     missing: Missing = []
     _compare_benchmarks(pair, policy, result, missing)
     _compare_records(pair, policy, result, missing)
-    _report_missing(missing, files.points(cur_data), result, allow_missing)
+    _report_missing(
+        missing, files.points(cur_data), result, allow_missing, _unshared(pair) if mixed else set()
+    )
     if allow_missing:
         _accept_losses(result)
     if mixed:
-        for row in result.rows:
-            if row.kind == "accuracy":
-                row.note = "; ".join(filter(None, [row.note, "MIXED runs (--allow-mixed)"]))
+        _label_mixed(result)
     return result
+
+
+def _label_mixed(result: GateResult) -> None:
+    """--allow-mixed: each accuracy row says that its runs differ in seeds, dataset or
+    deployments."""
+    for row in result.rows:
+        if row.kind == "accuracy":
+            row.note = "; ".join(filter(None, [row.note, "MIXED runs (--allow-mixed)"]))
+
+
+def _unshared(pair: _Pair) -> set[str]:
+    """Deployments in one run's deployment set only."""
+    base_run, cur_run = pair.section("run")
+    base, cur = set(base_run.get("deployments") or ()), set(cur_run.get("deployments") or ())
+    return base ^ cur
 
 
 def _note_same_file(pair: _Pair, result: GateResult) -> None:
