@@ -15,9 +15,10 @@ sizes, accuracy mode, latency budget, ...), and, apart from those, two runs that
 their seeds, dataset or deployment set (`mixed_differences`). Files are validated against the
 contract first (`bench.contract.load`).
 
-How it is checked: `tests/test_gate.py` damages hand-made files one way at a time (no reference,
-a reference of another length, other machines, another TensorFlow, NaN, strings and negative
-figures, other seeds) and asserts the sentence and the exit code; it also gates the committed
+How it is checked: `tests/test_gate.py` and `tests/test_gate_core.py` damage hand-made files one
+way at a time (no reference, a reference of another length, other machines, another TensorFlow,
+NaN, strings, booleans and negative figures or samples, damaged predictions, other seeds) and
+assert the sentence and the exit code; `tests/test_gate_core.py` also gates the committed
 deployments run against itself.
 """
 

@@ -88,8 +88,12 @@ How it is checked: `tests/test_gate.py` builds suite JSON files by hand with see
 known shape (identical, 30 % slower, 30 % slower with the reference slowed too, sub-floor
 differences, benchmarks, records and figures lost or errors recorded in the current run,
 damaged files, other machines or suite settings, changed figures) and asserts the verdict and
-exit code of each, and the interval's coverage on 1000 hand-made pairs; the experiment script
-measures false positives and detections on real runs of the suite.
+exit code of each, and the interval's coverage on 1000 hand-made pairs; `tests/test_gate_core.py`
+injects bad figures (NaN, strings, booleans, negatives: by hand and as a hypothesis property),
+the same file or entry twice, deployments (slower, less accurate on shared images, lost),
+accuracy drops inside and beyond the seed noise, and other seeds, datasets or deployment sets,
+and gates the committed deployments run against itself; the experiment script measures false
+positives and detections on real runs of the suite.
 """
 
 from __future__ import annotations
