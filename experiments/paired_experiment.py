@@ -18,6 +18,10 @@ side-branch width 147 (x1.28 in the gate experiment's calibration), default rule
     1.275-1.309.
   Both were measured before odd rounds ran BAAB: every round then ran b c c b, the baseline first.
   Rerun the experiment before quoting these counts for the alternating order.
+  Both were also measured with the earlier statistics (median of the per-round ratios, a
+  bootstrap interval over rounds); since issue 19 the gate takes the decision core's
+  Hodges-Lehmann estimate and Wilcoxon signed-rank interval of the same per-round ratios
+  (`bench.compare`), so rerun before quoting the counts for the current rule too.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ lies below 1; otherwise OK, with a note saying which condition held a slowdown b
 fail closed the same way: what the baseline has and the current side lacks is LOST (exit 1, one
 sentence each) unless --allow-missing lists it as a note; unusable input is exit 2.
 The gates differ only in what they feed it: `bench.gates.twofile` two independent runs (ratio
-of quantiles, Mann-Whitney), `bench.gates.paired` ABBA rounds timed in one process (median of
-per-round ratios, Wilcoxon signed-rank).
+of quantiles, Mann-Whitney: the statistics below), `bench.gates.paired` ABBA rounds timed in one
+process (the decision core's paired-rounds test, `bench.compare`: Hodges-Lehmann estimate and
+Wilcoxon signed-rank interval and p of the per-round ratios).
 
 How it is checked: `tests/test_gate.py` and `tests/test_paired.py` feed both gates hand-made
 samples of known shape (unchanged, 25-30 % slower, faster, below the floor, noisy) and assert
@@ -137,8 +138,7 @@ def bootstrap_interval(
     """Seeded percentile bootstrap interval of `statistic` over independent samples.
 
     Each sample is resampled with replacement on its own (the two runs of the two-file gate are
-    independent; the paired gate passes one sample, its per-round ratios), so the same inputs
-    always give the same interval.
+    independent), so the same inputs always give the same interval.
 
     Args:
         samples: one 1-d array per independent sample.
@@ -285,13 +285,3 @@ def smallest_p_value(n_baseline: int, n_current: int) -> float:
     base = np.arange(n_baseline, dtype=float)
     cur = np.arange(n_current, dtype=float) + n_baseline
     return slower_p_value(base, cur)
-
-
-def paired_slower_p_value(log_ratios: np.ndarray) -> float:
-    """One-sided Wilcoxon signed-rank p-value for "log(current / baseline) > 0", per round.
-
-    All-zero differences (identical timings) give 1: nothing suggests a slowdown.
-    """
-    if np.allclose(log_ratios, 0.0):
-        return 1.0
-    return float(scipy_stats.wilcoxon(log_ratios, alternative="greater").pvalue)

@@ -13,11 +13,16 @@ Use: save the baseline's models once (e.g. on the main branch, `python -m bench 
 It covers changes to models and to the harness's timed function; a change of TensorFlow itself
 cannot be put in one process with the old one, and stays with `bench.gates.twofile`.
 
-Rule, per variant: r_i = (c_1 + c_2) / (b_1 + b_2) for the ABBA calls of round i; the ratio is
-the median of r_i; a seeded bootstrap over rounds gives its interval; a one-sided Wilcoxon
-signed-rank test on log r_i gives p. A regression needs ratio > threshold AND interval low > 1
-AND p < alpha AND (ratio - 1) x baseline median > floor: the rule of the two-file gate, shared
-in `bench.gates.decision`. It fails closed: a selected baseline model whose variant is gone from
+Rule, per variant: r_i = (c_1 + c_2) / (b_1 + b_2) for the ABBA calls of round i. These are
+paired rounds, the decision core's `Rounds` evidence, so the statistics are the core's
+(`bench.compare.compare` on the median latency): the ratio is the Hodges-Lehmann estimate of
+the centre of log r_i, its 99 % interval the Wilcoxon signed-rank interval, and p the
+signed-rank test's, made one-sided for "current is slower" (half the two-sided p when the
+estimate is above 1, else 1 minus that half). A regression needs ratio > threshold AND
+interval low > 1 AND p < alpha AND (ratio - 1) x baseline median > floor: the rule of the
+two-file gate, shared in `bench.gates.decision`. The core's own word (better, worse,
+equivalent within its 3 % margin, undetermined) is kept beside the verdict in the row.
+It fails closed: a selected baseline model whose variant is gone from
 the current registry ("all" selects every saved model too), or a current model that cannot be
 built or timed, is a loss, one sentence naming the variant and the reason (exit 1), unless
 `--allow-missing` accepts it as a note. Exit 0 pass, 1 regression or loss, 2 unusable input.
@@ -39,6 +44,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bench import metrics
+from bench.compare import Rounds, compare
 from bench.gates import decision
 from bench.gates.table import render_paired
 
@@ -47,7 +54,6 @@ if TYPE_CHECKING:  # only for annotations: architectures imports Keras
 
 DEFAULT_THRESHOLD = 1.10
 DEFAULT_ALPHA = 0.002
-DEFAULT_CONFIDENCE = 0.99
 DEFAULT_FLOOR_S = 50e-6
 DEFAULT_BUDGET_S = 3.0
 
@@ -66,6 +72,7 @@ class PairedRow:
     rounds: int
     verdict: str
     note: str = ""
+    outcome: str = ""
 
 
 def round_ratios(base: np.ndarray, cur: np.ndarray) -> np.ndarray:
@@ -73,8 +80,9 @@ def round_ratios(base: np.ndarray, cur: np.ndarray) -> np.ndarray:
     return cur.sum(axis=1) / base.sum(axis=1)
 
 
-def _median_of_rows(ratios: np.ndarray) -> np.ndarray:
-    return np.median(ratios, axis=1)
+def _rounds(samples: np.ndarray) -> Rounds:
+    """One side's ABBA samples as the core's evidence: round i -> its two calls."""
+    return Rounds({i: tuple(float(v) for v in pair) for i, pair in enumerate(samples)})
 
 
 def decide(
@@ -84,32 +92,37 @@ def decide(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     alpha: float = DEFAULT_ALPHA,
-    confidence: float = DEFAULT_CONFIDENCE,
     floor_s: float = DEFAULT_FLOOR_S,
-    seed: int = 0,
-    resamples: int = 2000,
 ) -> PairedRow:
-    """Apply the shared rule to ABBA samples of shape (rounds, 2) for baseline and candidate."""
-    ratios = round_ratios(base, cur)
-    low, high = decision.bootstrap_interval(
-        (ratios,), _median_of_rows, confidence=confidence, resamples=resamples, seed=seed
-    )
-    p = decision.paired_slower_p_value(np.log(ratios))
-    ratio = float(np.median(ratios))
+    """Apply the shared rule to ABBA samples of shape (rounds, 2) for baseline and candidate.
+
+    The ratio, its interval and p come from the decision core on the paired rounds (the median
+    of a round's two calls is their mean, so each round's log ratio is log r_i).
+
+    Raises:
+        ValueError: fewer than three rounds (the command always times at least 20).
+    """
+    decided = compare(_rounds(cur), _rounds(base), metrics.get("latency_median_s"))
+    if decided.p_value is None:
+        raise ValueError(f"{variant}: {decided.test}; time at least 3 rounds.")
+    ratio = decided.estimate
+    half = decided.p_value / 2.0
+    p = half if ratio > 1.0 else 1.0 - half  # one-sided: current slower
     base_median = float(np.median(base))
-    evidence = decision.Evidence(ratio, low, high, p, (ratio - 1.0) * base_median)
+    evidence = decision.Evidence(ratio, decided.low, decided.high, p, (ratio - 1.0) * base_median)
     verdict, note = decision.decide(evidence, decision.Rule(threshold, alpha, floor_s))
     return PairedRow(
         variant=variant,
         baseline_s=base_median,
         current_s=float(np.median(cur)),
         ratio=ratio,
-        ci_low=low,
-        ci_high=high,
+        ci_low=decided.low,
+        ci_high=decided.high,
         p_value=p,
-        rounds=int(ratios.size),
+        rounds=decided.n,
         verdict=verdict,
         note=note,
+        outcome=decided.outcome.value,
     )
 
 

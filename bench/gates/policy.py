@@ -22,7 +22,7 @@ from typing import Any
 
 from bench import metrics
 from bench.gates.decision import GateInputError
-from bench.gates.files import MACHINE_KEYS, RUN_KEYS
+from bench.gates.files import MACHINE_KEYS, MIXED_KEYS, RUN_KEYS
 from reports import units
 
 # Scenarios a user may gate on time: every benchmark scenario that fills a metric.
@@ -36,6 +36,14 @@ DROP_FIGURES = tuple(m.key for m in metrics.gated("max_drop"))
 # Figures that may grow by at most `memory_tolerance` (relative): peak memory. NVML's process
 # memory is not among them (bench/metrics.py says why).
 GROWTH_FIGURES = tuple(m.key for m in metrics.gated("max_growth"))
+# Every figure of a record the gate reads or decides on, validated once before any comparison:
+# the three lists above and the latency figures (a NaN median in a record means a damaged file).
+GATED_FIGURES = (
+    *EXACT_FIGURES,
+    *DROP_FIGURES,
+    *GROWTH_FIGURES,
+    *(m.key for m in metrics.gated("latency")),
+)
 
 NORMALIZATIONS = ("reference", "run", "none")
 
@@ -97,8 +105,14 @@ class Policy:
     seed: int = DEFAULT_SEED
 
     def threshold_for(self, variant: str, scenario: str) -> float:
-        """The threshold for one benchmark: most specific override first."""
-        for key in (f"{variant}:{scenario}", variant, f"*:{scenario}"):
+        """The threshold for one benchmark: most specific override first.
+
+        `variant` may be a deployment's point, `model@deployment`: its own overrides come first,
+        then its model's.
+        """
+        model = variant.partition("@")[0]
+        keys = (f"{variant}:{scenario}", variant, f"{model}:{scenario}", model, f"*:{scenario}")
+        for key in keys:
             if key in self.thresholds:
                 return self.thresholds[key]
         return self.threshold
@@ -134,18 +148,22 @@ _POLICY_TYPES = {
 
 _MATCHING = textwrap.fill(
     "settings that must match: the hardware and timing setup in machine_info "
-    f"({', '.join(MACHINE_KEYS)}; else --allow-different-machines) and the suite's run settings "
-    f"({', '.join(RUN_KEYS)}; else --allow-different-settings). Software versions may differ: "
-    "they are listed as a note.",
+    f"({', '.join(MACHINE_KEYS)}; else --allow-different-machines), the suite's run settings "
+    f"({', '.join(RUN_KEYS)}; else --allow-different-settings), and the seeds, dataset and "
+    f"deployment set ({', '.join(MIXED_KEYS)}; else --allow-mixed, which labels the comparison "
+    "and its accuracy rows as mixed). Software versions may differ: they are listed as a note. "
+    "Every figure the gate reads must be a number (not NaN, infinite, a string or a boolean), "
+    "costs not negative, accuracies in [0, 1]: else the file is refused (exit 2).",
     width=95,
     break_on_hyphens=False,
 )
 
 EPILOG = f"""\
 exit status: 0 nothing regressed or was lost; 1 something regressed, or was lost: a benchmark,
-a variant's record or a gated figure the baseline has is missing (null) in the current run, or a
-current record holds errors; 2 the input is unusable (not a suite JSON, different machines or
-suite settings, benchmarks or variants missing from the baseline, too few rounds, bad options).
+a variant's record, a deployment or a gated figure the baseline has is missing (null) in the
+current run, or a current record holds errors; 2 the input is unusable (not a suite JSON, a bad
+figure, different machines, suite settings, seeds, dataset or deployments, benchmarks or variants
+missing from the baseline, too few rounds, bad options).
 --allow-missing accepts losses and what the baseline lacks: they are listed as notes and rows
 instead of failing.
 
@@ -153,7 +171,8 @@ instead of failing.
 
 thresholds: --threshold RATIO sets the default; --threshold KEY=RATIO overrides it, KEY being
 VARIANT:SCENARIO (v10:latency), VARIANT (v10) or *:SCENARIO (*:latency); the most specific wins.
-Repeat the option as needed.
+A deployment's point (v10@xla) takes its own keys first, then its model's. Repeat the option as
+needed.
 
 policy file (--policy FILE, TOML if it ends in .toml, else JSON) holds the same settings;
 options on the command line win. Example (TOML):
@@ -167,10 +186,13 @@ options on the command line win. Example (TOML):
 Keys: {", ".join(sorted(POLICY_KEYS))}.
 
 Other figures: {", ".join(EXACT_FIGURES)} must be equal (refresh the baseline when a change is
-intended); {", ".join(DROP_FIGURES)} may drop by at most --accuracy-tolerance (only when both
-sides have the same accuracy source, dataset and profile); {", ".join(GROWTH_FIGURES)} may grow
-by at most --memory-tolerance. A figure null in the baseline is listed as "not comparable" with
-its reason; one null only in the current run is lost (exit 1).
+intended); {", ".join(DROP_FIGURES)} fails only when it is worse than the baseline's beyond its
+seed noise (bench.compare: Welch-Satterthwaite over seeds, McNemar on shared test images) AND
+dropped by more than --accuracy-tolerance (only when both sides have the same accuracy source,
+dataset and profile; equivalent or undetermined pass with a note); {", ".join(GROWTH_FIGURES)}
+may grow by at most --memory-tolerance. A figure null in the baseline is listed as "not
+comparable" with its reason; one null only in the current run is lost (exit 1). A deployment
+is gated as the point MODEL@DEPLOYMENT (latency, accuracy, errors).
 """
 
 
@@ -219,6 +241,31 @@ _NUMBER_OPTIONS = (
 )
 
 
+# Flags that accept what is otherwise refused or failed: (flag, help).
+_ALLOW_OPTIONS = (
+    (
+        "--allow-different-machines",
+        "compare files whose hardware or timing settings differ (listed as a note)",
+    ),
+    (
+        "--allow-different-settings",
+        "compare files whose suite settings differ (the JSON's run section: batch sizes, "
+        "accuracy mode, profile, latency budget; listed as a note)",
+    ),
+    (
+        "--allow-mixed",
+        "compare runs whose seeds, dataset or deployment set differ (labelled MIXED in a note "
+        "and on each accuracy row)",
+    ),
+    (
+        "--allow-missing",
+        "accept losses (what the baseline has and the current run lacks, errors in current "
+        "records; else exit 1) and benchmarks or variants the baseline lacks (else exit 2): "
+        "list them as notes and go on",
+    ),
+)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line of `python -m bench gate` (errors raise GateInputError)."""
     p = _ArgumentParser(
@@ -254,24 +301,8 @@ def parser() -> argparse.ArgumentParser:
     for flag, kind, text in _NUMBER_OPTIONS:
         p.add_argument(flag, type=kind, default=None, help=text)
     p.add_argument("--policy", metavar="FILE", help="TOML or JSON file with the settings above")
-    p.add_argument(
-        "--allow-different-machines",
-        action="store_true",
-        help="compare files whose hardware or timing settings differ (listed as a note)",
-    )
-    p.add_argument(
-        "--allow-different-settings",
-        action="store_true",
-        help="compare files whose suite settings differ (the JSON's run section: batch sizes, "
-        "accuracy mode, dataset, profile, seed, latency budget; listed as a note)",
-    )
-    p.add_argument(
-        "--allow-missing",
-        action="store_true",
-        help="accept losses (what the baseline has and the current run lacks, errors in current "
-        "records; else exit 1) and benchmarks or variants the baseline lacks (else exit 2): "
-        "list them as notes and go on",
-    )
+    for flag, text in _ALLOW_OPTIONS:
+        p.add_argument(flag, action="store_true", help=text)
     p.add_argument("--json-summary", metavar="FILE", help="write the summary as JSON here")
     return p
 

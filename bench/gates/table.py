@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # only for annotations: both gate modules import this one
     from bench.gates.twofile import GateResult, Row
 
 HEADER = ("variant", "check", "baseline", "current", "ratio", "interval", "p", "norm", "verdict")
-PAIRED_HEADER = ("variant", "baseline", "current", "ratio", "interval", "p", "verdict")
+PAIRED_HEADER = ("variant", "baseline", "current", "ratio", "interval", "p", "core", "verdict")
 
 
 def align(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
@@ -52,6 +52,15 @@ def _verdict(verdict: str, note: str) -> str:
     return verdict + (f" ({note})" if note else "")
 
 
+def _interval(row: Row) -> str:
+    """A ratio's interval; an accuracy row's is of the difference, in percentage points."""
+    if row.ci_low is None or row.ci_high is None:
+        return ""
+    if row.kind == "accuracy":
+        return f"[{units.points(row.ci_low)}, {units.points(row.ci_high)}]"
+    return units.interval(row.ci_low, row.ci_high)
+
+
 def _line(row: Row) -> tuple[str, ...]:
     return (
         row.variant,
@@ -59,7 +68,7 @@ def _line(row: Row) -> tuple[str, ...]:
         _value(row, row.baseline),
         _value(row, row.current),
         units.factor(row.ratio) if row.ratio is not None else "",
-        units.interval(row.ci_low, row.ci_high) if row.ci_low is not None else "",
+        _interval(row),
         units.p_compact(row.p_value) if row.p_value is not None else "",
         row.normalization or "",
         _verdict(row.verdict, row.note),
@@ -106,7 +115,9 @@ def render(result: GateResult, policy: Policy) -> str:
         f"latency rule: ratio > threshold (default {units.setting(policy.threshold)}) and "
         f"{units.percent(policy.confidence, decimals=0)} interval above 1 and Mann-Whitney "
         f"p < {units.setting(policy.alpha)} and slowdown > {units.seconds(policy.floor_s)}; "
-        f"normalisation {policy.normalize}"
+        f"normalisation {policy.normalize}",
+        "accuracy rule: worse than the baseline beyond seed noise (bench.compare, 95 %) and "
+        f"dropped by more than {units.points(policy.accuracy_tolerance).lstrip('+')}",
     ]
     parts.extend(f"note: {note}" for note in result.notes)
     if result.rows:
@@ -129,7 +140,9 @@ def _verdict_line(result: GateResult) -> str:
 
 
 def render_paired(rows: Sequence[PairedRow]) -> str:
-    """The paired gate's table: per variant, raw medians, ratio, interval, p and verdict."""
+    """The paired gate's table: per variant, raw medians, ratio, interval, p, the decision
+    core's word (better / worse / equivalent / undetermined, current against baseline) and the
+    verdict."""
     lines = [
         (
             r.variant,
@@ -138,6 +151,7 @@ def render_paired(rows: Sequence[PairedRow]) -> str:
             units.factor(r.ratio),
             units.interval(r.ci_low, r.ci_high),
             units.p_compact(r.p_value),
+            r.outcome,
             _verdict(r.verdict, r.note),
         )
         for r in rows

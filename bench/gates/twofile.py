@@ -2,12 +2,32 @@
 
 Claim: the gate fails (exit 1) when the current suite JSON is slower than the baseline by more
 than a threshold *and* the slowdown is statistically real *and* larger than an absolute floor, or
-when an exact figure (parameters, MACs, FLOPs) changed, accuracy dropped or peak memory grew
-beyond a tolerance; it fails closed (exit 1) when something the baseline has is lost in the
-current run (a benchmark, a variant's record, a gated figure now null) or a current record holds
-`errors`, naming the variant and the reason, unless `--allow-missing` accepts the loss as a note;
-it passes (exit 0) when only the shared machine was busier; it refuses (exit 2) files it cannot
-compare, saying why in one sentence each.
+when an exact figure (parameters, MACs, FLOPs) changed, accuracy dropped beyond its seed noise
+and the tolerance, or peak memory grew beyond a tolerance; it fails closed (exit 1) when
+something the baseline has is lost in the current run (a benchmark, a variant's record, a
+deployment, a gated figure now null) or a current record holds `errors`, naming the variant and
+the reason, unless `--allow-missing` accepts the loss as a note; it passes (exit 0) when only the
+shared machine was busier; it refuses (exit 2) files it cannot compare, saying why in one
+sentence each: among them a NaN, infinite, string, boolean or negative figure anywhere the gate
+reads (validated once, before any comparison: `bench.gates.files.validate_figures`), and two
+runs that do not share their seeds, dataset or deployment set (unless `--allow-mixed`).
+
+Points. A deployment (`--deployments`: xla, bf16, litert_*) is a point of its own, named
+`model@deployment`, gated like a model: its latency benchmarks against the baseline's, its
+accuracy (from its per-image predictions) against the baseline's, its errors as a loss. The same
+file given as baseline and current is read once each and compared with itself (every row equal:
+a note says so, since that checks the file, not a change); the same benchmark entry twice in one
+file counts once.
+
+Accuracy against its seed noise. `compare_drop` asks the decision core
+(`bench.compare.compare` on `Seeds`: Welch-Satterthwaite over the seeds, a single run counting
+its binomial variance, McNemar's exact test when each side is one run with predictions on the
+same test images) whether the current accuracy is worse than the baseline's, with the policy's
+accuracy tolerance as the equivalence margin. A drop fails only when the core says *worse* AND
+the drop exceeds the tolerance. *Equivalent* and *undetermined* pass with a note saying which
+("cannot be told apart; more seeds would settle it"). Where the file gives no way to know the
+noise (one run and no test-set size, e.g. a reported figure), the tolerance alone decides, and
+the row says so.
 
 Noise cancelling. The suite times a fixed reference workload in the same rounds as each
 variant's batch-1 calls, interleaved, one reference sample per round
@@ -40,6 +60,13 @@ interleaved in one process instead and met both targets: 0/10 and 10/10, with or
 oversubscribed box.
 Where a file has no reference samples the gate falls back to raw samples and says so.
 
+Why the latency rows do not go through `bench.compare`: the core's timed evidence is rounds
+of one interleaved session (`Rounds`: per-round ratios, Hodges-Lehmann / Wilcoxon), which the
+paired gate has. Here the baseline and the current file are two independent runs, made apart,
+with no shared rounds: the core has no evidence class for that, so this gate keeps its own
+two-sample statistics below (normalised by each run's reference workload), chosen by the
+experiment above. The figures it decides on are still validated by the core's `figure`.
+
 Statistics, per latency benchmark (`compare_latency`), with q the policy's quantile:
   - ratio: q-quantile(current normalised) / q-quantile(baseline normalised);
   - interval: for the minimum, the exact distribution-free interval of the inverted precedence
@@ -61,8 +88,12 @@ How it is checked: `tests/test_gate.py` builds suite JSON files by hand with see
 known shape (identical, 30 % slower, 30 % slower with the reference slowed too, sub-floor
 differences, benchmarks, records and figures lost or errors recorded in the current run,
 damaged files, other machines or suite settings, changed figures) and asserts the verdict and
-exit code of each, and the interval's coverage on 1000 hand-made pairs; the experiment script
-measures false positives and detections on real runs of the suite.
+exit code of each, and the interval's coverage on 1000 hand-made pairs; `tests/test_gate_core.py`
+injects bad figures (NaN, strings, booleans, negatives: by hand and as a hypothesis property),
+the same file or entry twice, deployments (slower, less accurate on shared images, lost),
+accuracy drops inside and beyond the seed noise, and other seeds, datasets or deployment sets,
+and gates the committed deployments run against itself; the experiment script measures false
+positives and detections on real runs of the suite.
 """
 
 from __future__ import annotations
@@ -72,12 +103,14 @@ import json
 import math
 import sys
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bench import metrics
+from bench.compare import Decision, Outcome, compare
 from bench.contract import ContractError, load
 from bench.gates import files
 from bench.gates.decision import (
@@ -105,6 +138,7 @@ from bench.gates.decision import (
 from bench.gates.policy import (
     DROP_FIGURES,
     EXACT_FIGURES,
+    GATED_FIGURES,
     GROWTH_FIGURES,
     SCENARIOS,
     Policy,
@@ -141,7 +175,7 @@ class Row:
     """One line of the gate's table and of the summary's `rows`.
 
     Attributes:
-        variant: variant id.
+        variant: the point: a variant id, or `model@deployment` for a deployment.
         check: the scenario ("latency") or the figure ("params_total", "accuracy", ...).
         kind: "latency", "exact", "accuracy", "memory", "figures" (a whole record) or
             "record" (its `errors`).
@@ -149,9 +183,11 @@ class Row:
             seconds, by default their minimum).
         current: current value in SI units.
         ratio: current / baseline (latency: of the normalised samples' policy quantile).
-        ci_low: lower bound of the ratio's interval (`bench.gates.decision.ratio_interval`).
+        ci_low: lower bound of the ratio's interval (`bench.gates.decision.ratio_interval`);
+            accuracy: of the difference current - baseline (`bench.compare`).
         ci_high: upper bound of that interval.
-        p_value: one-sided Mann-Whitney p-value (current slower).
+        p_value: one-sided Mann-Whitney p-value (current slower); accuracy: the core's
+            two-sided p of "no difference".
         delta: latency: slowdown in seconds at baseline speed; accuracy: drop; memory: relative
             growth; exact: current minus baseline.
         limit: the threshold or tolerance applied.
@@ -160,6 +196,8 @@ class Row:
             normalising removed.
         verdict: OK, FASTER, REGRESSION, LOST, NOT_COMPARABLE or MISSING.
         note: one sentence for the reader, empty when there is nothing to add.
+        outcome: accuracy: the decision core's word, current against baseline (better, worse,
+            equivalent, undetermined); empty for other rows.
     """
 
     variant: str
@@ -177,6 +215,7 @@ class Row:
     raw_ratio: float | None = None
     verdict: str = OK
     note: str = ""
+    outcome: str = ""
 
 
 @dataclass
@@ -307,7 +346,8 @@ def compare_latency(
         GateInputError: the samples are missing, damaged, or too few to ever reach alpha.
     """
     extra = cur.get("extra_info") or {}
-    variant, scenario = str(extra.get("variant")), str(extra.get("scenario"))
+    variant = files.point_name(str(extra.get("variant")), extra.get("deployment"))
+    scenario = str(extra.get("scenario"))
     base_raw = files.samples(base, base_source)
     cur_raw = files.samples(cur, cur_source)
     _check_rounds(f"{variant} {scenario}", base_raw.size, cur_raw.size, policy.alpha)
@@ -394,28 +434,44 @@ def compare_exact(base: Mapping[str, Any], cur: Mapping[str, Any], key: str) -> 
     return row
 
 
-def compare_drop(base: Mapping[str, Any], cur: Mapping[str, Any], key: str, policy: Policy) -> Row:
-    """Fail when accuracy dropped by more than the tolerance, comparing like with like only.
+def compare_drop(
+    base: Mapping[str, Any],
+    cur: Mapping[str, Any],
+    key: str,
+    policy: Policy,
+    *,
+    labels: tuple[Mapping[str, Any], Mapping[str, Any]] = ({}, {}),
+    sources: tuple[str, str] = ("baseline", "current"),
+) -> Row:
+    """Fail when accuracy is worse beyond its seed noise AND dropped by more than the tolerance.
 
     Accuracies are compared only when both come from the same source ("measured", "reported",
     "published"), on the same dataset and, for measured ones, the same training profile; a
-    reported figure against a measured one says nothing about the change.
+    reported figure against a measured one says nothing about the change. The decision is the
+    core's (`bench.compare.compare` on `Seeds`, the policy's tolerance as the equivalence
+    margin): see the module docstring for the rule.
 
     Args:
-        base: the baseline's `variants[id]` record.
-        cur: the current run's record for the same id.
+        base: the baseline's record (`variants[id]`, or a deployment's row).
+        cur: the current run's record for the same point.
         key: one of DROP_FIGURES ("accuracy").
         policy: gives `accuracy_tolerance`.
+        labels: each file's `test_labels` (checksum -> encoded labels), for per-image tests.
+        sources: how to name the two files in messages.
 
     Returns:
         The row; NOT_COMPARABLE with the reason when the two are not alike.
     """
-    variant = str(cur.get("variant"))
-    null = _null_row(variant, key, "accuracy", base, cur)
+    point = str(cur.get("variant") or files.point_name(str(cur["model"]), cur["deployment"]))
+    base_ev = files.accuracy_evidence(base, labels[0], f"{sources[0]}: {point}")
+    cur_ev = files.accuracy_evidence(cur, labels[1], f"{sources[1]}: {point}")
+    if files.is_deployment(cur):  # its accuracy is computed from its predictions
+        base, cur = _with(base, key, base_ev), _with(cur, key, cur_ev)
+    null = _null_row(point, key, "accuracy", base, cur)
     if null is not None:
         return null
     row = Row(
-        variant=variant,
+        variant=point,
         check=key,
         kind="accuracy",
         baseline=base[key],
@@ -430,11 +486,39 @@ def compare_drop(base: Mapping[str, Any], cur: Mapping[str, Any], key: str, poli
                 f"current {cur.get(field_name)}"
             )
             return row
-    row.delta = row.baseline - row.current
-    if row.delta > policy.accuracy_tolerance:
-        row.verdict = REGRESSION
-        row.note = f"dropped by more than {units.setting(policy.accuracy_tolerance)}"
+    assert base_ev is not None and cur_ev is not None  # both accuracies are present
+    metric = replace(metrics.get(key), tolerance=policy.accuracy_tolerance)
+    decided = compare(cur_ev, base_ev, metric)
+    row.outcome = decided.outcome.value
+    row.delta = -decided.estimate  # the drop: baseline mean - current mean
+    row.p_value, row.ci_low, row.ci_high = decided.p_value, decided.low, decided.high
+    row.verdict, row.note = _accuracy_verdict(decided, row.delta, policy.accuracy_tolerance)
     return row
+
+
+def _with(record: Mapping[str, Any], key: str, evidence: Any) -> Mapping[str, Any]:
+    """A deployment's row with its accuracy from its predictions (None without them)."""
+    return {**record, key: evidence.runs[0] if evidence else None}
+
+
+def _accuracy_verdict(decided: Decision, drop: float, tolerance: float) -> tuple[str, str]:
+    """REGRESSION only for *worse* and a drop above the tolerance; the note says why not."""
+    limit = units.points(tolerance).lstrip("+")
+    test = decided.test
+    if decided.outcome is Outcome.UNDETERMINED and decided.p_value is None:
+        # No variance on one side (one run, test-set size unknown): the tolerance alone decides.
+        if drop > tolerance:
+            return REGRESSION, f"dropped by more than {limit}; seed noise unknown: {test}"
+        return OK, f"within {limit}; seed noise unknown: {test}"
+    if decided.outcome is Outcome.WORSE and drop > tolerance:
+        return REGRESSION, f"worse beyond seed noise and dropped by more than {limit}; {test}"
+    if decided.outcome is Outcome.WORSE:
+        return OK, f"worse beyond seed noise, but by less than {limit}; {test}"
+    if decided.outcome is Outcome.UNDETERMINED:
+        return OK, f"cannot be told apart; more seeds would settle it; {test}"
+    if decided.outcome is Outcome.EQUIVALENT:
+        return OK, f"equivalent: within {limit}; {test}"
+    return OK, f"better; {test}"
 
 
 def compare_growth(
@@ -519,8 +603,14 @@ def _check_setup(
     *,
     allow_different_machines: bool,
     allow_different_settings: bool,
-) -> None:
-    """Software changes are a note; other machines or suite settings a problem unless allowed."""
+    allow_mixed: bool,
+) -> list[str]:
+    """Software changes are a note; other machines, suite settings, seeds, dataset or deployment
+    set a problem unless allowed.
+
+    Returns:
+        The differences of seeds, dataset or deployment set accepted with --allow-mixed.
+    """
     machine, software = files.machine_differences(*pair.section("machine_info"))
     if software:
         result.notes.append("software changed: " + "; ".join(software))
@@ -542,6 +632,17 @@ def _check_setup(
         advice="run both sides with the same options",
         note="compared runs with different suite settings",
     )
+    mixed = files.mixed_differences(*pair.section("run"))
+    _must_match(
+        result,
+        mixed,
+        allow_mixed,
+        flag="--allow-mixed",
+        what="runs that do not share their seeds, dataset or deployment set",
+        advice="run both sides with the same --seeds, --dataset and --deployments",
+        note="MIXED comparison of runs with other seeds, dataset or deployments",
+    )
+    return mixed if allow_mixed else []
 
 
 # (variant, check, the side lacking it) of a benchmark or record present on one side only.
@@ -568,9 +669,9 @@ def _paired_keys(base: Mapping, cur: Mapping, check: str | None, missing: Missin
 
 def _compare_benchmarks(pair: _Pair, policy: Policy, result: GateResult, missing: Missing) -> None:
     """Latency rows of every benchmark of the policy's scenarios present in both files."""
-    scenarios, problems = policy.scenarios, result.problems
-    base_index = files.index_benchmarks(pair.base, scenarios, pair.base_source, problems)
-    cur_index = files.index_benchmarks(pair.cur, scenarios, pair.cur_source, problems)
+    scenarios, problems, notes = policy.scenarios, result.problems, result.notes
+    base_index = files.index_benchmarks(pair.base, scenarios, pair.base_source, problems, notes)
+    cur_index = files.index_benchmarks(pair.cur, scenarios, pair.cur_source, problems, notes)
     for key in _paired_keys(base_index, cur_index, None, missing):
         try:
             result.rows.append(
@@ -589,26 +690,52 @@ def _compare_benchmarks(pair: _Pair, policy: Policy, result: GateResult, missing
 
 
 def _compare_records(pair: _Pair, policy: Policy, result: GateResult, missing: Missing) -> None:
-    """Rows of every gated figure of every variant present in both files."""
-    base_variants, cur_variants = pair.section("variants")
-    for vid in _paired_keys(base_variants, cur_variants, "figures", missing):
-        base, cur = base_variants[vid], cur_variants[vid]
-        result.rows.extend(compare_exact(base, cur, key) for key in EXACT_FIGURES)
-        result.rows.extend(compare_drop(base, cur, key, policy) for key in DROP_FIGURES)
-        result.rows.extend(compare_growth(base, cur, key, policy) for key in GROWTH_FIGURES)
+    """Rows of every gated figure of every point (model, model@deployment) in both files.
+
+    A deployment's row carries no counted or memory figures of its own (they are its model's):
+    its accuracy (from its predictions) and its errors are gated.
+    """
+    base_points, cur_points = files.points(pair.base), files.points(pair.cur)
+    labels = (pair.base.get("test_labels") or {}, pair.cur.get("test_labels") or {})
+    sources = (pair.base_source, pair.cur_source)
+    for name in _paired_keys(base_points, cur_points, "figures", missing):
+        base, cur = base_points[name], cur_points[name]
+        if not files.is_deployment(cur):
+            result.rows.extend(compare_exact(base, cur, key) for key in EXACT_FIGURES)
+        try:
+            result.rows.extend(
+                compare_drop(base, cur, key, policy, labels=labels, sources=sources)
+                for key in DROP_FIGURES
+            )
+        except GateInputError as exc:  # per-image predictions that do not decode
+            result.problems.append(str(exc))
+        if not files.is_deployment(cur):
+            result.rows.extend(compare_growth(base, cur, key, policy) for key in GROWTH_FIGURES)
         if cur.get("errors"):
             errors = "; ".join(str(error).rstrip(".") for error in cur["errors"])
-            result.rows.append(Row(vid, "errors", "record", verdict=LOST, note=errors))
+            result.rows.append(Row(name, "errors", "record", verdict=LOST, note=errors))
 
 
 def _report_missing(
-    missing: Missing, cur_variants: Mapping[str, Any], result: GateResult, allow_missing: bool
+    missing: Missing,
+    cur_points: Mapping[str, Any],
+    result: GateResult,
+    allow_missing: bool,
+    unshared: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> None:
-    """What the current run lacks is LOST; what the baseline lacks, a problem unless allowed."""
+    """What the current run lacks is LOST; what the baseline lacks, a problem unless allowed.
+
+    A point of a deployment in `unshared` (one side's deployment set only, accepted with
+    --allow-mixed) is not lost: it is listed as MISSING.
+    """
     for variant, check, side in missing:
         kind = "latency" if check in SCENARIOS else "figures"
-        if side == "current":
-            record = cur_variants.get(variant)
+        deployment = variant.partition("@")[2]
+        if deployment and deployment in unshared:
+            note = f"{deployment} is not in the {side} run's deployment set (--allow-mixed)"
+            result.rows.append(Row(variant, check, kind, verdict=MISSING, note=note))
+        elif side == "current":
+            record = cur_points.get(variant)
             why = files.scenario_reason(record, check) if record and kind == "latency" else None
             note = why or "not in the current file"
             result.rows.append(Row(variant, check, kind, verdict=LOST, note=note))
@@ -638,11 +765,15 @@ def gate(
     *,
     allow_different_machines: bool = False,
     allow_different_settings: bool = False,
+    allow_mixed: bool = False,
     allow_missing: bool = False,
     base_source: str = "baseline",
     cur_source: str = "current",
 ) -> GateResult:
-    """Compare two validated suite JSON objects (see `bench.contract.load`).
+    """Compare two suite JSON objects that passed `bench.contract.load`.
+
+    Every figure the gate reads is validated first (`files.validate_figures`): one bad figure
+    is a problem (exit 2) and nothing is compared.
 
     Args:
         base_data: the baseline file's content.
@@ -650,6 +781,8 @@ def gate(
         policy: thresholds, tolerances and statistics settings.
         allow_different_machines: compare even when the hardware or timing setup differs.
         allow_different_settings: compare even when the suite's `run` settings differ.
+        allow_mixed: compare even when the seeds, dataset or deployment set differ (a note
+            labels the comparison, and each accuracy row, as mixed).
         allow_missing: accept losses (LOST rows become MISSING, listed in a note) and list
             benchmarks and variants the baseline lacks as MISSING rows instead of refusing.
         base_source: how to name the baseline in messages (its path).
@@ -660,21 +793,57 @@ def gate(
     """
     result = GateResult()
     pair = _Pair(base_data, cur_data, base_source, cur_source)
-    _check_setup(
+    for data, source in ((base_data, base_source), (cur_data, cur_source)):
+        result.problems.extend(files.validate_figures(data, GATED_FIGURES, source))
+    if result.problems:
+        return result
+    _note_same_file(pair, result)
+    mixed = _check_setup(
         pair,
         result,
         allow_different_machines=allow_different_machines,
         allow_different_settings=allow_different_settings,
+        allow_mixed=allow_mixed,
     )
     if result.problems:
         return result
     missing: Missing = []
     _compare_benchmarks(pair, policy, result, missing)
     _compare_records(pair, policy, result, missing)
-    _report_missing(missing, cur_data["variants"], result, allow_missing)
+    _report_missing(
+        missing, files.points(cur_data), result, allow_missing, _unshared(pair) if mixed else set()
+    )
     if allow_missing:
         _accept_losses(result)
+    if mixed:
+        _label_mixed(result)
     return result
+
+
+def _label_mixed(result: GateResult) -> None:
+    """--allow-mixed: each accuracy row says that its runs differ in seeds, dataset or
+    deployments."""
+    for row in result.rows:
+        if row.kind == "accuracy":
+            row.note = "; ".join(filter(None, [row.note, "MIXED runs (--allow-mixed)"]))
+
+
+def _unshared(pair: _Pair) -> set[str]:
+    """Deployments in one run's deployment set only."""
+    base_run, cur_run = pair.section("run")
+    base, cur = set(base_run.get("deployments") or ()), set(cur_run.get("deployments") or ())
+    return base ^ cur
+
+
+def _note_same_file(pair: _Pair, result: GateResult) -> None:
+    """The same content given as baseline and current: read once each, said in a note."""
+    digest = files.fingerprint(pair.base)
+    if digest == files.fingerprint(pair.cur):
+        result.notes.append(
+            f"{pair.base_source} and {pair.cur_source} are the same file (sha256 "
+            f"{digest[:12]}): each figure is compared with itself, once, so this checks the file, "
+            "not a change"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -718,6 +887,7 @@ def main(argv: list[str]) -> int:
             policy,
             allow_different_machines=args.allow_different_machines,
             allow_different_settings=args.allow_different_settings,
+            allow_mixed=args.allow_mixed,
             allow_missing=args.allow_missing,
             base_source=args.baseline,
             cur_source=args.current,
