@@ -567,11 +567,16 @@ def _mcnemar(right_a: np.ndarray, right_b: np.ndarray, metric: Metric) -> Decisi
     p = (
         1.0 if discordant == 0 else float(scipy_stats.binomtest(only_a, discordant, 0.5).pvalue)
     )  # exact McNemar
-    # Wald interval of a paired difference of proportions.
-    se = math.sqrt(max(discordant - (only_a - only_b) ** 2 / n, 0.0)) / n
+    # Agresti-Min interval of a paired difference of proportions: the Wald interval after adding
+    # 1/2 to each cell of the 2x2 table, so that identical predictions on 10 images do not make
+    # an interval of zero width (Agresti & Min 2005, Statistics in Medicine 24:729-740).
+    b, c, m = only_a + 0.5, only_b + 0.5, n + 2
+    centre = (b - c) / m
+    se = math.sqrt(max(b + c - (b - c) ** 2 / m, 0.0)) / m
     half = float(scipy_stats.norm.ppf(1 - alpha / 2)) * se
+    low, high = centre - half, centre + half
     # The interval decides equivalence; the exact test decides a difference.
-    if -metric.tolerance <= diff - half and diff + half <= metric.tolerance:
+    if -metric.tolerance <= low and high <= metric.tolerance:
         outcome = Outcome.EQUIVALENT
     elif p < alpha:
         outcome = Outcome.BETTER if (diff > 0) == (metric.better == "higher") else Outcome.WORSE
@@ -581,8 +586,8 @@ def _mcnemar(right_a: np.ndarray, right_b: np.ndarray, metric: Metric) -> Decisi
         outcome,
         "difference",
         diff,
-        diff - half,
-        diff + half,
+        low,
+        high,
         f"McNemar exact test ({only_a} vs {only_b} discordant of {n:,} images)",
         p,
         n,

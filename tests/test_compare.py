@@ -96,6 +96,16 @@ def test_mcnemar_equals_statsmodels_on_shared_images():
     assert d.test.startswith("McNemar")
 
 
+def test_identical_predictions_are_equivalent_only_on_enough_images():
+    # No discordant image: on 10 images that says little (Agresti-Min interval about +-20 pp),
+    # on 10,000 it shows the two within the 0.5 pp margin.
+    for n, expected in ((10, Outcome.UNDETERMINED), (10_000, Outcome.EQUIVALENT)):
+        right = np.arange(n) % 5 != 0
+        a = Seeds((right.mean(),), n, (("sha", right),))
+        b = Seeds((right.mean(),), n, (("sha", right.copy()),))
+        assert compare(a, b, ACCURACY).outcome is expected, n
+
+
 def test_holm_equals_statsmodels():
     from statsmodels.stats.multitest import multipletests
 
