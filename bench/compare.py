@@ -21,10 +21,12 @@ The evidence decides the test (`Evidence` subclasses):
 * `Counted` (parameters, MACs, FLOPs): exact; equal is equivalent, anything else differs.
 * `Apart` (memory, training time, file size, energy: measured once each, apart): the ratio of
   the two figures against the metric's tolerance; within it is equivalent, outside it differs.
-* `PairedRounds` (medians of batch-1 latency, time per image, training step): per-round log
+* `Rounds`, centre (medians of batch-1 latency, time per image, training step): per-round log
   ratios from one interleaved session; the Hodges-Lehmann estimate of their centre with the
-  Wilcoxon signed-rank interval, and the signed-rank test's p.
-* `PairedTail` (p90, p99): the ratio of the two models' quantiles, with a bootstrap over rounds
+  Wilcoxon signed-rank interval, and the signed-rank test's p. A session with fewer rounds than
+  a rank interval can have at that level (8 at 99 %) uses the paired t-interval of the mean log
+  ratio instead, and says so.
+* `Rounds`, tail (p90, p99): the ratio of the two models' quantiles, with a bootstrap over rounds
   (each resampled round keeps both models' samples, so the pairing survives).
 * `Seeds` (accuracy): the difference of the mean accuracies with the Welch-Satterthwaite
   interval over seeds (a single run contributes the binomial variance p(1-p)/n, and a seed
@@ -398,22 +400,29 @@ def _paired_centre(a: Rounds, b: Rounds, metric: Metric) -> Decision:
         raise InvalidFigure("a timing sample is zero or negative; regenerate those samples.")
     d = np.log(x / y)  # one division: exact under a change of unit by a power of two
     alpha = _alpha(metric)
-    centre, low, high = hodges_lehmann(d, alpha)
-    p = signed_rank_p(d)
+    if _signed_rank_k(d.size, alpha) >= 1:
+        centre, low, high = hodges_lehmann(d, alpha)
+        p = signed_rank_p(d)
+        test = f"Hodges-Lehmann / Wilcoxon signed-rank on {d.size} paired rounds"
+    else:
+        centre, low, high, p = _paired_t(d, alpha)
+        test = f"paired t on {d.size} rounds' log ratios (too few rounds for a rank interval)"
     outcome = _outcome(low, high, _log_margin(metric), metric)
-    return Decision(
-        outcome,
-        "ratio",
-        math.exp(centre),
-        math.exp(low),
-        math.exp(high),
-        f"Hodges-Lehmann / Wilcoxon signed-rank on {d.size} paired rounds",
-        p,
-        d.size,
-        metric.tolerance,
-        1 - alpha,
-        "more rounds" if outcome is Outcome.UNDETERMINED else "",
-    )
+    return Decision(outcome, "ratio", math.exp(centre), math.exp(low), math.exp(high), test, p,
+                    d.size, metric.tolerance, 1 - alpha,
+                    "more rounds" if outcome is Outcome.UNDETERMINED else "")  # fmt: skip
+
+
+def _paired_t(d: np.ndarray, alpha: float) -> tuple[float, float, float, float]:
+    """Mean of the log ratios with its Student-t interval, and the two-sided p: for sessions with
+    fewer rounds than a rank interval needs at 1 - alpha (8 at 99 %: 2 / 2^n must be <= alpha)."""
+    mean = float(np.mean(d))
+    if np.all(d == d[0]):
+        return mean, mean, mean, (1.0 if mean == 0 else 0.0)
+    se = float(np.std(d, ddof=1)) / math.sqrt(d.size)
+    half = float(scipy_stats.t.ppf(1 - alpha / 2, d.size - 1)) * se
+    p = float(2 * scipy_stats.t.sf(abs(mean) / se, d.size - 1))
+    return mean, mean - half, mean + half, p
 
 
 def _tail(a: Rounds, b: Rounds, metric: Metric) -> Decision:
@@ -588,7 +597,7 @@ def _mcnemar(right_a: np.ndarray, right_b: np.ndarray, metric: Metric) -> Decisi
         diff,
         low,
         high,
-        f"McNemar exact test ({only_a} vs {only_b} discordant of {n:,} images)",
+        f"McNemar exact test ({discordant:,} discordant of {n:,} images)",
         p,
         n,
         metric.tolerance,

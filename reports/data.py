@@ -218,9 +218,10 @@ def _variant_row(file_row: dict[str, Any], vid: str, record: dict[str, Any]) -> 
     row["dataset"] = row["dataset"] or file_row["dataset"]
     row["profile"] = row["profile"] or file_row["profile"]
     derived = {m.key for m in metrics.METRICS if m.inverse_of is not None}
-    for key in numeric_keys():
-        if key not in derived:
-            row[key] = _number(record.get(key), file_row["file"], vid, key)
+    for key in numeric_keys():  # derived figures keep their column, filled below
+        row[key] = (
+            math.nan if key in derived else _number(record.get(key), file_row["file"], vid, key)
+        )
     for i, run in enumerate(record.get("runs") or ()):
         if isinstance(run, dict):
             _number(run.get("accuracy"), file_row["file"], vid, f"runs[{i}].accuracy")

@@ -262,7 +262,7 @@ def comparisons_table(content: Content) -> Table:
         ["Pair (by accuracy)", "Difference", "95 % interval", "p", "p (Holm)", "Test", "Outcome"],
         rows,
         "Better: the interval excludes no difference; equivalent: the interval lies within "
-        f"±{units.points(metrics.get('accuracy').tolerance)}; otherwise the two cannot be told "
+        f"±{100 * metrics.get('accuracy').tolerance:g} pp; otherwise the two cannot be told "
         "apart. Welch-Satterthwaite over seeds (a single run counts with its binomial variance "
         "on the test set, and a seed spread is never taken below it); McNemar's exact test on "
         "the per-image predictions when each model has one run scored on the same test images. "

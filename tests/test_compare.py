@@ -149,6 +149,16 @@ def test_a_tiny_real_difference_is_equivalent_not_a_step():
     assert d.outcome is Outcome.EQUIVALENT
 
 
+def test_a_clear_difference_in_five_rounds_is_decided_by_the_paired_t():
+    # Five throughput rounds, each about 10x: a rank interval at 99 % needs 8 rounds; the paired
+    # t-interval of the mean log ratio decides, and the test says which it used.
+    d = compare(_rounds([10.0, 10.5, 9.8, 10.2, 9.9]), _rounds([1.0] * 5), LATENCY)
+    assert d.outcome is Outcome.WORSE and d.test.startswith("paired t on 5 rounds")
+    logs = np.log([10.0, 10.5, 9.8, 10.2, 9.9])
+    half = scipy_stats.t.ppf(0.995, 4) * logs.std(ddof=1) / np.sqrt(5)
+    assert d.low == pytest.approx(np.exp(logs.mean() - half))
+
+
 def test_few_rounds_are_undetermined_not_tied():
     d = compare(_rounds([1.0, 1.1]), _rounds([1.05, 1.0]), LATENCY)
     assert d.outcome is Outcome.UNDETERMINED

@@ -120,7 +120,7 @@ def test_one_seed_each_is_compared_with_mcnemar_on_the_same_images():
     doc = make_suite(records, accuracy_source="train")
     doc["test_labels"] = {encode_classes(labels)["sha256"]: encode_classes(labels)}
     _, _, verdict = build(doc, references=False)
-    assert verdict.comparison.test.startswith("McNemar exact test (100 vs 50")
+    assert verdict.comparison.test.startswith("McNemar exact test (150 discordant of 10,000")
     assert verdict.comparison.p_value == pytest.approx(mcnemar_p(b, a, labels)[0])
     assert verdict.comparison.outcome is Outcome.BETTER
 
