@@ -8,9 +8,10 @@ always crowns the smallest model: accuracies span 0.72-0.92 while costs span 230
 one-parameter model at chance would win it). On one cost axis, the winner W is **efficient**
 when all of these hold:
 
-1. W is on the frontier: no model is no dearer and at least as accurate, with one of the two
-   differences resolvable (`reports.pareto`; ties in cost and in accuracy count as ties). In
-   particular no cheaper model's accuracy is indistinguishable from W's.
+1. W is on the frontier: no model is better or equivalent on both cost and accuracy and better
+   on one (`reports.pareto`, every decision from `bench.compare`). A cheaper model whose
+   accuracy cannot be told from W's does not dominate it; W's step from it is then unresolved
+   and the axis is unclear until more seeds settle it.
 2. W's last step pays: from its cheaper frontier neighbour P, W buys an accuracy per doubling of
    cost that is not resolvably below the frontier's average return before it, from its cheapest
    point F0 to P: g_before = (acc P - acc F0) / log2(cost P / cost F0). A one-sided z-test on
@@ -21,8 +22,11 @@ when all of these hold:
 Otherwise W is not efficient on that axis (dominated, or past the point of diminishing
 returns), and the verdict names by whom or by how much. The answer is **yes** when W is
 efficient on every axis that could be judged, **no** when on none, **partly** otherwise, and
-**cannot be told** when no axis could be judged (no accuracy, no test-set size). The verdict
-opens with the answer in one line, then its reasons as a short list.
+**cannot be told** when no axis could be judged (no accuracy, no test-set size). When no test
+puts one of the top models' accuracies above another's (equivalent or undetermined), they are
+**co-winners**: each is judged, the answer combines all their judgements and the headline names
+each one's. Nothing depends on the order of the models in the files. The verdict opens with
+the answer in one line, then its reasons as a short list.
 
 `tests/test_verdict.py` builds data where the answer must be yes (the winner costs 1.2x the
 runner-up for +0.9 pp on every axis), no (the report's own figures) and partly, and checks the
@@ -120,11 +124,13 @@ class Verdict:
 
 DEFINITION = (
     "On one cost axis the most accurate model is efficient when it is on the Pareto frontier "
-    "(no model is no dearer and at least as accurate, with ties in cost or accuracy counted as "
-    "ties) and its last step on the frontier buys an accuracy per doubling of cost that is not "
-    "resolvably below the frontier's average return before it (one-sided test at 5 %). The "
-    "answer is yes when that holds on every cost that could be judged, no when on none, partly "
-    "otherwise. Accuracy per unit of cost is not used: it always favours the smallest model."
+    "(no model is better or equivalent on both cost and accuracy and better on one; a pair the "
+    "data cannot tell apart is not equal) and its last step on the frontier buys an accuracy "
+    "per doubling of cost that is not resolvably below the frontier's average return before it "
+    "(one-sided test at 5 %). The answer is yes when that holds on every cost that could be "
+    "judged, no when on none, partly otherwise. Models whose accuracies no test puts one above "
+    "the other are co-winners, each judged. Accuracy per unit of cost is not used: it always "
+    "favours the smallest model."
 )
 
 
