@@ -32,6 +32,7 @@ from bench.metrics import Metric
 from reports import units
 from reports.data import ACCURACY_SOURCE_PHRASES, Suite
 from reports.deployments import DeploymentReport
+from reports.marks import LEGEND, all_marks
 from reports.noise import Evidence
 from reports.pareto import Analysis, AxisResult, Step, lowercase_label
 from reports.plots import Plot
@@ -187,6 +188,8 @@ def variants_table(content: Content) -> tuple[Table, list[str]]:
         notes.append(f"{heading}: not measured for any variant{reason}.")
     headings = ["Variant", "Kind", "Accuracy", "95 % interval", "Runs", "Accuracy source"]
     headings += [c[0] for c in present] + ["Notes"]
+    evidence = Evidence(table, content.suite.samples, content.suite.labels)
+    marks = all_marks(table, evidence, ["accuracy", *present_keys])
     rows = []
     for _, row in table.iterrows():
         remarks = list(row.get("notes") or ())
@@ -201,15 +204,15 @@ def variants_table(content: Content) -> tuple[Table, list[str]]:
             [
                 str(row["variant"]),
                 str(row["kind"]),
-                units.percent(row["accuracy"]),
+                units.percent(row["accuracy"]) + marks["accuracy"].get(row["variant"], ""),
                 _interval(row),
                 _runs_cell(row, n_runs),
                 _source(row),
-                *[fmt(row[key]) for _, key, fmt in present],
+                *[fmt(row[key]) + marks[key].get(row["variant"], "") for _, key, fmt in present],
                 "; ".join(remarks),
             ]
         )
-    return Table(headings, rows, provenance_line(content.suite)), notes
+    return Table(headings, rows, f"Marks: {LEGEND}. {provenance_line(content.suite)}"), notes
 
 
 def files_table(suite: Suite) -> Table:

@@ -9,6 +9,8 @@ What `python -m bench run` prints last, before the report's path. Claims, checke
   Pareto frontier ("reference" for a reference architecture, which is compared with the
   frontier but not part of it, as in the report). The columns come from the metric table
   (`bench.metrics`); every number is rendered by `reports.units`.
+- A figure is followed by "=" when it is equivalent to its neighbour by that figure and by "?"
+  when the data cannot tell them apart (`reports.marks`), with a legend under the table.
 - Under it, per measured axis, the frontier from its cheapest model to its dearest; the
   provenance line (device, dataset, versions, precision, XLA, profile) and the accuracy sources
   in words; then the verdict's one-line answer (`reports.verdict.Verdict.headline`).
@@ -29,6 +31,8 @@ import pandas as pd
 from bench import metrics
 from reports import units
 from reports.data import ACCURACY_SOURCE_PHRASES, Suite
+from reports.marks import LEGEND, all_marks
+from reports.noise import Evidence
 from reports.pareto import Analysis
 from reports.render import provenance_line
 from reports.verdict import Verdict
@@ -45,11 +49,11 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _accuracy_cell(row: pd.Series) -> str:
+def _accuracy_cell(row: pd.Series, mark: str = "") -> str:
     if _missing(row.get("accuracy")):
         return units.MISSING
     tag = SOURCE_TAGS.get(row.get("accuracy_source"), "unknown source")
-    return f"{units.percent(row['accuracy'])} ({tag})"
+    return f"{units.percent(row['accuracy'])}{mark} ({tag})"
 
 
 def _frontier_cell(variant: str, kind: str, analysis: Analysis) -> str:
@@ -63,13 +67,21 @@ def _frontier_cell(variant: str, kind: str, analysis: Analysis) -> str:
     return f"{sum(bool(p['on_frontier']) for p in judged)} of {len(axes)}"
 
 
-def _rows(table: pd.DataFrame, analysis: Analysis, keys: tuple[str, ...]) -> list[list[str]]:
+def _rows(
+    table: pd.DataFrame, analysis: Analysis, keys: tuple[str, ...],
+    marks: dict[str, dict[str, str]] | None = None,
+) -> list[list[str]]:  # fmt: skip
+    marks = marks or {}
     rows = []
     for _, row in table[table["cost_source"] == "measured"].iterrows():
-        figures = [units.figure(metrics.get(k).unit, row.get(k)) for k in keys]
         variant, kind = str(row["variant"]), str(row["kind"])
+        figures = [
+            units.figure(metrics.get(k).unit, row.get(k)) + marks.get(k, {}).get(variant, "")
+            for k in keys
+        ]
         frontier = _frontier_cell(variant, kind, analysis)
-        rows.append([variant, _accuracy_cell(row), *figures, frontier])
+        accuracy = _accuracy_cell(row, marks.get("accuracy", {}).get(variant, ""))
+        rows.append([variant, accuracy, *figures, frontier])
     return rows
 
 
@@ -86,13 +98,17 @@ def _lay_out(headings: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def table_lines(
-    table: pd.DataFrame, analysis: Analysis, width: int = WIDTH
-) -> tuple[list[str], list[str]]:
-    """The table's lines, and a note for each figure column left out to fit `width`."""
+    table: pd.DataFrame, analysis: Analysis, width: int = WIDTH,
+    marks: dict[str, dict[str, str]] | None = None,
+) -> tuple[list[str], list[str]]:  # fmt: skip
+    """The table's lines, and a note for each figure column left out to fit `width`.
+
+    `marks` (`reports.marks.all_marks`) puts "=" or "?" after a figure that is equivalent to, or
+    cannot be told apart from, its neighbour by that figure."""
     keys = FIGURES
     while True:
         headings = ["Model", "Accuracy", *(metrics.get(k).column_label for k in keys), "Frontier"]
-        lines = _lay_out(headings, _rows(table, analysis, keys))
+        lines = _lay_out(headings, _rows(table, analysis, keys, marks))
         if max(len(line) for line in lines) <= width or not keys:
             break
         keys = keys[:-1]
@@ -136,8 +152,13 @@ def summary(
     suite: Suite, table: pd.DataFrame, analysis: Analysis, verdict: Verdict, width: int = WIDTH
 ) -> str:
     """The terminal summary (module docstring), lines joined by newlines."""
-    lines, notes = table_lines(table, analysis, width)
+    measured = table[table["cost_source"] == "measured"]
+    evidence = Evidence(table, suite.samples, suite.labels)
+    marks = all_marks(measured, evidence, ("accuracy", *FIGURES))
+    lines, notes = table_lines(table, analysis, width, marks)
     lines += [f"({note})" for note in notes]
+    if any(marks.values()):
+        lines += _wrapped(f"({LEGEND})", width, " ")
     lines += ["", *frontier_lines(analysis, width), ""]
     lines += _wrapped(provenance_line(suite) + ".", width, "")
     lines += _wrapped(_sources(table), width, "")
