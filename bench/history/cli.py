@@ -87,7 +87,7 @@ def _list(argv: list[str]) -> int:
 
 
 def _report(argv: list[str]) -> int:
-    from bench.history.series import trend_page
+    from bench.history.page import trend_page
 
     args = _parser("report").parse_args(argv)
     page = trend_page(Store(args.storage), args.out, branch=args.branch)
