@@ -25,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.suite.runner import main as run_main
 
         return run_main(rest)
+    if command == "gate" and "--against-history" in rest:
+        from bench.history.gate import main as history_gate_main
+
+        return history_gate_main(rest)
     if command == "gate":
         from bench.gates.twofile import main as gate_main
 
