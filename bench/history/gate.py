@@ -27,7 +27,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +175,7 @@ def _header(chosen: Sequence[Entry], store: Store, branch: str | None) -> str:
 
 def _write_summary(path: str, result: GateResult, chosen: Sequence[Entry], policy: Policy) -> None:
     summary = result.summary()
-    summary["policy"] = {"threshold": policy.threshold, "alpha": policy.alpha}
+    summary["policy"] = {**asdict(policy), "thresholds": dict(policy.thresholds)}
     summary["against_history"] = [
         {"commit": e.commit, "branch": e.branch, "run_time": e.run_time, "file": str(e.path)}
         for e in chosen
