@@ -1,13 +1,12 @@
 """The one place `bench.history` reaches the pairwise decision code of the gates.
 
-REWIRE POINT. Everything the history decides (a step between two runs on the trend page, the gate
-against stored runs) goes through the two functions below, which today call the existing
-helpers: the two-file gate's per-benchmark and per-figure comparisons (`bench.gates.twofile`,
-deciding with `bench.gates.decision`) and, for accuracy, the report's test (`reports.stats`).
-When the pairwise core becomes one `compare(a, b, metric)` (better / worse / equivalent /
-undetermined), these two bodies are what changes: `differs` maps its answer to
-higher / lower / same / unknown, `gate_pair` builds the gate's rows from it. Nothing else in this
-package compares two runs.
+Everything the history decides (a step between two runs on the trend page, the gate against
+stored runs) goes through the two functions below, which call the two-file gate's per-benchmark
+and per-figure comparisons (`bench.gates.twofile`). Those decide with the decision core
+(`bench.compare`) where it has evidence for the figure: accuracy against its seed noise
+(Welch-Satterthwaite, McNemar on shared images); latency between two independent runs keeps the
+gate's own rule (`bench.gates.decision`), since two runs share no rounds to pair. Nothing else
+in this package compares two runs.
 """
 
 from __future__ import annotations
@@ -62,17 +61,13 @@ def differs(
                 compare(after, before, metric, policy),
             )
         elif rule == "max_drop":
-            # Accuracy: beyond the gate's tolerance AND told apart by the report's test (seeds:
-            # Welch; one run each: the two-proportion z-test), so noise alone is never a step.
+            # Accuracy: worse beyond its seed noise (bench.compare) AND beyond the gate's
+            # tolerance, in either direction, so noise alone is never a step.
             compare = twofile.compare_drop
             up, down = (
                 compare(after, before, metric, policy),
                 compare(before, after, metric, policy),
             )
-            if REGRESSION in (up.verdict, down.verdict):
-                test = stats.compare(accuracy_estimate(after), accuracy_estimate(before))
-                if not test.distinguishable:
-                    return SAME
         else:
             raise ValueError(f"no history rule for {rule!r}")
     except GateInputError:

@@ -11,10 +11,11 @@ model, logical CPUs, device) and a hash of every hardware and timing key the two
 to mix (`bench.gates.files.MACHINE_KEYS`: threads, XLA, precision, GPU, memory limit, ...), so a
 run with XLA on and one with XLA off land in different folders. Within a folder, runs are further
 told apart by a settings key: a hash of the `run` keys the gate refuses to mix
-(`bench.gates.files.RUN_KEYS`: accuracy mode, dataset, profile, seed, batch sizes, latency budget
-and reference) plus the seeds and deployments. Two runs are comparable when both keys agree;
-`python -m bench history list` shows one group per key, and nothing in this package compares
-runs across groups. The keys are recomputed from each file's content when it is read, never
+(`bench.gates.files.RUN_KEYS`: accuracy mode, profile, batch sizes, latency budget and
+reference) plus those it refuses unless --allow-mixed (`MIXED_KEYS`: dataset, seed, seeds,
+deployments). Two runs are comparable when both keys agree; `python -m bench history list`
+shows one group per key, and nothing in this package compares runs across groups. The keys are
+recomputed from each file's content when it is read, never
 taken from its folder name, so a file copied into the wrong folder is not mixed silently.
 
 Small: each stored file is pytest-benchmark's JSON written without indentation; every raw
@@ -48,16 +49,16 @@ from typing import Any
 import numpy as np
 
 from bench.contract import ContractError, validate
-from bench.gates.files import MACHINE_KEYS, RUN_KEYS
+from bench.gates.files import MACHINE_KEYS, MIXED_KEYS, RUN_KEYS
 
 DEFAULT_STORAGE = Path(".benchmarks")  # pytest-benchmark's default --benchmark-storage
 FORMAT = 1  # of the `history` section and of the compaction below
 SAMPLES_ENCODING = "zlib-shuffled-float64le"
 # Where a suite JSON keeps raw samples, inside each benchmark entry.
 SAMPLE_PATHS = (("stats", "data"), ("extra_info", "reference_samples_s"))
-# `run` keys beside RUN_KEYS that change what is measured: other seeds average other trainings,
-# other deployments time other points in the same sessions.
-EXTRA_SETTINGS = ("seeds", "deployments")
+# `run` keys beside RUN_KEYS that the gate refuses to mix (`MIXED_KEYS`: dataset, seed, seeds,
+# deployments): other seeds average other trainings, other deployments time other points.
+EXTRA_SETTINGS = tuple(k for k in MIXED_KEYS if k not in RUN_KEYS)
 BLOBS = "predictions"
 _CLASS_ENCODINGS = ("base64-uint8", "base64-uint16le")  # bench.contract.encode_classes
 _NAME = re.compile(r"^(\d{4})_(.+)\.json$")
