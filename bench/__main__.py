@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 
-USAGE = """usage: python -m bench {run,gate,paired} ...
+USAGE = """usage: python -m bench {run,gate,paired,history} ...
 
   run     run the benchmark suite and build the report (python -m bench run --help)
   gate    compare two suite JSON files and fail on a regression (python -m bench gate --help)
   paired  time saved baseline models against the current ones in one process, interleaved
           (python -m bench paired --help)
+  history the stored runs (run --save) and their trend page (python -m bench history --help);
+          gate --against-history CUR.json gates against them
 """
 
 
@@ -23,16 +25,24 @@ def main(argv: list[str] | None = None) -> int:
         from bench.suite.runner import main as run_main
 
         return run_main(rest)
+    if command == "gate" and "--against-history" in rest:
+        from bench.history.gate import main as history_gate_main
+
+        return history_gate_main(rest)
     if command == "gate":
         from bench.gates.twofile import main as gate_main
 
         return gate_main(rest)
+    if command == "history":
+        from bench.history.cli import main as history_main
+
+        return history_main(rest)
     if command == "paired":
         from bench.gates.paired import main as paired_main
 
         return paired_main(rest)
     print(
-        f"unknown command {command!r}; choose 'run', 'gate' or 'paired'.\n\n{USAGE}",
+        f"unknown command {command!r}; choose 'run', 'gate', 'paired' or 'history'.\n\n{USAGE}",
         file=sys.stderr,
     )
     return 2

@@ -143,6 +143,14 @@ def _connect(suite: Suite) -> None:
         raise pytest.UsageError(str(exc)) from None
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """--benchmark-save/--benchmark-autosave keep the run in the history's store (bench.history)."""
+    if SUITE_KEY in session.config.stash:
+        from bench.history.autosave import install
+
+        install(session)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Let the executor go: cancel what is still running (an interrupted run), leave Ray."""
     if SUITE_KEY in config.stash:

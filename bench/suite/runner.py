@@ -47,6 +47,13 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--out", type=Path, default=Path("results"), help="results folder")
     parser.add_argument("--no-report", action="store_true", help="only write the JSON")
     parser.add_argument(
+        "--save",
+        action="store_true",
+        help="also keep this run in the history's store (pytest-benchmark's "
+        "--benchmark-autosave; folder: --benchmark-storage, default .benchmarks; "
+        "python -m bench history --help)",
+    )
+    parser.add_argument(
         "-v",
         "--verbose",
         action="store_true",
@@ -74,6 +81,7 @@ def suite_command(args: argparse.Namespace, passthrough: list[str], json_path: P
         "--benchmark-quiet",
         f"--benchmark-json={json_path}",
         *([f"--estimate-from={previous}"] if previous.is_file() else []),
+        *(["--benchmark-autosave"] if args.save else []),  # bench.history.autosave
         *passthrough,
     ]
 
