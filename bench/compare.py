@@ -279,7 +279,7 @@ def _alpha(metric: Metric) -> float:
     return ALPHA_ACCURACY if metric.noise == "seeds" else ALPHA_COSTS
 
 
-def compare(a: Evidence, b: Evidence, metric: Metric) -> Decision:
+def compare(a: Evidence, b: Evidence, metric: Metric, *, alpha: float | None = None) -> Decision:
     """Model a against model b on `metric` (see the module docstring).
 
     The pair is put in a canonical order before any computation, so `compare(b, a, m)` is
@@ -288,19 +288,20 @@ def compare(a: Evidence, b: Evidence, metric: Metric) -> Decision:
     if type(a) is not type(b):
         raise TypeError(f"cannot compare {type(a).__name__} with {type(b).__name__}")
     if b.fingerprint() < a.fingerprint():
-        return _compare(b, a, metric).mirrored()
-    return _compare(a, b, metric)
+        return _compare(b, a, metric, alpha).mirrored()
+    return _compare(a, b, metric, alpha)
 
 
-def _compare(a: Evidence, b: Evidence, metric: Metric) -> Decision:
+def _compare(a: Evidence, b: Evidence, metric: Metric, alpha: float | None) -> Decision:
+    alpha = _alpha(metric) if alpha is None else alpha
     if isinstance(a, Seeds):
-        return _accuracy(a, b, metric)  # type: ignore[arg-type]
+        return _accuracy(a, b, metric, alpha)  # type: ignore[arg-type]
     if isinstance(a, Counted | Apart):
         return _point(a.value, b.value, metric, exact=isinstance(a, Counted))  # type: ignore[union-attr]
     if isinstance(a, Rounds):
         if metric.statistic in ("p90", "p99"):
-            return _tail(a, b, metric)  # type: ignore[arg-type]
-        return _paired_centre(a, b, metric)  # type: ignore[arg-type]
+            return _tail(a, b, metric, alpha)  # type: ignore[arg-type]
+        return _paired_centre(a, b, metric, alpha)  # type: ignore[arg-type]
     raise TypeError(f"no test for {type(a).__name__}")
 
 
@@ -382,7 +383,7 @@ def _undetermined(
     )
 
 
-def _paired_centre(a: Rounds, b: Rounds, metric: Metric) -> Decision:
+def _paired_centre(a: Rounds, b: Rounds, metric: Metric, alpha: float) -> Decision:
     keys = _shared_rounds(a, b)
     if len(keys) < MIN_ROUNDS:
         return _undetermined(
@@ -399,7 +400,6 @@ def _paired_centre(a: Rounds, b: Rounds, metric: Metric) -> Decision:
     if np.any(x <= 0) or np.any(y <= 0):
         raise InvalidFigure("a timing sample is zero or negative; regenerate those samples.")
     d = np.log(x / y)  # one division: exact under a change of unit by a power of two
-    alpha = _alpha(metric)
     if _signed_rank_k(d.size, alpha) >= 1:
         centre, low, high = hodges_lehmann(d, alpha)
         p = signed_rank_p(d)
@@ -425,7 +425,7 @@ def _paired_t(d: np.ndarray, alpha: float) -> tuple[float, float, float, float]:
     return mean, mean - half, mean + half, p
 
 
-def _tail(a: Rounds, b: Rounds, metric: Metric) -> Decision:
+def _tail(a: Rounds, b: Rounds, metric: Metric, alpha: float) -> Decision:
     q = {"p90": 0.90, "p99": 0.99}[str(metric.statistic)]
     keys = _shared_rounds(a, b)
     xa = [np.asarray(a.by_round[k], dtype=float) for k in keys]
@@ -450,7 +450,6 @@ def _tail(a: Rounds, b: Rounds, metric: Metric) -> Decision:
         qa = np.quantile(np.concatenate([xa[j] for j in pick]), q)
         qb = np.quantile(np.concatenate([xb[j] for j in pick]), q)
         boots[i] = math.log(qa / qb)
-    alpha = _alpha(metric)
     low, high = (float(v) for v in np.quantile(boots, [alpha / 2, 1 - alpha / 2]))
     p = float(min(1.0, 2 * min(np.mean(boots <= 0), np.mean(boots >= 0))))
     outcome = _outcome(low, high, _log_margin(metric), metric)
@@ -490,19 +489,18 @@ def _variance(s: Seeds) -> tuple[float | None, float]:
     return (spread if binomial is None else max(spread, binomial)), k - 1
 
 
-def _accuracy(a: Seeds, b: Seeds, metric: Metric) -> Decision:
+def _accuracy(a: Seeds, b: Seeds, metric: Metric, alpha: float) -> Decision:
     if not a.runs or not b.runs:
         raise InvalidFigure("an accuracy comparison needs at least one run on each side.")
     paired = _shared_predictions(a, b)
     if paired is not None:
-        return _mcnemar(*paired, metric)
-    return _welch(a, b, metric)
+        return _mcnemar(*paired, metric, alpha)
+    return _welch(a, b, metric, alpha)
 
 
-def _welch(a: Seeds, b: Seeds, metric: Metric) -> Decision:
+def _welch(a: Seeds, b: Seeds, metric: Metric, alpha: float) -> Decision:
     diff = float(np.mean(a.runs) - np.mean(b.runs))
     (va, dfa), (vb, dfb) = _variance(a), _variance(b)
-    alpha = _alpha(metric)
     n = len(a.runs) + len(b.runs)
     test = f"Welch-Satterthwaite over seeds ({len(a.runs)} and {len(b.runs)} runs)"
     if va is None or vb is None:
@@ -566,12 +564,11 @@ def _shared_predictions(a: Seeds, b: Seeds) -> tuple[np.ndarray, np.ndarray] | N
     return right_a, right_b
 
 
-def _mcnemar(right_a: np.ndarray, right_b: np.ndarray, metric: Metric) -> Decision:
+def _mcnemar(right_a: np.ndarray, right_b: np.ndarray, metric: Metric, alpha: float) -> Decision:
     n = right_a.size
     only_a = int(np.sum(right_a & ~right_b))
     only_b = int(np.sum(right_b & ~right_a))
     diff = (only_a - only_b) / n
-    alpha = _alpha(metric)
     discordant = only_a + only_b
     p = (
         1.0 if discordant == 0 else float(scipy_stats.binomtest(only_a, discordant, 0.5).pvalue)

@@ -178,20 +178,23 @@ def _entry(benchmark, suite: Suite, variant: str, scenario: Scenario) -> None:
     benchmark.extra_info.update(suite.extra(model, scenario.name, timed))
     benchmark.extra_info["deployment"] = deployment
     benchmark.extra_info.update(scenario.notes.get(variant, {}))
+    taken = session.taken.get(variant, session.rounds)
     benchmark.extra_info["session"] = {
         "id": scenario.id,
-        "rounds": session.rounds,
+        "rounds": taken,  # this point's rounds: the session's first `taken` rounds
+        "session_rounds": session.rounds,
         "models": len(session.samples),
         "order": f"shuffled every round (seed {session.order_seed})",
         # several calls per round: preceded by an untimed call of the same model (a primer)
         "calls_per_round": session.calls[variant],
+        "stopped": session.stops.get(variant, ""),
     }
     if scenario.name != "latency":
         benchmark.extra_info["images_per_s"] = timed.batch_size / benchmark.stats.stats.median
     if session.reference is not None:  # the round's reference sample beside each of its samples
         k = session.calls[variant]
         benchmark.extra_info["reference_samples_s"] = [
-            r for r in session.reference for _ in range(k)
+            r for r in session.reference[:taken] for _ in range(k)
         ]
 
 

@@ -69,9 +69,15 @@ def test_reported_run_writes_the_contract(reported_run):
         assert f"{samples} samples" in v01["unavailable"]["latency_p99_s"]
     else:
         assert v01["latency_p99_s"] >= v01["latency_p90_s"]
-    # One interleaved session: both models have the same rounds and the same reference samples.
+    # One interleaved session: both models took part in its first rounds (a model whose
+    # comparisons were decided may leave early: `stopped` says when), with the reference sample
+    # of each of its rounds.
     entries = [b for b in data["benchmarks"] if b["extra_info"]["scenario"] == "latency"]
-    assert {b["extra_info"]["session"]["rounds"] for b in entries} == {session["rounds"]}
+    assert {b["extra_info"]["session"]["session_rounds"] for b in entries} == {
+        session["session_rounds"]
+    }
+    assert all(b["extra_info"]["session"]["rounds"] <= session["session_rounds"] for b in entries)
+    assert all(b["extra_info"]["session"]["stopped"] for b in entries)
     assert len({b["extra_info"]["session"]["id"] for b in entries}) == 1
     for bench in entries:  # the round's reference sample beside each of the round's samples
         assert len(bench["extra_info"]["reference_samples_s"]) == len(bench["stats"]["data"])

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bench.measure import sequential
+from bench.measure.sequential import StopRule
 from bench.measure.timing import Timed
 
 REFERENCE = "__reference__"
@@ -44,6 +46,9 @@ class Session:
         calls: timed calls per round of each name (1 unless `calls_per_round` asked for more).
         first_call_s: the first call of each name (timed apart, not in `samples`).
         dropped: name -> why it has no samples (it retraced, or its first call failed).
+        taken: rounds each name took part in (the first `taken[name]` rounds of the session;
+            all of them unless a stopping rule let it leave early).
+        stops: name -> why its rounds ended ("decided after 64 rounds", "the cap", ...).
     """
 
     samples: dict[str, list[float]]
@@ -53,6 +58,8 @@ class Session:
     calls: dict[str, int] = field(default_factory=dict)
     first_call_s: dict[str, float] = field(default_factory=dict)
     dropped: dict[str, str] = field(default_factory=dict)
+    taken: dict[str, int] = field(default_factory=dict)
+    stops: dict[str, str] = field(default_factory=dict)
 
 
 def per_call_s(timed: Timed, calls: int = 3) -> float:
@@ -119,6 +126,7 @@ def run_rounds(
     reference: Timed | None = None,
     seed: int = 0,
     calls: Mapping[str, int] | None = None,
+    until: StopRule | None = None,
 ) -> Session:
     """Time every callable in every round, in a new random order each round.
 
@@ -127,23 +135,34 @@ def run_rounds(
 
     Args:
         timed: name -> a warmed-up `Timed`.
-        rounds: number of rounds.
+        rounds: number of rounds (with `until`: at most this many).
         reference: a workload timed once in every round too (shuffled with the others).
         seed: seed of the per-round orders (recorded in the session).
         calls: timed calls per round of each name (default 1). A name with more than one gets
             an untimed call first, so that its samples start from its own warm caches rather
             than from whatever the model before it left there (a 36 M-parameter model doubles a
             0.6 ms model's next call on the 2-core box).
+        until: a stopping rule (`bench.measure.sequential`): at each of its looks, the models
+            whose comparisons are decided leave the session (their samples are the first rounds
+            only), and the session ends when none is left. Its looks beyond `rounds` are not
+            taken.
     """
     counts = {name: int((calls or {}).get(name, 1)) for name in timed}
     jobs = {name: (t.call, counts[name]) for name, t in timed.items()}
     if reference is not None:
         jobs[REFERENCE] = (reference.call, 1)
     out = {name: np.empty(rounds * k) for name, (_, k) in jobs.items()}
+    taken = dict.fromkeys(jobs, 0)
+    active = set(timed)
+    stops: dict[str, str] = {}
     rng = np.random.default_rng(seed)
     clock = time.perf_counter
+    started = clock()
+    done = 0
     for i in range(rounds):
         for name in rng.permutation(list(jobs)):
+            if name != REFERENCE and name not in active:
+                continue
             call, k = jobs[name]
             if k > 1:
                 call()  # primer: warm this model's caches, untimed
@@ -151,16 +170,47 @@ def run_rounds(
                 start = clock()
                 call()
                 out[name][j] = clock() - start
+            taken[name] += 1
+        done = i + 1
+        if until is None:
+            continue
+        if done in until.looks:
+            _look(out, counts, taken, active, stops, until, done)
+        if active and clock() - started > until.max_s:
+            for name in active:
+                stops[name] = f"the time limit after {done} rounds"
+            active.clear()
+        if not active:
+            break
+    for name in active:
+        stops[name] = f"the cap of {done} rounds" if until is not None else f"{done} rounds"
     session = Session(
-        samples={name: out[name].tolist() for name in timed},
-        reference=out[REFERENCE].tolist() if reference is not None else None,
-        rounds=rounds,
+        samples={name: out[name][: taken[name] * counts[name]].tolist() for name in timed},
+        reference=out[REFERENCE][:done].tolist() if reference is not None else None,
+        rounds=done,
         order_seed=seed,
         calls=counts,
         first_call_s={name: t.first_call_s for name, t in timed.items()},
+        taken={name: taken[name] for name in timed},
+        stops=stops,
     )
     for name, t in timed.items():
         if t.tracing_count != 1:
             session.dropped[name] = _retraced(name, t.tracing_count)
             del session.samples[name]
     return session
+
+
+def _look(
+    out: dict[str, np.ndarray], counts: Mapping[str, int], taken: Mapping[str, int],
+    active: set[str], stops: dict[str, str], rule: StopRule, done: int,
+) -> None:  # fmt: skip
+    """One look of `rule`: the settled models leave `active`."""
+    per_round = {
+        name: np.median(out[name][: taken[name] * counts[name]].reshape(-1, counts[name]), axis=1)
+        for name in counts
+    }
+    settled, _ = sequential.look(per_round, active, rule)
+    for name in settled:
+        stops[name] = f"decided after {done} rounds"
+    active -= settled

@@ -26,13 +26,15 @@ sentence; a function that retraced is dropped with its reason (`bench.measure.in
 from __future__ import annotations
 
 import gc
+import math
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.measure import interleave
+from bench import metrics
+from bench.measure import interleave, sequential
 from bench.measure import timing as latency
 from bench.measure.interleave import Session
 from bench.suite.budgets import (
@@ -53,6 +55,56 @@ ROUNDS = "rounds"  # the progress item of a session's interleaved rounds
 # after a 2 s idle baseline per model (20 NVML updates).
 ENERGY_WINDOW_S = 5.0
 ENERGY_IDLE_S = 2.0
+
+
+@dataclass(frozen=True)
+class Until:
+    """How a session samples until decided.
+
+    Attributes:
+        metric: the figure whose comparisons decide (`bench.metrics` key).
+        first: the first look, in rounds.
+        cap: the most rounds (at least the budget's).
+        min_samples: no model leaves before it has this many samples (a p99 needs 200).
+        groups: sets of points every pair of which must be decided (`same_architecture`).
+    """
+
+    metric: str
+    first: int
+    cap: int
+    min_samples: int = 0
+    groups: tuple[frozenset[str], ...] = ()
+
+    def rule(
+        self, keep: Mapping[str, latency.Timed], calls: Mapping[str, int], count: int,
+        budget_s: float,
+    ) -> tuple[sequential.StopRule | None, int]:  # fmt: skip
+        """The stopping rule for these models, and the session's round cap; no rule when the
+        first look would come at the cap (nothing to stop early)."""
+        first = max(self.first, *(math.ceil(self.min_samples / calls[k]) for k in keep))
+        cap = max(count, self.cap)
+        if first >= cap:
+            return None, count
+        rule = sequential.StopRule.geometric(
+            metrics.get(self.metric), first=first, cap=cap, max_s=budget_s,
+            groups=self.groups, per_image={k: t.batch_size for k, t in keep.items()},
+        )  # fmt: skip
+        return rule, cap
+
+
+def same_architecture(models: Mapping[str, Any], points: Iterable[str]) -> tuple[frozenset, ...]:
+    """Groups of points whose comparisons the report makes whatever their figures: models with
+    the same parameter count (v04/v05/v08: one inference graph) and each model's deployments
+    (`<model>@<deployment>`, compared with the model in the deployments table)."""
+    by_params: dict[int, set[str]] = {}
+    for vid, model in models.items():
+        by_params.setdefault(int(model.count_params()), set()).add(vid)
+    groups = [g for g in by_params.values() if len(g) > 1]
+    deployed: dict[str, set[str]] = {}
+    for point in points:
+        if "@" in point:
+            deployed.setdefault(point.split("@", 1)[0], {point.split("@", 1)[0]}).add(point)
+    return tuple(frozenset(g) for g in [*groups, *deployed.values()])
 
 
 @dataclass
@@ -110,8 +162,13 @@ def _run(
     seed: int = 0,
     fill_s: float = 0.0,
     progress: Progress = UNSEEN,
+    until: Until | None = None,
 ) -> Scenario:
     """Warm up, size the rounds to `budget_s`, and run the session.
+
+    With `until`, the session samples until decided (`bench.measure.sequential`): it looks at
+    its data at planned round counts, lets the models whose comparisons are decided leave, and
+    ends when none is left, at `until.cap` rounds, or once `budget_s` has passed.
 
     `fill_s`: models whose call is shorter are called several times per round (primed), up to
     `MOST_CALLS_PER_ROUND`; 0 keeps one call per round. `progress` hears of each model's warm-up
@@ -134,9 +191,13 @@ def _run(
     count = interleave.rounds_for(
         per_round, budget_s=budget_s, min_rounds=rounds[0], max_rounds=rounds[1]
     )
-    progress.start(ROUNDS, f"{count} rounds of {len(keep)} models", expected_s=count * per_round)
+    rule = None
+    if until is not None:
+        rule, count = until.rule(keep, calls, count, budget_s)
+    what = f"up to {count} rounds" if rule is not None else f"{count} rounds"
+    progress.start(ROUNDS, f"{what} of {len(keep)} models", expected_s=count * per_round)
     scenario.session = interleave.run_rounds(
-        keep, rounds=count, reference=reference, seed=seed, calls=calls
+        keep, rounds=count, reference=reference, seed=seed, calls=calls, until=rule
     )
     progress.done(ROUNDS)
     scenario.dropped.update(scenario.session.dropped)
@@ -156,6 +217,10 @@ def latency_scenario(
     deployment, `bench.suite.deployments`), `budget_s` seconds of samples per point."""
     timed = {vid: latency.inference(m, batch_size=1, xla=xla) for vid, m in models.items()}
     timed.update(extra or {})
+    # Sample until decided, from the round where every point has the 200 samples a p99 needs;
+    # the cap is the budget's round count (never longer than a fixed budget).
+    until = Until("latency_median_s", first=LATENCY_ROUNDS[0], cap=0, min_samples=200,
+                  groups=same_architecture(models, timed))  # fmt: skip
     return _run(
         "latency",
         timed,
@@ -165,6 +230,7 @@ def latency_scenario(
         reference=reference,
         fill_s=LATENCY_FILL_S,
         progress=progress,
+        until=until,
     )
 
 
@@ -221,6 +287,10 @@ def throughput_scenario(
                 "requested_batch_size": batch,
                 "batch_reduced_because": f"out of memory at batch {used * 2}",
             }
+    # Sample until decided: settled models leave, so the close ones get the rounds within the
+    # same time budget, up to THROUGHPUT_ROUNDS' cap.
+    until = Until("time_per_image_s", first=THROUGHPUT_ROUNDS[0] + 2, cap=THROUGHPUT_ROUNDS[1],
+                  groups=same_architecture(models, timed))  # fmt: skip
     scenario = _run(
         "throughput",
         timed,
@@ -229,6 +299,7 @@ def throughput_scenario(
         rounds=THROUGHPUT_ROUNDS,
         fill_s=STEP_FILL_S,
         progress=progress,
+        until=until,
     )
     scenario.dropped.update(dropped)
     scenario.notes.update(notes)
