@@ -194,8 +194,11 @@ def _run(
     rule = None
     if until is not None:
         rule, count = until.rule(keep, calls, count, budget_s)
-    what = f"up to {count} rounds" if rule is not None else f"{count} rounds"
-    progress.start(ROUNDS, f"{what} of {len(keep)} models", expected_s=count * per_round)
+    expected = count * per_round
+    what = f"{count} rounds"
+    if rule is not None:  # the time budget bounds the session whatever the cap
+        expected, what = min(expected, budget_s + per_round), f"up to {count} rounds"
+    progress.start(ROUNDS, f"{what} of {len(keep)} models", expected_s=expected)
     scenario.session = interleave.run_rounds(
         keep, rounds=count, reference=reference, seed=seed, calls=calls, until=rule
     )
