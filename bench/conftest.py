@@ -81,17 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
         configure(settings)
     except EnvironmentError_ as exc:
         raise pytest.UsageError(str(exc)) from None
-    import architectures
-    from bench.suite.plugins import PluginError, import_plugins
-
-    try:
-        import_plugins(config.option.plugin)
-    except PluginError as exc:
-        raise pytest.UsageError(str(exc)) from None
-    try:
-        entries = architectures.select(config.option.variants)
-    except architectures.UnknownVariantError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    entries = _entries(config)
     if config.option.accuracy == "load" and config.option.weights_dir is None:
         raise pytest.UsageError("--accuracy load needs --weights-dir DIR holding <id>.keras files.")
     if config.option.accuracy in {"train", "load"}:
@@ -111,6 +101,23 @@ def pytest_configure(config: pytest.Config) -> None:
     suite.display, suite.show_worker_output = display, verbose
     config.stash[SUITE_KEY] = suite
     _present(config, suite)
+
+
+def _entries(config: pytest.Config) -> list:
+    """The selected registry entries, once the plugins are imported; a plugin that does not
+    import, an unknown id or a user model whose output does not fit the dataset's classes stops
+    the run in one sentence."""
+    import architectures
+    from bench.suite.plugins import PluginError, check_heads, import_plugins
+
+    option = config.option
+    try:
+        import_plugins(option.plugin)
+        entries = architectures.select(option.variants)
+        check_heads(entries, option.dataset if option.accuracy != "reported" else "cifar10")
+    except (PluginError, architectures.UnknownVariantError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return entries
 
 
 def _present(config: pytest.Config, suite: Suite) -> None:

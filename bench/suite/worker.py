@@ -35,7 +35,7 @@ from bench.contract import empty_variant_record
 from bench.measure.environment import Settings, configure
 from bench.suite.jobs import CONCURRENT_JOBS_ENV
 from bench.suite.options import worker_parser
-from bench.suite.plugins import import_plugins
+from bench.suite.plugins import head_mismatch, import_plugins
 from bench.suite.seeds import DATA_SPLIT_SEED
 from bench.training.profiles import run_label
 
@@ -213,6 +213,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
     model = entry.build(input_shape=input_shape, num_classes=num_classes)
     record.update(parameter_counts(model))
+    dataset = args.dataset if args.accuracy != "reported" else "cifar10"
+    wrong_head = head_mismatch(entry.id, model, num_classes, dataset)
+    if wrong_head is not None:  # nothing to measure that would mean anything: refuse it now
+        record["errors"].append(wrong_head)
+        record["unavailable"]["all"] = wrong_head
+        _explain_missing(args, record)
+        return record
     try:
         record["model_file_bytes"] = keras_file_size_bytes(model)
     except Exception as exc:  # a model Keras cannot save; the other figures still stand

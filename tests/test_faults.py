@@ -1,0 +1,262 @@
+"""The faults a new user meets: bad options and ids, a plugin with the wrong head, a full disk,
+two runs on one cache, Ctrl-C, a hand-edited cache entry (issue 24).
+
+Each test names the defect it covers. The expected messages and figures come from the issue and
+from hand computation, not from the code under test. The slow ones run the suite or the worker
+in real subprocesses on synthetic data with the smoke profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import architectures
+from bench.suite import assemble
+from bench.suite.options import OPTIONS, worker_parser
+from bench.suite.plugins import PluginError, check_heads, head_mismatch, import_plugins
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGINS = ROOT / "tests" / "plugins"
+
+
+def _suite_parser() -> argparse.ArgumentParser:
+    """The suite's options as pytest declares them (`Option.add_to`), on a plain parser."""
+    parser = argparse.ArgumentParser(prog="suite")
+    for option in OPTIONS:
+        option.add_to(parser.add_argument)
+    return parser
+
+
+def _refusal(argv: list[str]) -> str:
+    """Parse `argv`; return what the parser printed when it refused (it must refuse)."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as stopped:
+        _suite_parser().parse_args(argv)
+    assert stopped.value.code == 2
+    return err.getvalue()
+
+
+# --- defect 3 and 7: every option checked when the command line is read -------------------------
+
+BAD_VALUES = [
+    ("--throughput-batch", "0", "at least 1"),
+    ("--throughput-batch", "-8", "at least 1"),
+    ("--latency-budget", "-1", "above 0"),
+    ("--latency-budget", "0", "above 0"),
+    ("--latency-budget", "nan", "finite"),
+    ("--latency-budget", "inf", "finite"),
+    ("--jobs", "0", "at least 1"),
+    ("--gpu-memory-limit", "0", "at least 1"),
+    ("--cpus-per-job", "0", "above 0"),
+    ("--gpus-per-job", "-1", "at least 0"),
+    ("--variants", "", "names no model"),
+    ("--variants", " , ", "names no model"),
+    ("--threads", "1", "INTRA,INTER"),
+    ("--threads", "-1,1", "INTRA,INTER"),
+    ("--seeds", "1,1", "given twice"),
+    ("--seeds", "0", "trains nothing"),
+    ("--model-cache", "", "empty"),
+]
+
+
+@pytest.mark.parametrize(("flag", "value", "says"), BAD_VALUES)
+def test_a_bad_option_value_is_one_sentence_when_the_command_line_is_read(flag, value, says):
+    """Defect 3 (`--throughput-batch 0` measured empty calls, `--latency-budget -1` was printed
+    as "-1.00 s of samples") and defect 7 (`--variants ''`): refused before anything runs."""
+    message = _refusal([f"{flag}={value}"])
+    assert f"argument {flag}: " in message and says in message
+    assert "Traceback" not in message
+
+
+def test_the_worker_checks_its_options_with_the_same_rules():
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit):
+        worker_parser("worker").parse_args(
+            ["--variant", "v01", "--out", "r.json", "--throughput-batch", "0"]
+        )
+    assert "argument --throughput-batch: needs a whole number of at least 1" in err.getvalue()
+
+
+def test_good_option_values_still_parse():
+    values = _suite_parser().parse_args(
+        ["--throughput-batch", "8", "--latency-budget", "0.2", "--threads", "1,1", "--seeds",
+         "0,4", "--variants", "v01,v10", "--gpus-per-job", "0"]
+    )  # fmt: skip
+    assert (values.throughput_batch, values.latency_budget) == (8, 0.2)
+    assert (values.threads, values.seeds, values.variants) == ("1,1", "0,4", "v01,v10")
+
+
+def _check_like_the_suite(argv: list[str]) -> None:
+    """What `bench/conftest.py` does with the command line before any test: parse it, then the
+    checks that need the registry; each refusal is a SystemExit or a one-sentence error."""
+    from bench.conftest import _threads
+    from bench.suite.deployments import DeploymentsOptionError, parse_deployments
+    from bench.suite.seeds import SeedsError, parse_seeds
+
+    values = _suite_parser().parse_args(argv)
+    try:
+        _threads(values.threads)
+        parse_seeds(values.seeds)
+        parse_deployments(values.deployments)
+        architectures.select(values.variants)
+    except (pytest.UsageError, SeedsError, DeploymentsOptionError) as exc:
+        assert "\n" not in str(exc)
+    except architectures.UnknownVariantError as exc:
+        assert str(exc).startswith("unknown variant")
+
+
+_FLAGS = [o.flag for o in OPTIONS if o.action == "store"]
+_VALUES = st.one_of(
+    st.sampled_from(["0", "-1", "1", "nan", "inf", "-inf", "", ",", " ", "1,1", "1,", "0,0,0",
+                     "1e400", "all", "v01", "v01,,v10", "../x", "1.5", "+3", "0x10", "٣"]),
+    st.integers(-(10**20), 10**20).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.text(max_size=12),
+)  # fmt: skip
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(st.lists(st.tuples(st.sampled_from(_FLAGS), _VALUES), max_size=4))
+def test_no_command_line_makes_the_option_parser_print_a_traceback(capsys, pairs):
+    """Property (hypothesis): whatever the values, the parser and the suite's checks accept the
+    command line or refuse it in words; no other exception (a traceback) escapes."""
+    argv = [f"{flag}={value}" for flag, value in pairs]
+    with contextlib.suppress(SystemExit):
+        _check_like_the_suite(argv)
+    assert "Traceback" not in capsys.readouterr().err
+
+
+# --- defect 3: a throughput is never computed from a made-up batch ------------------------------
+
+
+def _throughput_record(batch_size):
+    bench = {
+        "extra_info": {"variant": "v01", "scenario": "throughput", "batch_size": batch_size},
+        "stats": {"data": [0.5, 0.5, 0.5, 0.5, 0.5]},
+    }
+    entry = architectures.get("v01")
+    return assemble.variants_section([entry], {}, [bench])["v01"]
+
+
+def test_a_throughput_is_the_batch_over_the_median_call():
+    # 8 images per call, median call 0.5 s: 16 images/s
+    assert _throughput_record(8)["throughput_images_per_s"] == pytest.approx(16.0)
+
+
+@pytest.mark.parametrize("batch_size", [0, None, -4])
+def test_a_throughput_without_a_real_batch_is_null_with_its_reason(batch_size):
+    """The old `batch_size or 1` turned batch 0 into 1 image per call: 2.16 k "images"/s."""
+    record = _throughput_record(batch_size)
+    assert record["throughput_images_per_s"] is None
+    assert "not a number of images" in record["unavailable"]["throughput_images_per_s"]
+
+
+# --- defect 4: ids that could name a path outside the cache --------------------------------------
+
+
+def _build(input_shape, num_classes):
+    raise AssertionError("not built")
+
+
+@pytest.mark.parametrize("bad", ["../escaped", "sub/dir", ".hidden", "-x", "a b", "", "all",
+                                 "v01,v10", "v10@xla", "é", "x" * 65])  # fmt: skip
+def test_register_refuses_an_unsafe_id_in_one_sentence(bad):
+    with pytest.raises(architectures.RegistryError, match="is not allowed; use 1 to 64 ASCII"):
+        architectures.register(bad, _build, architectures.Recipe(optimizer="sgd", batch_size=8))
+    assert bad not in architectures.VARIANTS
+
+
+@pytest.mark.parametrize("good", ["mynet", "my_net-v2", "net.1", "_private", "9lives"])
+def test_register_accepts_a_safe_id(good):
+    architectures.register(good, _build, architectures.Recipe(optimizer="sgd", batch_size=8))
+    try:
+        assert architectures.get(good).id == good
+    finally:
+        architectures.unregister(good)
+
+
+def test_a_plugin_with_an_escaping_id_is_refused_when_imported(tmp_path):
+    plugin = tmp_path / "escaping.py"
+    plugin.write_text(
+        "import architectures\n"
+        "architectures.register('../escaped', lambda input_shape, num_classes: None,\n"
+        "    architectures.Recipe(optimizer='sgd', batch_size=8))\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PluginError, match=r"the model id '\.\./escaped' is not allowed"):
+        import_plugins([str(plugin)])
+
+
+# --- defect 6: a model whose head does not fit the dataset ---------------------------------------
+
+
+def test_a_model_with_the_wrong_head_is_named_with_its_shape_and_the_class_count():
+    import_plugins([str(PLUGINS / "seven_outputs_net.py")])
+    entry = architectures.get("seven_outputs_net")
+    try:
+        model = entry.build((32, 32, 3), 10)
+        assert head_mismatch(entry.id, model, 10, "synthetic") == (
+            "seven_outputs_net outputs shape (None, 7) but the dataset synthetic has 10 classes; "
+            "its builder must return (batch, num_classes) scores for the num_classes it is given."
+        )
+        with pytest.raises(PluginError, match="outputs shape"):
+            check_heads([entry], "synthetic")
+        check_heads([architectures.get("depthwise_net")], "fashion_mnist")  # a good one passes
+    finally:
+        architectures.unregister("seven_outputs_net")
+
+
+def _run(args: list[str], tmp_path: Path, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--out", str(tmp_path / "results"), *args],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600, **kwargs,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_run_refuses_a_wrong_headed_plugin_before_training(tmp_path):
+    """Defect 6: about 395 lines of stderr and three TensorFlow tracebacks before."""
+    proc = _run(
+        ["--accuracy", "train", "--profile", "smoke", "--dataset", "synthetic", "--variants",
+         "v01,seven_outputs_net", "--plugin", str(PLUGINS / "seven_outputs_net.py"),
+         "--model-cache", str(tmp_path / "models")],
+        tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 4, proc.stderr[-3000:]
+    assert "seven_outputs_net outputs shape (None, 7) but the dataset synthetic has 10 classes" in (
+        proc.stderr
+    )
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not (tmp_path / "models").exists()  # nothing trained
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--throughput-batch", "0"], "argument --throughput-batch: needs a whole number"),
+        (["--latency-budget", "-1"], "argument --latency-budget: needs a number above 0"),
+        (["--variants", ""], "argument --variants: names no model"),
+    ],
+)
+def test_the_run_refuses_a_bad_option_in_one_sentence(tmp_path, args, says):
+    proc = _run(args, tmp_path)
+    assert proc.returncode == 4
+    assert says in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
