@@ -11,6 +11,8 @@ its logs are silenced for this process and its workers unless `-v`/`--verbose` a
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from bench.contract import CONTRACT_VERSION
@@ -148,6 +150,27 @@ def _connect(suite: Suite) -> None:
         suite.connect()
     except ExecutorError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> object:
+    """pytest-benchmark writes the JSON here: a write that fails (a full disk) is one sentence
+    with its cause and the exit status `EXIT_UNWRITTEN`, so that `python -m bench run` keeps
+    the previous file instead of taking the run for one where a model failed."""
+    try:
+        return (yield)
+    except OSError as exc:
+        from bench import atomic
+
+        target = getattr(session.config.option, "benchmark_json", None)
+        name = getattr(target, "name", "the suite JSON")
+        print(
+            f"could not write {name} ({atomic.cause(exc)}); the measurements of this run are lost.",
+            file=sys.stderr,
+            flush=True,
+        )
+        session.exitstatus = atomic.EXIT_UNWRITTEN
+        return None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -221,8 +221,10 @@ def test_a_model_with_the_wrong_head_is_named_with_its_shape_and_the_class_count
         architectures.unregister("seven_outputs_net")
 
 
-def _run(args: list[str], tmp_path: Path, **kwargs) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_OFFLINE": "1"}
+def _run(
+    args: list[str], tmp_path: Path, extra_env: dict[str, str] | None = None, **kwargs
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_OFFLINE": "1", **(extra_env or {})}
     return subprocess.run(
         [sys.executable, "-m", "bench", "run", "--out", str(tmp_path / "results"), *args],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=600, **kwargs,
@@ -259,4 +261,66 @@ def test_the_run_refuses_a_bad_option_in_one_sentence(tmp_path, args, says):
     proc = _run(args, tmp_path)
     assert proc.returncode == 4
     assert says in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+# --- defect 1: a full disk never destroys the last good result ----------------------------------
+
+FAST = ["--latency-budget", "0.2", "--throughput-batch", "8"]
+
+
+def test_a_failed_write_keeps_the_previous_file_and_says_why(tmp_path, monkeypatch):
+    from bench import atomic
+
+    target = tmp_path / "benchmark.json"
+    target.write_bytes(b'{"previous": true}')
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "fsync", full)
+    with pytest.raises(atomic.PublishError) as refused:
+        atomic.write_atomic(target, b'{"new": true}')
+    assert str(refused.value) == (
+        f"could not write {target} (the disk is full); the previous file is kept."
+    )
+    assert target.read_bytes() == b'{"previous": true}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["benchmark.json"]  # no temporary left
+
+
+def test_a_truncated_suite_json_never_replaces_the_previous_one(tmp_path, capsys):
+    """The old runner checked only that the file was not empty, then renamed it over the last
+    good one (a valid 68 KB file replaced by a truncated 32 KB one)."""
+    from bench import atomic
+    from bench.suite import runner
+
+    previous = tmp_path / "benchmark.json"
+    previous.write_bytes(b'{"previous": true}')
+    partial = atomic.temporary_for(previous)
+    partial.write_bytes(b'{"machine_info": {"node": "x"}, "benchmarks": [{"name": "te')
+    status = runner._publish(partial, previous, 1)  # pytest said: a model failed
+    assert status == atomic.EXIT_UNWRITTEN == 74
+    assert previous.read_bytes() == b'{"previous": true}'
+    assert not partial.exists()
+    said = capsys.readouterr().out
+    assert f"could not write {previous} (what was written is not whole JSON" in said
+    assert "is from the previous run" in said
+
+
+@pytest.mark.slow
+def test_a_full_disk_during_the_run_keeps_the_previous_benchmark_json(tmp_path):
+    """Defect 1 end to end: pytest-benchmark's write fails with ENOSPC half-way
+    (`tests/plugins/full_disk.py`); the previous file stays byte for byte, one sentence says
+    why, and the exit status is 74, not 1 ("a model failed")."""
+    results = tmp_path / "results"
+    results.mkdir()
+    previous = b'{"marker": "the previous run"}'
+    (results / "benchmark.json").write_bytes(previous)
+    env = {"PYTHONPATH": f"{ROOT}{os.pathsep}{PLUGINS}"}
+    proc = _run(["--variants", "v01", *FAST, "-p", "full_disk"], tmp_path, extra_env=env)
+    assert proc.returncode == 74, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert (results / "benchmark.json").read_bytes() == previous
+    assert sorted(p.name for p in results.iterdir()) == ["benchmark.json"]  # no report, no temp
+    assert "(the disk is full); the measurements of this run are lost." in proc.stderr
+    assert "benchmark.json is from the previous run" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr

@@ -10,18 +10,25 @@ one), one progress line per phase (`--display progress`), no TensorFlow log line
 `--verbose`, then the compact table and the verdict's answer (`reports.terminal`) and the
 report's path. Progress goes to stderr, the answer to stdout.
 
-The JSON is written next to its final name and moved there only when the suite ran (exit 0, or 1
-when a model failed and its record says why), so a run that stops early leaves the last good
-file (and its timings) in place.
+The JSON is written next to its final name (`bench.atomic`: a temporary of this process in the
+same folder) and moved there only when the suite ran (exit 0, or 1 when a model failed and its
+record says why) and the file reads back as a whole suite JSON (`bench.contract.validate`), so
+a run that stops early, or whose write fails (a full disk), leaves the last good file (and its
+timings) in place and says so in one sentence. Exit status (README, "Exit status"): 0 done; 1
+done, a model failed; 4 a bad option (pytest's usage error); `EXIT_UNWRITTEN` (74) the run could
+not write its result; 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from bench import atomic
 
 SUITE = Path(__file__).resolve().parent.parent / "test_suite.py"
 # pytest's own output is replaced by the suite's progress lines: no header, no per-test letters,
@@ -95,25 +102,67 @@ def _report(json_path: Path, out: Path) -> None:
     print(f"data:   {json_path}")
 
 
+def _check_suite_json(data: bytes) -> None:
+    """Raise, with a reason, unless `data` is a whole suite JSON (a truncated write is not)."""
+    from bench.contract import validate
+
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"what was written is not whole JSON: {exc}") from None
+    validate(document, source="what was written")
+
+
+def previous_run(json_path: Path) -> str:
+    """Which run `json_path` holds now, in words, for a run that did not replace it."""
+    if not json_path.is_file():
+        return f"no {json_path} was written"
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(json_path.stat().st_mtime))
+    return f"{json_path} is from the previous run ({stamp})"
+
+
+def _publish(partial: Path, json_path: Path, status: int) -> int:
+    """Move the suite's JSON into place when it is whole; the run's exit status."""
+    if status == atomic.EXIT_UNWRITTEN:  # the suite said why (a full disk) in one sentence
+        partial.unlink(missing_ok=True)
+        print(f"{previous_run(json_path)}; free space and run again.")
+        return status
+    try:
+        atomic.publish(partial, json_path, _check_suite_json)
+    except atomic.PublishError as exc:
+        print(f"{exc} The measurements of this run are lost; {previous_run(json_path)}.")
+        return atomic.EXIT_UNWRITTEN
+    return status
+
+
 def main(argv: list[str]) -> int:
     args, passthrough = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "benchmark.json"
-    partial = args.out / "benchmark.json.partial"
+    partial = atomic.temporary_for(json_path)
     command = suite_command(args, passthrough, partial)
     if args.verbose:
         print("running:", " ".join(command), flush=True)
     status = subprocess.call(command)
-    if status not in (0, 1):  # 1: some variant failed, and its record says why; still report
+    if status not in (0, 1, atomic.EXIT_UNWRITTEN):  # 1: a model failed, its record says why
         partial.unlink(missing_ok=True)
         print(f"the suite did not run (pytest exit {status}); see the message above.")
         return status
-    if not partial.is_file() or partial.stat().st_size == 0:
+    if status != atomic.EXIT_UNWRITTEN and (not partial.is_file() or partial.stat().st_size == 0):
+        partial.unlink(missing_ok=True)
         print(f"the suite wrote no {json_path}; see the messages above.")
         return 2
-    os.replace(partial, json_path)
-    if args.no_report:
-        print(f"benchmark JSON: {json_path}")
+    status = _publish(partial, json_path, status)
+    if status == atomic.EXIT_UNWRITTEN or args.no_report:
+        if status != atomic.EXIT_UNWRITTEN:
+            print(f"benchmark JSON: {json_path}")
         return status
-    _report(json_path, args.out)
+    try:
+        _report(json_path, args.out)
+    except OSError as exc:
+        print(
+            f"could not write the report in {args.out / 'report'} ({atomic.cause(exc)}); the "
+            f"measurements are in {json_path}."
+        )
+        return atomic.EXIT_UNWRITTEN
     return status

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import atomic
 from bench.contract import empty_variant_record
 from bench.measure.environment import Settings, configure
 from bench.suite.jobs import CONCURRENT_JOBS_ENV
@@ -252,7 +253,13 @@ def main(argv: list[str] | None = None) -> int:
         record["errors"].append(f"internal error while measuring {args.variant}: {exc!r}")
         status = 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
+    try:  # whole or not at all: the suite reads it as soon as this process ends
+        atomic.write_atomic(
+            args.out, json.dumps(record, indent=1, default=str).encode(), check=json.loads
+        )
+    except atomic.PublishError as exc:
+        print(exc, file=sys.stderr, flush=True)
+        return atomic.EXIT_UNWRITTEN
     return status
 
 
