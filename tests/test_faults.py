@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import io
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -324,3 +325,91 @@ def test_a_full_disk_during_the_run_keeps_the_previous_benchmark_json(tmp_path):
     assert "(the disk is full); the measurements of this run are lost." in proc.stderr
     assert "benchmark.json is from the previous run" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+# --- defect 2: two runs on one model cache -------------------------------------------------------
+
+WORKER = [sys.executable, "-m", "bench.suite.worker", "--variant", "v01", "--accuracy", "train",
+          "--profile", "smoke", "--dataset", "synthetic", "--skip-profiler"]  # fmt: skip
+
+
+def _worker(out: Path, cache: Path, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.Popen(
+        [*WORKER, "--out", str(out), "--model-cache", str(cache), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env,
+    )  # fmt: skip
+
+
+def _end(proc: subprocess.Popen) -> None:
+    """Let a stopped or running worker go (a failed test must not leave it behind)."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGCONT)
+        proc.kill()
+
+
+def _read_until(proc: subprocess.Popen, marker: str) -> list[str]:
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if marker in line:
+            return lines
+    raise AssertionError(f"no line with {marker!r}:\n" + "".join(lines[-30:]))
+
+
+@pytest.mark.slow
+def test_a_second_run_waits_for_the_entry_the_first_is_training(tmp_path):
+    """Defect 2: started 1 s apart on one cache, both trained v01; the loser crashed at publish
+    and rewrote the winner's predictions. Now the second waits with a line, then reads the
+    finished entry, and `--no-wait` refuses in one sentence. The first is stopped (SIGSTOP)
+    while it holds the entry, so the second surely comes while it trains."""
+    import json
+
+    cache = tmp_path / "models"
+    with contextlib.ExitStack() as stack:
+        first = stack.enter_context(_worker(tmp_path / "first.json", cache))
+        stack.callback(_end, first)
+        _read_until(first, "training:")  # it holds the entry's lock now
+        os.kill(first.pid, signal.SIGSTOP)
+        second = stack.enter_context(_worker(tmp_path / "second.json", cache))
+        impatient = stack.enter_context(_worker(tmp_path / "impatient.json", cache, "--no-wait"))
+        said = _read_until(second, "waits for process")
+        assert f"waits for process {first.pid} on " in said[-1]
+        impatient.communicate(timeout=300)
+        assert impatient.returncode == 0
+        os.kill(first.pid, signal.SIGCONT)
+        first.communicate(timeout=300)
+        assert first.returncode == 0
+        rest = second.communicate(timeout=300)[0]
+        assert second.returncode == 0
+    records = {n: json.loads((tmp_path / f"{n}.json").read_text()) for n in ("first", "second")}
+    assert records["first"]["errors"] == [] and records["second"]["errors"] == []
+    assert records["first"]["from_cache"] is False and records["second"]["from_cache"] is True
+    assert records["second"]["accuracy"] == records["first"]["accuracy"]
+    assert "taken from the cache" in rest
+    refused = json.loads((tmp_path / "impatient.json").read_text())["errors"]
+    assert len(refused) == 1 and refused[0].startswith("v01 [smoke, seed 0] is being trained into")
+    assert f"by process {first.pid} on " in refused[0] and "leave out --no-wait" in refused[0]
+    assert len([p for p in cache.iterdir() if not p.name.startswith(".")]) == 1
+    entry = next(p for p in cache.iterdir() if not p.name.startswith("."))
+    assert sorted(p.name for p in entry.iterdir() if p.name.startswith(".")) == []
+
+
+def test_cleanup_removes_only_the_temporaries_of_processes_that_are_gone(tmp_path):
+    from bench.training.cache import CacheEntry
+
+    entry = CacheEntry(tmp_path / "v01-0123456789abcdef", "0" * 64)
+    entry.directory.mkdir()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    try:
+        names = [f".state.json.tmp-{sleeper.pid}", f".state.json.tmp-{gone.pid}",
+                 f".final.keras.tmp-{os.getpid()}"]  # fmt: skip
+        for name in names:
+            (entry.directory / name).write_text("x")
+        entry.remove_temporaries()
+        assert [p.name for p in entry.directory.iterdir()] == [names[0]]  # a live writer's
+    finally:
+        sleeper.kill()
+        sleeper.wait()

@@ -163,6 +163,9 @@ OPTIONS: tuple[Option, ...] = (
            to_worker=True),
     Option("--model-cache", "trained-model cache (resumable)", default=DEFAULT_MODEL_CACHE,
            type=path, to_worker=True),
+    Option("--no-wait", "when another run is training the same model into the same "
+           "--model-cache, fail that model at once instead of waiting for it", action="store_true",
+           to_worker=True),
     Option("--device", "where to run", default="auto", choices=DEVICES),
     Option("--xla", "jit_compile every timed function", action="store_true"),
     Option("--precision", "Keras dtype policy", default="float32", choices=PRECISIONS),

@@ -155,6 +155,7 @@ def _accuracy(args: argparse.Namespace, entry: Any, data: Any, record: dict[str,
                 progress=_fault_hook(args),
                 jit_compile=Settings.from_env().xla,
                 concurrent_jobs=int(os.environ.get(CONCURRENT_JOBS_ENV) or 1),
+                wait=not args.no_wait,
             )
         else:
             fields = accuracy.loaded(entry, data, weights_dir=args.weights_dir)

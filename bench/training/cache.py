@@ -28,9 +28,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import json
+import math
 import os
+import platform
 import re
 import shutil
 import time
@@ -38,6 +41,7 @@ import types
 import typing
 import warnings
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +69,18 @@ _RECIPE_DOCUMENTATION = ("origin", "notes")  # prose about the recipe; no effect
 
 class CorruptEntryError(Exception):
     """A cache entry whose files cannot be read or do not agree with each other."""
+
+
+class EntryLockedError(Exception):
+    """Another process holds a cache entry's lock; `holder` says which ("process 12 on box")."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(holder)
+        self.holder = holder
+
+
+LOCK_POLL_S = 0.5  # how often a waiting run tries the lock again
+LOCK_SAY_EVERY_S = 30.0  # how often it says it is still waiting
 
 
 # --- the key --------------------------------------------------------------------------------------
@@ -393,6 +409,40 @@ def _read_json(path: Path, envelope: dict[str, tuple[type, ...]]) -> dict[str, A
     return payload
 
 
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _holder(lock_path: Path) -> str:
+    """Who holds a lock, in words, from what the holder wrote into the lock file."""
+    with contextlib.suppress(OSError, ValueError):
+        pid, host = lock_path.read_text(encoding="utf-8").split()
+        return f"process {int(pid)} on {host}"
+    return "another process"
+
+
+def _writer_alive(name: str) -> bool:
+    """Whether the process a temporary is named after (`.<file>.tmp-<pid>...`) still runs and
+    is not this one."""
+    found = re.search(r"\.tmp-(\d+)", name)
+    if found is None:
+        return False
+    pid = int(found.group(1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 class CacheEntry:
     """The folder `cache_root/<variant>-<key[:16]>/` of one training run.
 
@@ -460,10 +510,52 @@ class CacheEntry:
             raise CorruptEntryError(f"{STATE_FILE} names {payload['checkpoint']}, which is missing")
         return state
 
+    @property
+    def lock_path(self) -> Path:
+        """The entry's lock file, beside its folder (the folder may be moved aside)."""
+        return self.directory.with_name(f".{self.directory.name}.lock")
+
+    @contextlib.contextmanager
+    def locked(
+        self, *, wait: bool = True, waiting: Callable[[str, float], None] = lambda h, s: None
+    ) -> Iterator[None]:
+        """Hold the entry's lock for the block: one process at a time reads, trains or publishes
+        the entry. The lock is `flock` on `lock_path`, so it dies with its process (a killed run
+        never leaves the entry locked). The lock file itself stays (removing it would race).
+
+        Args:
+            wait: wait for the holder to let go; False raises `EntryLockedError` at once.
+            waiting: told (holder, seconds waited so far) when the wait starts and every
+                `LOCK_SAY_EVERY_S` after.
+
+        Raises:
+            EntryLockedError: `wait` is False and another process holds the lock.
+        """
+        self.directory.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            started, said = time.monotonic(), -math.inf
+            while not _try_lock(fd):
+                holder = _holder(self.lock_path)
+                if not wait:
+                    raise EntryLockedError(holder)
+                if time.monotonic() - said >= LOCK_SAY_EVERY_S:
+                    said = time.monotonic()
+                    waiting(holder, said - started)
+                time.sleep(LOCK_POLL_S)
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()} {platform.node()}\n".encode())
+            yield
+        finally:
+            os.close(fd)  # lets go of the lock
+
     def remove_temporaries(self) -> None:
-        """Delete files a killed writer left behind (they were never moved into place)."""
-        if self.directory.is_dir():
-            for stray in self.directory.glob(".*.tmp-*"):
+        """Delete the files a killed writer left behind (never moved into place): this
+        process's own, and those of processes that no longer run, never a live writer's."""
+        if not self.directory.is_dir():
+            return
+        for stray in self.directory.glob(".*.tmp-*"):
+            if not _writer_alive(stray.name):
                 stray.unlink(missing_ok=True)
 
     def save_epoch(self, model: keras.Model, state: TrainState) -> None:

@@ -57,6 +57,7 @@ from bench.training import precise_bn
 from bench.training.cache import (
     CacheEntry,
     CorruptEntryError,
+    EntryLockedError,
     FinishedRun,
     TrainState,
     digest,
@@ -483,6 +484,14 @@ class _Job:
         compile_for_training(model, self.recipe, jit_compile=self.jit_compile)
         return model
 
+    def waiting(self, holder: str, waited_s: float) -> None:
+        """Say that another process holds this entry and that this one waits for it."""
+        self.say(
+            f"{self.label} waits for {holder}, which is training it into {self.cache.directory}"
+            f" (another run on the same cache; waited {units.seconds(waited_s)}); its finished "
+            "run will be read from the cache."
+        )
+
     def _discard(self, reason: str) -> None:
         """Move the corrupt entry aside, say so, and start again from a freshly built model.
 
@@ -738,6 +747,7 @@ def train_variant(
     progress: Progress | None = None,
     jit_compile: bool = False,
     energy_setup: EnergySetup | None = None,
+    wait: bool = True,
 ) -> TrainResult:
     """Train `entry` on `dataset` with its recipe, or take the finished run from the cache.
 
@@ -761,6 +771,9 @@ def train_variant(
         jit_compile: compile the training step with XLA (part of the cache key).
         energy_setup: how each training session's energy is read (default: the training
             device's counter, one job on the machine).
+        wait: when another process holds the entry (another run training the same model into
+            the same cache), wait for it and read its finished run (saying so through
+            `progress`); False raises `TrainingError` at once instead.
 
     Returns:
         The trained model with its history, times and test accuracy.
@@ -779,11 +792,19 @@ def train_variant(
         jit_compile=jit_compile,
         energy_setup=energy_setup or EnergySetup(),
     )
-    cached = job.from_cache()
-    if cached is not None:
-        return cached
-    state = job.restore_or_start()
-    resumed_from = state.epochs_done
-    if state.stopped_by is None and resumed_from < job.max_epochs:
-        job.fit_remaining(state)
-    return job.evaluate_and_publish(state, resumed_from_epoch=resumed_from)
+    try:
+        with job.cache.locked(wait=wait, waiting=job.waiting):
+            cached = job.from_cache()
+            if cached is not None:
+                return cached
+            state = job.restore_or_start()
+            resumed_from = state.epochs_done
+            if state.stopped_by is None and resumed_from < job.max_epochs:
+                job.fit_remaining(state)
+            return job.evaluate_and_publish(state, resumed_from_epoch=resumed_from)
+    except EntryLockedError as exc:
+        raise TrainingError(
+            f"{job.label} is being trained into {job.cache.directory} by {exc.holder} (another "
+            "run on the same --model-cache); wait for it (leave out --no-wait) or give another "
+            "--model-cache."
+        ) from None
