@@ -731,6 +731,18 @@ class _Job:
             run, resumed_from_epoch=resumed_from_epoch, from_cache=False, predictions=predictions
         )
 
+    def run(self) -> TrainResult:
+        """The finished run from the cache, else resume or start, train, test and publish it
+        (with the entry's lock held)."""
+        cached = self.from_cache()
+        if cached is not None:
+            return cached
+        state = self.restore_or_start()
+        resumed_from = state.epochs_done
+        if state.stopped_by is None and resumed_from < self.max_epochs:
+            self.fit_remaining(state)
+        return self.evaluate_and_publish(state, resumed_from_epoch=resumed_from)
+
 
 def _silent(line: str) -> None:
     """The `progress` sink when none is given."""
@@ -771,15 +783,14 @@ def train_variant(
         jit_compile: compile the training step with XLA (part of the cache key).
         energy_setup: how each training session's energy is read (default: the training
             device's counter, one job on the machine).
-        wait: when another process holds the entry (another run training the same model into
-            the same cache), wait for it and read its finished run (saying so through
-            `progress`); False raises `TrainingError` at once instead.
+        wait: wait for another run training the same entry, then read it (False: fail).
 
     Returns:
         The trained model with its history, times and test accuracy.
 
     Raises:
-        TrainingError: NaN loss, out of memory, or no usable validation data; one sentence.
+        TrainingError: NaN loss, out of memory, no usable validation data, or (`wait` False)
+            the entry busy; one sentence.
     """
     job = _Job(
         entry,
@@ -792,16 +803,14 @@ def train_variant(
         jit_compile=jit_compile,
         energy_setup=energy_setup or EnergySetup(),
     )
+    return _run_locked(job, wait=wait)
+
+
+def _run_locked(job: _Job, *, wait: bool) -> TrainResult:
+    """`job.run()` with its cache entry's lock held (`CacheEntry.locked`)."""
     try:
         with job.cache.locked(wait=wait, waiting=job.waiting):
-            cached = job.from_cache()
-            if cached is not None:
-                return cached
-            state = job.restore_or_start()
-            resumed_from = state.epochs_done
-            if state.stopped_by is None and resumed_from < job.max_epochs:
-                job.fit_remaining(state)
-            return job.evaluate_and_publish(state, resumed_from_epoch=resumed_from)
+            return job.run()
     except EntryLockedError as exc:
         raise TrainingError(
             f"{job.label} is being trained into {job.cache.directory} by {exc.holder} (another "
