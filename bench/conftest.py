@@ -12,6 +12,7 @@ its logs are silenced for this process and its workers unless `-v`/`--verbose` a
 from __future__ import annotations
 
 import sys
+import warnings
 
 import pytest
 
@@ -152,11 +153,25 @@ def _connect(suite: Suite) -> None:
         raise pytest.UsageError(str(exc)) from None
 
 
+def _quiet_interrupt(config: pytest.Config) -> None:
+    """Under `python -m bench run` (`--display progress`), which says in one line what an
+    interrupted run kept, pytest's KeyboardInterrupt banner and pytest-benchmark's "nothing
+    saved" warning are noise: both are dropped."""
+    if getattr(config.option, "display", None) != "progress":
+        return
+    warnings.filterwarnings("ignore", message="Not saving anything")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:  # pytest has no option for it; tests/test_faults.py would notice
+        reporter._report_keyboardinterrupt = lambda: None
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session) -> object:
     """pytest-benchmark writes the JSON here: a write that fails (a full disk) is one sentence
     with its cause and the exit status `EXIT_UNWRITTEN`, so that `python -m bench run` keeps
     the previous file instead of taking the run for one where a model failed."""
+    if session.exitstatus == pytest.ExitCode.INTERRUPTED:
+        _quiet_interrupt(session.config)
     try:
         return (yield)
     except OSError as exc:

@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -413,3 +414,150 @@ def test_cleanup_removes_only_the_temporaries_of_processes_that_are_gone(tmp_pat
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+# --- defect 7 and cache integrity: a cache entry edited by hand is never trusted ----------------
+
+
+def _train_tiny(cache_root: Path, lines: list[str]):
+    from test_training import epochs_profile, tiny_dataset, tiny_entry
+
+    from bench.training import fit
+
+    return fit.train_variant(
+        tiny_entry(), tiny_dataset(), profile=epochs_profile(1), cache_root=cache_root, seed=0,
+        progress=lines.append, energy_setup=fit.EnergySetup(counters=None, idle_s=0.0),
+    )  # fmt: skip
+
+
+def _edit_accuracy(entry: Path) -> None:
+    import json
+
+    payload = json.loads((entry / "result.json").read_text())
+    payload["test_accuracy"] = 0.99
+    (entry / "result.json").write_text(json.dumps(payload))
+
+
+def _zero_predictions(entry: Path) -> None:
+    import numpy as np
+
+    np.save(entry / "predictions.npy", np.zeros(len(np.load(entry / "predictions.npy")), "int16"))
+
+
+def _grow_model(entry: Path) -> None:
+    with open(entry / "final.keras", "ab") as handle:
+        handle.write(b"\0")
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (_edit_accuracy, "result.json says test accuracy 99.00 % but its stored predictions "),
+        (_zero_predictions, "predictions.npy does not match the checksum in result.json (edited "),
+        (_grow_model, "final.keras does not match the checksum in result.json (edited or "),
+    ],
+)
+def test_a_cache_entry_contradicted_by_its_files_is_moved_aside_and_retrained(
+    tmp_path, edit, reason
+):
+    """Defect 7: accuracy 0.99 written into result.json, or all-zero predictions, were
+    trusted. Now a mismatch is one sentence and a retrain."""
+    first = _train_tiny(tmp_path, [])
+    (entry,) = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
+    edit(entry)
+    lines: list[str] = []
+    again = _train_tiny(tmp_path, lines)
+    warning = next(line for line in lines if "is corrupt" in line)
+    assert reason in warning and warning.endswith("training from scratch.")
+    assert again.from_cache is False
+    assert again.test_accuracy == first.test_accuracy  # the same seed trains the same model
+    assert len(list(tmp_path.glob(f"{entry.name}.corrupt-*"))) == 1
+    assert _train_tiny(tmp_path, []).from_cache is True  # the new entry is trusted again
+
+
+# --- defect 5: Ctrl-C and SIGTERM -------------------------------------------------------------
+
+QUICK_TRAINING = ["--accuracy", "train", "--profile", "quick", "--dataset", "synthetic",
+                  "--variants", "v01", *FAST]  # fmt: skip
+
+
+def _session_processes(session: int) -> list[int]:
+    """The processes still alive in a session (the run was started as its leader)."""
+    alive = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            with contextlib.suppress(OSError):
+                if os.getsid(int(name)) == session:
+                    alive.append(int(name))
+    return alive
+
+
+def _interrupt(command: list[str], *, to_group: bool, signum: int) -> tuple[int, str, list[int]]:
+    """Start `command` as a session leader, send `signum` once v01's first epoch is saved;
+    (its exit status, what it printed after the signal, the processes left of its session)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_OFFLINE": "1"}
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True, cwd=ROOT, env=env,
+    ) as proc:  # fmt: skip
+        try:
+            _read_until(proc, "epoch 1/")
+            (os.killpg if to_group else os.kill)(proc.pid, signum)
+            after = proc.communicate(timeout=120)[0]
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    time.sleep(0.5)  # let the kernel reap what the run's end killed
+    return proc.returncode, after, _session_processes(proc.pid)
+
+
+def _epochs_kept(cache: Path) -> int:
+    import json
+
+    (entry,) = (p for p in cache.iterdir() if p.name.startswith("v01-"))
+    if (entry / "result.json").is_file():
+        return json.loads((entry / "result.json").read_text())["epochs"]
+    return json.loads((entry / "state.json").read_text())["epochs_done"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("to_group", "signum"),
+    [(True, signal.SIGINT), (False, signal.SIGINT), (False, signal.SIGTERM)],
+    ids=["ctrl-c-to-the-group", "sigint-to-the-main-process", "sigterm-to-the-main-process"],
+)
+def test_an_interrupted_run_says_what_it_kept_in_one_line(tmp_path, to_group, signum):
+    """Defect 5: 20 lines of KeyboardInterrupt traceback, pytest killed after 0.25 s before
+    its cleanup, an orphaned worker writing epochs after the end, nothing said about
+    results/benchmark.json. Now: one line, exit 130, no process left, the epochs kept."""
+    results, cache = tmp_path / "results", tmp_path / "models"
+    results.mkdir()
+    (results / "benchmark.json").write_bytes(b'{"marker": "the previous run"}')
+    os.utime(results / "benchmark.json", (0, 1_700_000_000))  # 2023-11-14 22:13 UTC
+    command = [sys.executable, "-m", "bench", "run", "--out", str(results), "--model-cache",
+               str(cache), *QUICK_TRAINING]  # fmt: skip
+    status, after, left = _interrupt(command, to_group=to_group, signum=signum)
+    assert status == 130, after
+    said = [line for line in after.splitlines() if line.strip()]
+    assert said == [
+        f"interrupted; 1 model kept in the cache {cache} (1 to resume from the last saved "
+        f"epoch); {results / 'benchmark.json'} is from the previous run (2023-11-14 22:13 UTC)."
+    ]
+    assert left == []
+    assert (results / "benchmark.json").read_bytes() == b'{"marker": "the previous run"}'
+    assert sorted(p.name for p in results.iterdir()) == ["benchmark.json"]
+    assert _epochs_kept(cache) >= 1
+
+
+@pytest.mark.slow
+def test_sigint_to_pytest_alone_stops_its_workers(tmp_path):
+    """`pytest bench` interrupted in its main process only: its workers are stopped too, not
+    orphaned (they are not in the signalled process)."""
+    command = [sys.executable, "-m", "pytest", str(ROOT / "bench" / "test_suite.py"), "-p",
+               "no:cacheprovider", "--display=progress", f"--benchmark-json={tmp_path / 'b.json'}",
+               "--model-cache", str(tmp_path / "models"), *QUICK_TRAINING]  # fmt: skip
+    status, after, left = _interrupt(command, to_group=False, signum=signal.SIGINT)
+    assert status == 2, after  # pytest's "interrupted"
+    assert left == []
+    assert "Traceback" not in after
+    assert _epochs_kept(tmp_path / "models") >= 1

@@ -22,7 +22,10 @@ not write its result; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -135,6 +138,67 @@ def _publish(partial: Path, json_path: Path, status: int) -> int:
     return status
 
 
+INTERRUPTED = 130  # the shell's status for a process ended by SIGINT
+PYTEST_INTERRUPTED = 2  # pytest's ExitCode.INTERRUPTED: a Ctrl-C that reached it directly
+STOP_GRACE_S = 60.0  # after an interrupt, how long the suite may take to stop its workers
+
+
+def _run_suite(command: list[str]) -> tuple[int, bool]:
+    """Run the suite in its own process group; (its exit status, whether it was interrupted).
+
+    Ctrl-C (or a SIGTERM, or a SIGINT to this process alone) is passed on once, as SIGINT, to
+    the suite's whole group: pytest stops its workers and ends, the workers keep their finished
+    epochs. The suite has its own group so that a terminal's Ctrl-C reaches it through this
+    process only, never twice. A second interrupt, or a suite still running `STOP_GRACE_S`
+    after the first, is ended with SIGKILL; whatever is left of its group goes the same way, so
+    no process outlives the run.
+    """
+    proc = subprocess.Popen(command, process_group=0)
+    interrupts: list[float] = []
+
+    def forward(signum: int, frame: object) -> None:
+        interrupts.append(time.monotonic())
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT if len(interrupts) == 1 else signal.SIGKILL)
+
+    handlers = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while True:
+            try:
+                status = proc.wait(timeout=1.0)
+                break
+            except subprocess.TimeoutExpired:
+                if interrupts and time.monotonic() - interrupts[0] > STOP_GRACE_S:
+                    os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    if interrupts:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # a worker that outlived pytest
+    return status, bool(interrupts)
+
+
+def _kept(passthrough: list[str], since: float) -> str:
+    """How many models this run left in the model cache, finished or resumable, in words."""
+    from bench.suite.options import DEFAULT_MODEL_CACHE, path
+
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--model-cache", type=path, default=DEFAULT_MODEL_CACHE)
+    cache = parser.parse_known_args(passthrough)[0].model_cache
+    entries = [p for p in cache.glob("*") if p.is_dir() and ".corrupt-" not in p.name]
+
+    def touched(folder: Path, name: str) -> bool:
+        file = folder / name
+        return file.is_file() and file.stat().st_mtime >= since
+
+    finished = sum(touched(p, "result.json") for p in entries)
+    resumable = sum(touched(p, "state.json") and not touched(p, "result.json") for p in entries)
+    kept = finished + resumable
+    said = f"{kept} model{'s' if kept != 1 else ''} kept in the cache {cache}"
+    return said + (f" ({resumable} to resume from the last saved epoch)" if resumable else "")
+
+
 def main(argv: list[str]) -> int:
     args, passthrough = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -143,7 +207,12 @@ def main(argv: list[str]) -> int:
     command = suite_command(args, passthrough, partial)
     if args.verbose:
         print("running:", " ".join(command), flush=True)
-    status = subprocess.call(command)
+    started = time.time()
+    status, interrupted = _run_suite(command)
+    if interrupted or status == PYTEST_INTERRUPTED:
+        partial.unlink(missing_ok=True)
+        print(f"interrupted; {_kept(passthrough, started)}; {previous_run(json_path)}.")
+        return INTERRUPTED
     if status not in (0, 1, atomic.EXIT_UNWRITTEN):  # 1: a model failed, its record says why
         partial.unlink(missing_ok=True)
         print(f"the suite did not run (pytest exit {status}); see the message above.")

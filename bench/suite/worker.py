@@ -43,6 +43,7 @@ from bench.training.profiles import run_label
 __all__ = ["import_plugins", "main", "measure"]  # import_plugins: for callers of the old route
 
 FAULT_ENV = "BENCH_TEST_FAULT"  # test-only: see _fault_hook
+INTERRUPTED = 130  # the shell's status for a process ended by SIGINT
 ORPHAN_GRACE_S = 30.0  # a "parent" fault: how long to wait for the parent-death signal
 
 
@@ -248,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         import_plugins(args.plugin)
         record = measure(args)
         status = 0
+    except KeyboardInterrupt:  # Ctrl-C reached the whole group: the suite says what was kept
+        return INTERRUPTED
     except Exception as exc:  # a bug of ours: keep the traceback, and still write a record
         traceback.print_exc()
         record = empty_variant_record(args.variant)

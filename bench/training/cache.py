@@ -21,7 +21,11 @@ corrupt checkpoint, corrupt result, cache key):
   `epochs_done` named `epochs`, without the early-stopping counters, plus the test accuracy).
   Anything that does not parse, lacks a field, has a field of the wrong JSON type, or does not
   fit together raises `CorruptEntryError`; the caller moves the folder aside with `move_aside`
-  and starts again.
+  and starts again. `result.json` holds the sha256 of `final.keras` and `predictions.npy`
+  (`checksums`), so a file edited or damaged after the run is refused the same way.
+- One process at a time reads, trains or publishes an entry (`CacheEntry.locked`: `flock` on a
+  lock file beside the folder, released when its process dies); a second run on the same cache
+  waits for the entry and then reads the finished run. `tests/test_faults.py` runs two workers.
 """
 
 from __future__ import annotations
@@ -61,6 +65,10 @@ FINAL_FILE = "final.keras"
 # have none and the caller recomputes them from final.keras.
 PREDICTIONS_FILE = "predictions.npy"
 _CHECKPOINT_PATTERN = "checkpoint-epoch*.keras"
+# result.json's sha256 of the files it describes, so that an edited or damaged file is never
+# used; entries written before it have none (FORMAT_VERSION 1 either way).
+CHECKSUMS_FIELD = "checksums"
+_SUMMED = (FINAL_FILE, PREDICTIONS_FILE)
 
 # Bump when the training code changes what a cached result means. 2: precision and XLA in the key.
 _KEY_FORMAT = 2
@@ -409,12 +417,32 @@ def _read_json(path: Path, envelope: dict[str, tuple[type, ...]]) -> dict[str, A
     return payload
 
 
+def _sha256(path: Path) -> str | None:
+    """The file's sha256 in hex, or None when it is missing."""
+    digest_ = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest_.update(block)
+    except FileNotFoundError:
+        return None
+    return digest_.hexdigest()
+
+
 def _try_lock(fd: int) -> bool:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
     return True
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether `path` still names the file open as `fd`."""
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def _holder(lock_path: Path) -> str:
@@ -477,7 +505,8 @@ class CacheEntry:
         """The finished run's `result.json`, or None when the run has not finished.
 
         Raises:
-            CorruptEntryError: the file is unreadable, or `final.keras` is missing.
+            CorruptEntryError: the file is unreadable, `final.keras` is missing, or a file does
+                not match the checksum `result.json` holds for it (edited or damaged).
         """
         payload = self._read(RESULT_FILE, _ENVELOPE)
         if payload is None:
@@ -485,7 +514,23 @@ class CacheEntry:
         run = FinishedRun.from_json(payload)
         if not self.final_path.is_file():
             raise CorruptEntryError(f"{RESULT_FILE} exists but {FINAL_FILE} is missing")
+        self._check_sums(payload.get(CHECKSUMS_FIELD))
         return run
+
+    def _check_sums(self, sums: Any) -> None:
+        """Each file `result.json` has a checksum for must still have it (entries written
+        before checksums were kept have none; their predictions are checked by the caller)."""
+        if sums is None:
+            return
+        if not isinstance(sums, dict) or set(sums) != set(_SUMMED):
+            raise CorruptEntryError(f"{RESULT_FILE} has malformed {CHECKSUMS_FIELD}: {sums!r}")
+        for name in _SUMMED:
+            found = _sha256(self.directory / name)
+            if found != sums[name]:
+                raise CorruptEntryError(
+                    f"{name} does not match the checksum in {RESULT_FILE} "
+                    f"({'missing' if found is None else 'edited or damaged'})"
+                )
 
     def read_state(self) -> TrainState | None:
         """The resume state, or None when no epoch was saved; its checkpoint is on disk.
@@ -521,7 +566,8 @@ class CacheEntry:
     ) -> Iterator[None]:
         """Hold the entry's lock for the block: one process at a time reads, trains or publishes
         the entry. The lock is `flock` on `lock_path`, so it dies with its process (a killed run
-        never leaves the entry locked). The lock file itself stays (removing it would race).
+        never leaves the entry locked; its lock file, left behind, is taken over). The holder
+        removes the lock file when it lets go; a waiter that locked a removed file tries again.
 
         Args:
             wait: wait for the holder to let go; False raises `EntryLockedError` at once.
@@ -532,21 +578,27 @@ class CacheEntry:
             EntryLockedError: `wait` is False and another process holds the lock.
         """
         self.directory.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            started, said = time.monotonic(), -math.inf
+        started, said = time.monotonic(), -math.inf
+        while True:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
             while not _try_lock(fd):
                 holder = _holder(self.lock_path)
                 if not wait:
+                    os.close(fd)
                     raise EntryLockedError(holder)
                 if time.monotonic() - said >= LOCK_SAY_EVERY_S:
                     said = time.monotonic()
                     waiting(holder, said - started)
                 time.sleep(LOCK_POLL_S)
+            if _same_file(fd, self.lock_path):
+                break
+            os.close(fd)  # the holder removed the file we locked: lock the current one
+        try:
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()} {platform.node()}\n".encode())
             yield
         finally:
+            self.lock_path.unlink(missing_ok=True)  # still holding it: no one else can
             os.close(fd)  # lets go of the lock
 
     def remove_temporaries(self) -> None:
@@ -621,8 +673,10 @@ class CacheEntry:
         self._publish(run)
 
     def _publish(self, run: FinishedRun) -> None:
-        """Write `result.json` (after `final.keras`), then drop the checkpoints and the state."""
-        envelope = {"format": FORMAT_VERSION, "key": self.key}
+        """Write `result.json` (after `final.keras` and the predictions, with their checksums),
+        then drop the checkpoints and the state."""
+        sums = {name: _sha256(self.directory / name) for name in _SUMMED}
+        envelope = {"format": FORMAT_VERSION, "key": self.key, CHECKSUMS_FIELD: sums}
         write_json_atomic(self.directory / RESULT_FILE, {**run.to_json(), **envelope})
         # result.json now holds everything state.json did; a finished entry is those two files.
         for old in [*self.directory.glob(_CHECKPOINT_PATTERN), self.directory / STATE_FILE]:

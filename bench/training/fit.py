@@ -55,6 +55,7 @@ from bench.measure import energy
 from bench.measure.environment import device_name
 from bench.training import precise_bn
 from bench.training.cache import (
+    RESULT_FILE,
     CacheEntry,
     CorruptEntryError,
     EntryLockedError,
@@ -547,6 +548,10 @@ class _Job:
         if predictions is None:  # an entry written before predictions were kept
             predictions = self._predictions()
             self.cache.write_predictions(predictions)
+        contradiction = self._contradiction(run, predictions)
+        if contradiction is not None:
+            self._discard(contradiction)
+            return None
         accuracy = units.percent(run.test_accuracy)
         self.say(
             f"{self.label} taken from the cache {self.cache.directory} "
@@ -558,6 +563,23 @@ class _Job:
             from_cache=True,
             predictions=predictions,
         )
+
+    def _contradiction(self, run: FinishedRun, predictions: np.ndarray) -> str | None:
+        """Why the cached accuracy cannot be used, when the stored predictions, scored against
+        this run's test labels, do not give it (a `result.json` edited by hand), else None."""
+        labels = np.asarray(self.split.y_test).reshape(-1)
+        if run.test_examples != len(labels) or len(predictions) != len(labels):
+            return (
+                f"{RESULT_FILE} describes {run.test_examples} test images with "
+                f"{len(predictions)} predictions, the test set has {len(labels)}"
+            )
+        scored = float(np.mean(predictions == labels))
+        if abs(scored - run.test_accuracy) > 1e-9:
+            return (
+                f"{RESULT_FILE} says test accuracy {units.percent(run.test_accuracy)} but its "
+                f"stored predictions score {units.percent(scored)}"
+            )
+        return None
 
     def restore_or_start(self) -> TrainState:
         """A killed run's state with its last saved epoch loaded, else a fresh state."""
