@@ -226,11 +226,19 @@ def test_a_model_with_the_wrong_head_is_named_with_its_shape_and_the_class_count
 def _run(
     args: list[str], tmp_path: Path, extra_env: dict[str, str] | None = None, **kwargs
 ) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_OFFLINE": "1", **(extra_env or {})}
-    return subprocess.run(
+    """`python -m bench run ARGS` with a temporary folder of its own, which must be empty
+    afterwards: the harness leaves nothing behind in it (issue 24: a `bench-records-*` folder
+    after every run)."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_OFFLINE": "1", "TMPDIR": str(temporary),
+           **(extra_env or {})}  # fmt: skip
+    proc = subprocess.run(
         [sys.executable, "-m", "bench", "run", "--out", str(tmp_path / "results"), *args],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=600, **kwargs,
     )  # fmt: skip
+    assert list(temporary.iterdir()) == [], "the run left files in its temporary folder"
+    return proc
 
 
 @pytest.mark.slow
@@ -495,7 +503,9 @@ def _session_processes(session: int) -> list[int]:
 def _interrupt(command: list[str], *, to_group: bool, signum: int) -> tuple[int, str, list[int]]:
     """Start `command` as a session leader, send `signum` once v01's first epoch is saved;
     (its exit status, what it printed after the signal, the processes left of its session)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_OFFLINE": "1"}
+    temporary = Path(command[command.index("--model-cache") + 1]).parent / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_OFFLINE": "1", "TMPDIR": str(temporary)}
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True, cwd=ROOT, env=env,
@@ -508,6 +518,7 @@ def _interrupt(command: list[str], *, to_group: bool, signum: int) -> tuple[int,
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
     time.sleep(0.5)  # let the kernel reap what the run's end killed
+    assert list(temporary.iterdir()) == [], "the run left files in its temporary folder"
     return proc.returncode, after, _session_processes(proc.pid)
 
 
@@ -561,3 +572,46 @@ def test_sigint_to_pytest_alone_stops_its_workers(tmp_path):
     assert left == []
     assert "Traceback" not in after
     assert _epochs_kept(tmp_path / "models") >= 1
+
+
+# --- defect 7: the rest ----------------------------------------------------------------------
+
+
+def test_the_nan_message_names_no_folder_that_does_not_exist(tmp_path):
+    """The NaN sentence said "epochs before it stay checkpointed in <folder>" when no epoch had
+    been saved and the folder did not exist."""
+    from test_training import epochs_profile, tiny_dataset
+
+    from bench.training import fit
+
+    import_plugins([str(PLUGINS / "nan_net.py")])
+    try:
+        with pytest.raises(fit.TrainingError) as failed:
+            fit.train_variant(
+                architectures.get("nan_net"), tiny_dataset(), profile=epochs_profile(2),
+                cache_root=tmp_path, seed=0,
+                energy_setup=fit.EnergySetup(counters=None, idle_s=0.0),
+            )  # fmt: skip
+    finally:
+        architectures.unregister("nan_net")
+    message = str(failed.value)
+    assert message.startswith("loss became NaN at epoch 1 for nan_net")
+    assert message.endswith("no epoch had finished, so nothing was saved.")
+    assert str(tmp_path) not in message
+
+
+def test_a_one_model_report_draws_without_a_warning(tmp_path):
+    """A one-model report printed matplotlib's "divide by zero encountered in scalar divide"
+    (a plot axis of zero width); warnings are errors in these tests."""
+    import json
+
+    from test_reports import make_record, make_suite
+
+    from reports.build import build
+
+    doc = make_suite([make_record("v01", 159_146, 10_387_776, 0.7232, latency_s=6e-4)])
+    doc["published_references"] = []
+    (tmp_path / "one.json").write_text(json.dumps(doc))
+    built = build([tmp_path / "one.json"], tmp_path / "report")
+    assert (tmp_path / "report" / "plots" / "pareto_macs.png").is_file()
+    assert built.html.is_file()

@@ -60,6 +60,7 @@ from typing import Any
 
 import ray
 
+from bench import atomic
 from bench.suite import transfer
 from bench.suite.jobs import (
     CONCURRENT_JOBS_ENV,
@@ -538,7 +539,7 @@ class RayExecutor:
             record["model_path"] = str(folder / transfer.FINAL_FILE)
         if record is not None:
             job.out.parent.mkdir(parents=True, exist_ok=True)
-            job.out.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
+            atomic.write_atomic(job.out, json.dumps(record, indent=1, default=str).encode())
         return JobResult(record, reply["returncode"], reply["tail"], reply["wall_s"])
 
     def _failed(self, job: Job, exc: Exception) -> JobResult:

@@ -706,10 +706,16 @@ class _Job:
                 if self.recipe.learning_rate is None
                 else self.recipe.learning_rate
             )
+            done = state.epochs_done
+            kept = (
+                f"the {_epochs(done)} before it stay checkpointed in {self.cache.directory}"
+                if done
+                else "no epoch had finished, so nothing was saved"
+            )
             raise TrainingError(
                 f"{recorder.nan} at epoch {recorder.nan_epoch} for {self.entry.id} "
                 f"({self.recipe.optimizer}, learning rate {rate}); lower the learning rate or "
-                f"check the data; epochs before it stay checkpointed in {self.cache.directory}."
+                f"check the data; {kept}."
             )
 
     def _precise_bn(self) -> bool:
