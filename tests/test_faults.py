@@ -615,3 +615,30 @@ def test_a_one_model_report_draws_without_a_warning(tmp_path):
     built = build([tmp_path / "one.json"], tmp_path / "report")
     assert (tmp_path / "report" / "plots" / "pareto_macs.png").is_file()
     assert built.html.is_file()
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_one_sentence_and_the_other_models_finish(tmp_path):
+    """SIGKILL of a worker (the out-of-memory killer, say) after its first epoch: one sentence
+    for that model, the others measured, the JSON written, exit 1 ("a model failed")."""
+    import json
+
+    fault = {"variant": "v01", "seed": 0, "after_epoch": 1, "kill": "worker",
+             "marker": str(tmp_path / "killed-once")}  # fmt: skip
+    proc = _run(
+        ["--accuracy", "train", "--profile", "smoke", "--dataset", "synthetic", "--variants",
+         "v01,v02", "--model-cache", str(tmp_path / "models"), "--no-report", *FAST],
+        tmp_path,
+        extra_env={"BENCH_TEST_FAULT": json.dumps([fault])},
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    sentence = (
+        "the worker for v01 was killed by SIGKILL (out of memory, or stopped from outside); its "
+        "finished epochs stay in the model cache, and a rerun resumes after them."
+    )
+    assert sentence in " ".join(proc.stderr.split())  # the display wraps long lines
+    assert "Traceback" not in proc.stdout + proc.stderr
+    data = json.loads((tmp_path / "results" / "benchmark.json").read_text())
+    assert data["variants"]["v01"]["errors"] == [sentence]
+    assert data["variants"]["v02"]["errors"] == [] and data["variants"]["v02"]["accuracy"]
+    assert _epochs_kept(tmp_path / "models") == 1

@@ -19,9 +19,11 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -161,19 +163,29 @@ class LocalExecutor:
             with self._lock:
                 self._other(line)
 
+        # The worker's own temporary folder, removed when it ends: what a killed worker (or
+        # TensorFlow inside it: autograph's generated files) leaves there goes with it.
+        scratch = Path(tempfile.mkdtemp(prefix=f"{job.out.stem}-", dir=job.out.parent))
         returncode, tail, wall_s = run_worker(
             command,
             variant=job.variant,
-            env=self._env,
+            env={**self._env, "TMPDIR": str(scratch)},
             cwd=Path.cwd(),
             progress=progress,
             other=other,
             preexec_fn=die_with_parent(),
             track=self._track,
         )
+        shutil.rmtree(scratch, ignore_errors=True)
         record = None
         if job.out.exists():
             record = json.loads(job.out.read_text(encoding="utf-8"))
+        elif returncode < 0:  # killed: the out-of-memory killer, a SIGKILL, a cancel
+            tail.append(
+                f"the worker for {job.variant} was killed by {signal.Signals(-returncode).name} "
+                "(out of memory, or stopped from outside); its finished epochs stay in the model "
+                "cache, and a rerun resumes after them."
+            )
         return JobResult(record, returncode, tail, wall_s)
 
 
