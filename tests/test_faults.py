@@ -495,14 +495,17 @@ def _session_processes(session: int) -> list[int]:
     for name in os.listdir("/proc"):
         if name.isdigit():
             with contextlib.suppress(OSError):
-                if os.getsid(int(name)) == session:
+                state = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                if os.getsid(int(name)) == session and state != "Z":  # a zombie has ended
                     alive.append(int(name))
     return alive
 
 
 def _interrupt(command: list[str], *, to_group: bool, signum: int) -> tuple[int, str, list[int]]:
     """Start `command` as a session leader, send `signum` once v01's first epoch is saved;
-    (its exit status, what it printed after the signal, the processes left of its session)."""
+    (its exit status, what it printed after the signal, the processes left of its session).
+    Its temporary folder must be empty afterwards, except after a SIGKILL (nothing can clean
+    up after one)."""
     temporary = Path(command[command.index("--model-cache") + 1]).parent / "tmp"
     temporary.mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_OFFLINE": "1", "TMPDIR": str(temporary)}
@@ -513,13 +516,16 @@ def _interrupt(command: list[str], *, to_group: bool, signum: int) -> tuple[int,
         try:
             _read_until(proc, "epoch 1/")
             (os.killpg if to_group else os.kill)(proc.pid, signum)
-            after = proc.communicate(timeout=120)[0]
+            proc.wait(timeout=120)  # not its output's end: an orphan would hold that open
+            time.sleep(1.0)  # let the kernel end and reap what the run's end killed
+            left = _session_processes(proc.pid)
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-    time.sleep(0.5)  # let the kernel reap what the run's end killed
-    assert list(temporary.iterdir()) == [], "the run left files in its temporary folder"
-    return proc.returncode, after, _session_processes(proc.pid)
+            for pid in _session_processes(proc.pid):  # a failed test leaves nothing running
+                os.kill(pid, signal.SIGKILL)
+        after = proc.stdout.read()
+    if signum != signal.SIGKILL:
+        assert list(temporary.iterdir()) == [], "the run left files in its temporary folder"
+    return proc.returncode, after, left
 
 
 def _epochs_kept(cache: Path) -> int:
@@ -642,3 +648,14 @@ def test_a_killed_worker_is_one_sentence_and_the_other_models_finish(tmp_path):
     assert data["variants"]["v01"]["errors"] == [sentence]
     assert data["variants"]["v02"]["errors"] == [] and data["variants"]["v02"]["accuracy"]
     assert _epochs_kept(tmp_path / "models") == 1
+
+
+@pytest.mark.slow
+def test_a_killed_run_takes_the_suite_and_its_workers_with_it(tmp_path):
+    """SIGKILL to `python -m bench run` (which cannot pass it on): the suite, in a process group
+    of its own, and its workers die with it instead of training on as orphans."""
+    command = [sys.executable, "-m", "bench", "run", "--out", str(tmp_path / "results"),
+               "--model-cache", str(tmp_path / "models"), *QUICK_TRAINING]  # fmt: skip
+    status, _, left = _interrupt(command, to_group=False, signum=signal.SIGKILL)
+    assert status == -signal.SIGKILL
+    assert left == []

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from bench import atomic
+from bench.suite.jobs import die_with_parent
 
 SUITE = Path(__file__).resolve().parent.parent / "test_suite.py"
 # pytest's own output is replaced by the suite's progress lines: no header, no per-test letters,
@@ -149,11 +150,13 @@ def _run_suite(command: list[str]) -> tuple[int, bool]:
     Ctrl-C (or a SIGTERM, or a SIGINT to this process alone) is passed on once, as SIGINT, to
     the suite's whole group: pytest stops its workers and ends, the workers keep their finished
     epochs. The suite has its own group so that a terminal's Ctrl-C reaches it through this
-    process only, never twice. A second interrupt, or a suite still running `STOP_GRACE_S`
-    after the first, is ended with SIGKILL; whatever is left of its group goes the same way, so
-    no process outlives the run.
+    process only, never twice; it dies with this process (a SIGKILL here). A second interrupt,
+    or a suite still running `STOP_GRACE_S` after the first, is ended with SIGKILL; whatever is
+    left of its group goes the same way, so no process outlives the run.
     """
-    proc = subprocess.Popen(command, process_group=0)
+    # Its own group, and tied to this process: a SIGKILL here (which cannot be passed on) takes
+    # the suite with it, and its workers with it (`die_with_parent`), instead of orphaning them.
+    proc = subprocess.Popen(command, process_group=0, preexec_fn=die_with_parent())
     interrupts: list[float] = []
 
     def forward(signum: int, frame: object) -> None:
