@@ -7,6 +7,7 @@ registers (from a `--plugin` module, for instance).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -18,6 +19,12 @@ from architectures.builder import build_from_spec
 from architectures.spec import Published, Recipe, VariantSpec
 
 Kind = Literal["variant", "reference", "user"]
+# An id names folders and files (cache entries, worker records, plots), benchmark names and JSON
+# keys, and is split on "," (--variants) and "@" (deployments): ASCII letters, digits, "-", "_"
+# and ".", not "." first, so that no id can name a path outside its folder ("../x", "sub/dir"),
+# nor "-" first, which a command line (the worker's `--variant -x`) would read as an option.
+ID_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+RESERVED_IDS = ("all",)  # --variants all selects every entry
 Builder = Callable[..., keras.Model]
 
 
@@ -71,6 +78,7 @@ class _Registry(Mapping[str, Entry]):
         return len(self._entries)
 
     def _add(self, entry: Entry) -> Entry:
+        check_id(entry.id)
         if entry.id in self._entries:
             raise RegistryError(f"variant {entry.id!r} is already registered; choose another id.")
         self._entries[entry.id] = entry
@@ -81,6 +89,15 @@ class _Registry(Mapping[str, Entry]):
 
 
 VARIANTS = _Registry()
+
+
+def check_id(id: object) -> None:
+    """Raise `RegistryError` unless `id` is a safe model id (`ID_PATTERN`, not reserved)."""
+    if not isinstance(id, str) or not ID_PATTERN.fullmatch(id) or id in RESERVED_IDS:
+        raise RegistryError(
+            f"the model id {id!r} is not allowed; use 1 to 64 ASCII letters, digits, '-', '_' "
+            "and '.' ('.' and '-' not first), such as 'my_net-v2', and not 'all'."
+        )
 
 
 def register(

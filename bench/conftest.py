@@ -11,6 +11,9 @@ its logs are silenced for this process and its workers unless `-v`/`--verbose` a
 
 from __future__ import annotations
 
+import sys
+import warnings
+
 import pytest
 
 from bench.contract import CONTRACT_VERSION
@@ -81,17 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
         configure(settings)
     except EnvironmentError_ as exc:
         raise pytest.UsageError(str(exc)) from None
-    import architectures
-    from bench.suite.plugins import PluginError, import_plugins
-
-    try:
-        import_plugins(config.option.plugin)
-    except PluginError as exc:
-        raise pytest.UsageError(str(exc)) from None
-    try:
-        entries = architectures.select(config.option.variants)
-    except architectures.UnknownVariantError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    entries = _entries(config)
     if config.option.accuracy == "load" and config.option.weights_dir is None:
         raise pytest.UsageError("--accuracy load needs --weights-dir DIR holding <id>.keras files.")
     if config.option.accuracy in {"train", "load"}:
@@ -111,6 +104,23 @@ def pytest_configure(config: pytest.Config) -> None:
     suite.display, suite.show_worker_output = display, verbose
     config.stash[SUITE_KEY] = suite
     _present(config, suite)
+
+
+def _entries(config: pytest.Config) -> list:
+    """The selected registry entries, once the plugins are imported; a plugin that does not
+    import, an unknown id or a user model whose output does not fit the dataset's classes stops
+    the run in one sentence."""
+    import architectures
+    from bench.suite.plugins import PluginError, check_heads, import_plugins
+
+    option = config.option
+    try:
+        import_plugins(option.plugin)
+        entries = architectures.select(option.variants)
+        check_heads(entries, option.dataset if option.accuracy != "reported" else "cifar10")
+    except (PluginError, architectures.UnknownVariantError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return entries
 
 
 def _present(config: pytest.Config, suite: Suite) -> None:
@@ -149,6 +159,41 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         from bench.history.autosave import install
 
         install(session)
+
+
+def _quiet_interrupt(config: pytest.Config) -> None:
+    """Under `python -m bench run` (`--display progress`), which says in one line what an
+    interrupted run kept, pytest's KeyboardInterrupt banner and pytest-benchmark's "nothing
+    saved" warning are noise: both are dropped."""
+    if getattr(config.option, "display", None) != "progress":
+        return
+    warnings.filterwarnings("ignore", message="Not saving anything")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:  # pytest has no option for it; tests/test_faults.py would notice
+        reporter._report_keyboardinterrupt = lambda: None
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> object:
+    """pytest-benchmark writes the JSON here: a write that fails (a full disk) is one sentence
+    with its cause and the exit status `EXIT_UNWRITTEN`, so that `python -m bench run` keeps
+    the previous file instead of taking the run for one where a model failed."""
+    if session.exitstatus == pytest.ExitCode.INTERRUPTED:
+        _quiet_interrupt(session.config)
+    try:
+        return (yield)
+    except OSError as exc:
+        from bench import atomic
+
+        target = getattr(session.config.option, "benchmark_json", None)
+        name = getattr(target, "name", "the suite JSON")
+        print(
+            f"could not write {name} ({atomic.cause(exc)}); the measurements of this run are lost.",
+            file=sys.stderr,
+            flush=True,
+        )
+        session.exitstatus = atomic.EXIT_UNWRITTEN
+        return None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench.atomic import EXIT_UNWRITTEN
 from bench.conftest import SUITE_KEY, Suite
 from bench.measure import timing as latency
 from bench.suite import deployments, scenarios, seeds
@@ -36,7 +37,10 @@ def test_record(variant: str, suite: Suite) -> None:
     job in a fresh process; the seeds' records merged into the model's record."""
     results = suite.wait(suite.jobs(variant))
     dead = next((r for r in results if r.record is None), None)
-    if dead is not None:
+    if dead is not None and (dead.returncode < 0 or dead.returncode == EXIT_UNWRITTEN):
+        suite.record_error(variant, dead.tail[-1])  # killed, or no room for its record
+        pytest.fail(dead.tail[-1], pytrace=False)
+    if dead is not None:  # a bug of ours: its traceback
         pytest.fail(
             f"a worker for {variant} died (exit {dead.returncode}):\n" + "\n".join(dead.tail)
         )

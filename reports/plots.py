@@ -255,6 +255,18 @@ def _reference_layer(ax: Axes, refs: pd.DataFrame, info: pd.DataFrame) -> None:
     )
 
 
+def _open_degenerate_limits(ax: Axes) -> None:
+    """Give an axis that spans no range (one model, or models of one cost) a width: a factor of
+    2 either side on the log cost axis, 1 pp on the accuracy axis. Matplotlib would otherwise
+    divide by the zero width when it lays the labels out (a RuntimeWarning)."""
+    low, high = ax.get_xlim()
+    if not high > low * 1.01:  # matplotlib's own widening of one value is a rounding error
+        ax.set_xlim(low / 2, high * 2)
+    low, high = ax.get_ylim()
+    if not high - low > 1e-6:
+        ax.set_ylim(low - 1, high + 1)
+
+
 @_styled
 def pareto_plot(
     result: AxisResult, table: pd.DataFrame, *, device: str, dataset: str, out_dir: Path
@@ -275,6 +287,7 @@ def pareto_plot(
     ax.set_xlabel(f"{axis.label} (log scale; lower is cheaper)")
     ax.set_ylabel("Test accuracy (%)")
     ax.set_title(title, fontsize=11)
+    _open_degenerate_limits(ax)
     if not pts.empty or not refs.empty:
         # Outside the axes, so that it never hides a point.
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)

@@ -345,7 +345,8 @@ def test_killed_run_resumes_after_its_last_saved_epoch(tmp_path: Path) -> None:
         timeout=300,
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    (entry_dir,) = tmp_path.iterdir()
+    # the killed process held the entry's lock: its lock file stays beside the entry, unlocked
+    (entry_dir,) = (p for p in tmp_path.iterdir() if not p.name.startswith("."))
     state = json.loads((entry_dir / "state.json").read_text())
     assert state["epochs_done"] == 2
     assert (entry_dir / "checkpoint-epoch0002.keras").is_file()

@@ -100,10 +100,12 @@ def trained(
     progress: Callable[[str], None],
     jit_compile: bool,
     concurrent_jobs: int = 1,
+    wait: bool = True,
 ) -> dict[str, Any]:
     """Train `entry` with its recipe (or take the run from the cache) and evaluate it.
 
     `concurrent_jobs`: training jobs running at once on this machine (see `run_energy`).
+    `wait`: wait for another run training the same cache entry (else a `TrainingError`).
 
     Raises:
         TrainingError: NaN loss, out of memory or unusable data, in one sentence.
@@ -117,6 +119,7 @@ def trained(
         progress=progress,
         jit_compile=jit_compile,
         energy_setup=training.EnergySetup(concurrent_jobs=concurrent_jobs),
+        wait=wait,
     )
     joules, why = run_energy(result.provenance["segments"])
     flag = learning_flag(result.test_accuracy, data.num_classes, result.history)

@@ -38,14 +38,22 @@ def statistic(metric: metrics.Metric, samples: Sequence[float], batch_size: int)
 def _timed_figures(record: dict[str, Any], bench: Mapping[str, Any]) -> None:
     extra = bench.get("extra_info", {})
     samples = (bench.get("stats") or {}).get("data") or []
+    batch_size = extra.get("batch_size")
     for metric in metrics.timed_metrics(extra.get("scenario")):
+        if metric.statistic == "images_per_s" and not (
+            isinstance(batch_size, int) and not isinstance(batch_size, bool) and batch_size >= 1
+        ):  # never a made-up batch: a rate of empty calls is no throughput
+            record["unavailable"][metric.key] = (
+                f"the benchmark records batch size {batch_size!r}, not a number of images"
+            )
+            continue
         if len(samples) < metric.min_samples:
             record["unavailable"][metric.key] = (
                 f"{len(samples)} samples, fewer than the {metric.min_samples} a "
                 f"{metric.statistic} needs"
             )
             continue
-        record[metric.key] = statistic(metric, samples, int(extra.get("batch_size") or 1))
+        record[metric.key] = statistic(metric, samples, batch_size)
 
 
 def _energy_figures(record: dict[str, Any], row: Mapping[str, Any] | None) -> None:

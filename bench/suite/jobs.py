@@ -16,10 +16,14 @@ dead worker reported with its exit code and the tail of its output.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 WORKER_MODULE = "bench.suite.worker"
 # How many worker jobs may run at once on one machine, for the workers to record: a training
 # run's energy is refused when other jobs shared its device (`bench.suite.accuracy.run_energy`).
@@ -110,6 +115,8 @@ class LocalExecutor:
         self._other = other
         self._command = tuple(command)
         self._lock = threading.Lock()
+        self._running: set[subprocess.Popen] = set()  # the workers to stop on a cancel
+        self._cancelled = False
 
     def describe(self) -> dict[str, Any]:
         """The run section's `executor`: what ran the jobs."""
@@ -124,8 +131,24 @@ class LocalExecutor:
         return self._pool.submit(self._run, job)
 
     def shutdown(self, *, cancel: bool = False) -> None:
-        """Wait for the running jobs (and drop the queued ones when `cancel`)."""
+        """Wait for the running jobs; with `cancel` (Ctrl-C, SIGTERM), drop the queued ones and
+        stop the running workers first (SIGTERM: a training keeps its finished epochs, each
+        checkpointed as it ended)."""
+        if cancel:
+            with self._lock:
+                self._cancelled = True
+                for proc in self._running:
+                    proc.terminate()
         self._pool.shutdown(wait=True, cancel_futures=cancel)
+
+    def _track(self, proc: subprocess.Popen | None, *, running: bool) -> None:
+        with self._lock:
+            if running:
+                self._running.add(proc)
+                if self._cancelled:  # started as the cancel came
+                    proc.terminate()
+            else:
+                self._running.discard(proc)
 
     def _run(self, job: Job) -> JobResult:
         job.out.parent.mkdir(parents=True, exist_ok=True)
@@ -140,18 +163,56 @@ class LocalExecutor:
             with self._lock:
                 self._other(line)
 
+        # The worker's own temporary folder, removed when it ends: what a killed worker (or
+        # TensorFlow inside it: autograph's generated files) leaves there goes with it.
+        scratch = Path(tempfile.mkdtemp(prefix=f"{job.out.stem}-", dir=job.out.parent))
         returncode, tail, wall_s = run_worker(
             command,
             variant=job.variant,
-            env=self._env,
+            env={**self._env, "TMPDIR": str(scratch)},
             cwd=Path.cwd(),
             progress=progress,
             other=other,
+            preexec_fn=die_with_parent(),
+            track=self._track,
         )
+        shutil.rmtree(scratch, ignore_errors=True)
         record = None
         if job.out.exists():
             record = json.loads(job.out.read_text(encoding="utf-8"))
+        elif returncode < 0:  # killed: the out-of-memory killer, a SIGKILL, a cancel
+            tail.append(
+                f"the worker for {job.variant} was killed by {signal.Signals(-returncode).name} "
+                "(out of memory, or stopped from outside); its finished epochs stay in the model "
+                "cache, and a rerun resumes after them."
+            )
         return JobResult(record, returncode, tail, wall_s)
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` that has Linux SIGKILL the worker when the process that started it dies.
+
+    A parent that is killed (the out-of-memory killer, `ray.cancel(force=True)`, a SIGKILL to the
+    suite) would otherwise leave its worker running as an orphan, writing epochs into the cache
+    after the run has ended, or training the same cache entry as a retried task. Ray ties its
+    own processes to their parents the same way (`prctl(PR_SET_PDEATHSIG)`); the C function is
+    looked up before the fork, the child only calls it. The signal comes when the *thread* that
+    started the child ends: the executors start each worker from a thread that waits for it.
+    None off Linux (README: there an orphan finishes its run).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    prctl.restype = ctypes.c_int
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    parent = os.getpid()
+
+    def tie() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the tie was made
+            os._exit(1)
+
+    return tie
 
 
 def run_worker(
@@ -163,6 +224,7 @@ def run_worker(
     progress: Callable[[str], None],
     other: Callable[[str], None] = lambda line: None,
     preexec_fn: Callable[[], None] | None = None,
+    track: Callable[..., None] | None = None,
 ) -> tuple[int, list[str], float]:
     """Run one worker process to its end, passing its progress lines on as they come.
 
@@ -174,8 +236,10 @@ def run_worker(
         progress: receives each progress line.
         other: receives its other output lines (stdout and stderr together: TensorFlow's logs
             when they are not silenced, a traceback), prefixed with the model id.
-        preexec_fn: run in the child before the worker starts (the Ray executor ties the
-            worker's life to its task's process with it).
+        preexec_fn: run in the child before the worker starts (both executors tie the
+            worker's life to the process that started it: `die_with_parent`).
+        track: told `(proc, running=True)` when the worker has started and `(proc,
+            running=False)` when it has ended (an executor stops running workers on a cancel).
 
     Returns:
         (exit status, the last lines of its output, seconds from start to exit).
@@ -191,11 +255,18 @@ def run_worker(
         cwd=cwd,
         preexec_fn=preexec_fn,
     ) as proc:
-        for raw in proc.stdout:
-            line = raw.rstrip()
-            if line.startswith(f"{variant} "):
-                progress(line)
-            elif line:
-                other(f"{variant} | {line}")
-            tail = [*tail[-40:], line]
+        if track is not None:
+            track(proc, running=True)
+        try:
+            for raw in proc.stdout:
+                line = raw.rstrip()
+                if line.startswith(f"{variant} "):
+                    progress(line)
+                elif line:
+                    other(f"{variant} | {line}")
+                tail = [*tail[-40:], line]
+        finally:
+            proc.wait()
+            if track is not None:
+                track(proc, running=False)
     return proc.returncode, tail, time.perf_counter() - start

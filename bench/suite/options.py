@@ -12,6 +12,7 @@ This module imports no TensorFlow: it is read when pytest starts.
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,83 @@ ACCURACY_MODES = ("reported", "train", "load")
 DISPLAYS = ("pytest", "progress")
 EXECUTORS = ("local", "ray")  # bench/suite/jobs.py: LocalExecutor; bench/suite/ray_executor.py
 DEFAULT_MODEL_CACHE = Path("results/models")  # trained models, one folder per training run
+
+
+# Value checks, run by argparse (pytest's parser and the worker's) when the command line is read,
+# so a bad value stops the run in one sentence before anything starts ("argument --jobs: ...").
+def positive_int(text: str) -> int:
+    """A whole number of at least 1 (batch sizes, jobs, MiB)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"needs a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"needs a finite number, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number above 0 (seconds, CPUs)."""
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"needs a number above 0, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number of at least 0 (GPUs per job)."""
+    value = _finite(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"needs a number of at least 0, got {text!r}")
+    return value
+
+
+def path(text: str) -> Path:
+    """A file or folder name; an empty one (which would mean the working directory) is refused."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("needs a path, got an empty one")
+    return Path(text)
+
+
+def thread_counts(text: str) -> str:
+    """INTRA,INTER: two whole numbers of at least 0 (0: TensorFlow's choice); kept as text."""
+    parts = text.split(",")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(
+            f"takes INTRA,INTER, two whole numbers of at least 0 such as 1,1; got {text!r}"
+        )
+    return text
+
+
+def model_ids(text: str) -> str:
+    """A comma-separated list naming at least one model, or 'all'; kept as text (the registry,
+    which plugins fill later, checks the names)."""
+    if not [n for n in text.split(",") if n.strip()]:
+        raise argparse.ArgumentTypeError(
+            f"names no model ({text!r}); give ids such as v01,v10, or all"
+        )
+    return text
+
+
+def seed_list(text: str) -> str:
+    """A count or a list of distinct seeds (`bench.suite.seeds.parse_seeds`); kept as text."""
+    from bench.suite.seeds import SeedsError, parse_seeds
+
+    try:
+        parse_seeds(text)
+    except SeedsError as exc:
+        raise argparse.ArgumentTypeError(str(exc).rstrip(".")) from None
+    return text
 
 
 @dataclass(frozen=True)
@@ -72,43 +150,50 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("--variants", "comma-separated model ids, or 'all' (default)", default="all"),
+    Option("--variants", "comma-separated model ids, or 'all' (default)", default="all",
+           type=model_ids),
     Option("--accuracy", "where accuracy comes from", default="reported",
            choices=ACCURACY_MODES, to_worker=True),
     Option("--profile", "training profile for --accuracy train", default="smoke",
            choices=PROFILE_NAMES, to_worker=True),
     Option("--dataset", "dataset for --accuracy train/load", default="cifar10",
            choices=DATASETS, to_worker=True),
-    Option("--data-dir", "folder or tarball holding the dataset", type=Path, to_worker=True),
-    Option("--weights-dir", "folder of <id>.keras files for --accuracy load", type=Path,
+    Option("--data-dir", "folder or tarball holding the dataset", type=path, to_worker=True),
+    Option("--weights-dir", "folder of <id>.keras files for --accuracy load", type=path,
            to_worker=True),
     Option("--model-cache", "trained-model cache (resumable)", default=DEFAULT_MODEL_CACHE,
-           type=Path, to_worker=True),
+           type=path, to_worker=True),
+    Option("--no-wait", "when another run is training the same model into the same "
+           "--model-cache, fail that model at once instead of waiting for it", action="store_true",
+           to_worker=True),
     Option("--device", "where to run", default="auto", choices=DEVICES),
     Option("--xla", "jit_compile every timed function", action="store_true"),
     Option("--precision", "Keras dtype policy", default="float32", choices=PRECISIONS),
-    Option("--threads", "INTRA,INTER (default 1,1 on CPU, 0,0 on GPU)", metavar="INTRA,INTER"),
+    Option("--threads", "INTRA,INTER (default 1,1 on CPU, 0,0 on GPU)", type=thread_counts,
+           metavar="INTRA,INTER"),
     Option("--gpu-memory-limit", "MiB of the GPU TensorFlow may use (as if on a smaller card)",
-           type=int, metavar="MIB"),
+           type=positive_int, metavar="MIB"),
     Option("--seeds", "training seeds: a count (3 = seeds 0, 1, 2) or a list (0,4,7); each "
-           "is one training run", default="1", metavar="N|S1,S2,..."),
-    Option("--throughput-batch", "images per call for throughput", default=256, type=int,
-           to_worker=True),
-    Option("--latency-budget", "seconds of batch-1 samples per model", default=3.0, type=float),
+           "is one training run", default="1", type=seed_list, metavar="N|S1,S2,..."),
+    Option("--throughput-batch", "images per call for throughput", default=256,
+           type=positive_int, to_worker=True),
+    Option("--latency-budget", "seconds of batch-1 samples per model", default=3.0,
+           type=positive_float),
     Option("--deployments", "comma-separated: keras (default), xla, bf16, litert_fp32, "
            "litert_fp16, litert_int8_dynamic, litert_int8_full, or all", default="keras",
            metavar="D1,D2,..."),
     Option("--jobs", "worker processes at once (default 2 when nothing is trained, else 1); with "
-           "--executor ray and no address, the started local cluster's size in jobs", type=int),
+           "--executor ray and no address, the started local cluster's size in jobs",
+           type=positive_int),
     Option("--executor", "where the worker jobs run: subprocesses of this machine, or tasks on a "
            "Ray cluster (pip install -e '.[cluster]')", default="local", choices=EXECUTORS),
     Option("--ray-address", "the Ray cluster to join with --executor ray (default: $RAY_ADDRESS, "
            "else a local cluster started for this run)", metavar="HOST:PORT"),
-    Option("--cpus-per-job", "CPUs each Ray job asks for", default=1.0, type=float),
+    Option("--cpus-per-job", "CPUs each Ray job asks for", default=1.0, type=positive_float),
     Option("--gpus-per-job", "GPUs each Ray job asks for (default: 1 on a cluster with GPUs "
-           "unless --device cpu, else 0)", type=float),
+           "unless --device cpu, else 0)", type=non_negative_float),
     Option("--shared-cache", "with --executor ray: a folder every node mounts at the same path; "
-           "jobs on nodes that cannot see --model-cache checkpoint there", type=Path),
+           "jobs on nodes that cannot see --model-cache checkpoint there", type=path),
     Option("--plugin", "module or .py file that registers models (repeatable)",
            action="append", to_worker=True),
     Option("--skip-profiler", "analytic FLOPs only (faster)", action="store_true",
@@ -118,7 +203,7 @@ OPTIONS: tuple[Option, ...] = (
            "run` shows them); TensorFlow's logs are silenced in both unless -v/--verbose",
            default="pytest", choices=DISPLAYS),
     Option("--estimate-from", "suite JSON of an earlier run on this machine whose timings size "
-           "the expected duration (default: from MACs)", type=Path, metavar="JSON"),
+           "the expected duration (default: from MACs)", type=path, metavar="JSON"),
 )  # fmt: skip
 
 
@@ -148,7 +233,7 @@ def worker_parser(prog: str) -> argparse.ArgumentParser:
     """The worker's parser: which model, where to write its record, and the worker options."""
     parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--variant", required=True, help="the registry id to measure")
-    parser.add_argument("--out", required=True, type=Path, help="where to write the record")
+    parser.add_argument("--out", required=True, type=path, help="where to write the record")
     parser.add_argument("--seed", type=int, default=0, help="this job's training seed")
     for option in worker_options():
         option.add_to(parser.add_argument)

@@ -12,6 +12,7 @@ import importlib.util
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 
 class PluginError(Exception):
@@ -40,3 +41,39 @@ def import_plugins(names: Iterable[str]) -> None:
                 f"the plugin {name} could not be imported ({type(exc).__name__}: {exc}); "
                 "check the path or module name and that it runs on its own."
             ) from exc
+
+
+def head_mismatch(variant: str, model: Any, num_classes: int, dataset: str) -> str | None:
+    """One sentence when `model` does not end in one score per class of `dataset`, else None.
+
+    Checked before any step of the model runs: otherwise TensorFlow fails deep inside the memory
+    step and the training, with pages of tracebacks that never name the cause.
+    """
+    shape = getattr(model, "output_shape", None)
+    if isinstance(shape, tuple) and len(shape) == 2 and shape[-1] == num_classes:
+        return None
+    return (
+        f"{variant} outputs shape {shape} but the dataset {dataset} has {num_classes} classes; "
+        "its builder must return (batch, num_classes) scores for the num_classes it is given."
+    )
+
+
+def check_heads(entries: Iterable[Any], dataset: str) -> None:
+    """Build every user model for `dataset` and refuse the first with the wrong head.
+
+    The project's own entries are left out (their tests build them for every class count).
+
+    Raises:
+        PluginError: a user model's output does not fit the dataset's classes.
+    """
+    from bench.training.datasets import SHAPES
+
+    input_shape, num_classes = SHAPES[dataset]
+    for entry in entries:
+        if entry.kind != "user":
+            continue
+        problem = head_mismatch(
+            entry.id, entry.build(input_shape, num_classes), num_classes, dataset
+        )
+        if problem is not None:
+            raise PluginError(problem)

@@ -42,14 +42,12 @@ one sentence while the others finish.
 
 from __future__ import annotations
 
-import ctypes
 import importlib.util
 import json
 import logging
 import math
 import os
 import platform
-import signal
 import sys
 import tempfile
 import threading
@@ -62,6 +60,7 @@ from typing import Any
 
 import ray
 
+from bench import atomic
 from bench.suite import transfer
 from bench.suite.jobs import (
     CONCURRENT_JOBS_ENV,
@@ -73,6 +72,7 @@ from bench.suite.jobs import (
     pythonpath,
     run_worker,
 )
+from bench.suite.jobs import die_with_parent as _die_with_parent
 from bench.suite.options import worker_argv, worker_parser
 
 MAX_RETRIES = 3  # Ray's default for tasks; each retry resumes from the last saved epoch
@@ -80,7 +80,6 @@ CANCELLED = -2  # JobResult.returncode of a job cancelled before it ended
 PACKAGES = ("architectures", "bench", "reports")  # the project, shipped to a remote cluster
 NODE_CACHE = "bench-model-cache"  # in the node's temporary folder, when nothing else fits
 LINES_POLL_S = 0.2  # how often the driver collects the jobs' progress lines
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 @dataclass(frozen=True)
@@ -150,30 +149,6 @@ class WorkerKilled(Exception):
 
 
 # --- on the node ----------------------------------------------------------------------------------
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    """A `preexec_fn` that has Linux SIGKILL the worker when its task's process dies.
-
-    A Ray worker process that is killed (the out-of-memory killer, `ray.cancel(force=True)`, a
-    test) would otherwise leave its worker running as an orphan, training the same cache entry
-    as the retried task. Ray ties its own processes to their parents the same way
-    (`prctl(PR_SET_PDEATHSIG)`); the C function is looked up before the fork, the child only
-    calls it. None off Linux (README: there an orphan finishes its run).
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    prctl.restype = ctypes.c_int
-    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-    parent = os.getpid()
-
-    def tie() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before the tie was made
-            os._exit(1)
-
-    return tie
 
 
 def _node_plugins(plugins: Sequence[str]) -> list[str]:
@@ -564,7 +539,7 @@ class RayExecutor:
             record["model_path"] = str(folder / transfer.FINAL_FILE)
         if record is not None:
             job.out.parent.mkdir(parents=True, exist_ok=True)
-            job.out.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
+            atomic.write_atomic(job.out, json.dumps(record, indent=1, default=str).encode())
         return JobResult(record, reply["returncode"], reply["tail"], reply["wall_s"])
 
     def _failed(self, job: Job, exc: Exception) -> JobResult:

@@ -10,18 +10,29 @@ one), one progress line per phase (`--display progress`), no TensorFlow log line
 `--verbose`, then the compact table and the verdict's answer (`reports.terminal`) and the
 report's path. Progress goes to stderr, the answer to stdout.
 
-The JSON is written next to its final name and moved there only when the suite ran (exit 0, or 1
-when a model failed and its record says why), so a run that stops early leaves the last good
-file (and its timings) in place.
+The JSON is written next to its final name (`bench.atomic`: a temporary of this process in the
+same folder) and moved there only when the suite ran (exit 0, or 1 when a model failed and its
+record says why) and the file reads back as a whole suite JSON (`bench.contract.validate`), so
+a run that stops early, or whose write fails (a full disk), leaves the last good file (and its
+timings) in place and says so in one sentence. Exit status (README, "Exit status"): 0 done; 1
+done, a model failed; 4 a bad option (pytest's usage error); `EXIT_UNWRITTEN` (74) the run could
+not write its result; 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from bench import atomic
+from bench.suite.jobs import die_with_parent
 
 SUITE = Path(__file__).resolve().parent.parent / "test_suite.py"
 # pytest's own output is replaced by the suite's progress lines: no header, no per-test letters,
@@ -103,25 +114,135 @@ def _report(json_path: Path, out: Path) -> None:
     print(f"data:   {json_path}")
 
 
+def _check_suite_json(data: bytes) -> None:
+    """Raise, with a reason, unless `data` is a whole suite JSON (a truncated write is not)."""
+    from bench.contract import validate
+
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"what was written is not whole JSON: {exc}") from None
+    validate(document, source="what was written")
+
+
+def previous_run(json_path: Path) -> str:
+    """Which run `json_path` holds now, in words, for a run that did not replace it."""
+    if not json_path.is_file():
+        return f"no {json_path} was written"
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(json_path.stat().st_mtime))
+    return f"{json_path} is from the previous run ({stamp})"
+
+
+def _publish(partial: Path, json_path: Path, status: int) -> int:
+    """Move the suite's JSON into place when it is whole; the run's exit status."""
+    if status == atomic.EXIT_UNWRITTEN:  # the suite said why (a full disk) in one sentence
+        partial.unlink(missing_ok=True)
+        print(f"{previous_run(json_path)}; free space and run again.")
+        return status
+    try:
+        atomic.publish(partial, json_path, _check_suite_json)
+    except atomic.PublishError as exc:
+        print(f"{exc} The measurements of this run are lost; {previous_run(json_path)}.")
+        return atomic.EXIT_UNWRITTEN
+    return status
+
+
+INTERRUPTED = 130  # the shell's status for a process ended by SIGINT
+PYTEST_INTERRUPTED = 2  # pytest's ExitCode.INTERRUPTED: a Ctrl-C that reached it directly
+STOP_GRACE_S = 60.0  # after an interrupt, how long the suite may take to stop its workers
+
+
+def _run_suite(command: list[str]) -> tuple[int, bool]:
+    """Run the suite in its own process group; (its exit status, whether it was interrupted).
+
+    Ctrl-C (or a SIGTERM, or a SIGINT to this process alone) is passed on once, as SIGINT, to
+    the suite's whole group: pytest stops its workers and ends, the workers keep their finished
+    epochs. The suite has its own group so that a terminal's Ctrl-C reaches it through this
+    process only, never twice; it dies with this process (a SIGKILL here). A second interrupt,
+    or a suite still running `STOP_GRACE_S` after the first, is ended with SIGKILL; whatever is
+    left of its group goes the same way, so no process outlives the run.
+    """
+    # Its own group, and tied to this process: a SIGKILL here (which cannot be passed on) takes
+    # the suite with it, and its workers with it (`die_with_parent`), instead of orphaning them.
+    proc = subprocess.Popen(command, process_group=0, preexec_fn=die_with_parent())
+    interrupts: list[float] = []
+
+    def forward(signum: int, frame: object) -> None:
+        interrupts.append(time.monotonic())
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT if len(interrupts) == 1 else signal.SIGKILL)
+
+    handlers = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while True:
+            try:
+                status = proc.wait(timeout=1.0)
+                break
+            except subprocess.TimeoutExpired:
+                if interrupts and time.monotonic() - interrupts[0] > STOP_GRACE_S:
+                    os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    if interrupts:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # a worker that outlived pytest
+    return status, bool(interrupts)
+
+
+def _kept(passthrough: list[str], since: float) -> str:
+    """How many models this run left in the model cache, finished or resumable, in words."""
+    from bench.suite.options import DEFAULT_MODEL_CACHE, path
+
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--model-cache", type=path, default=DEFAULT_MODEL_CACHE)
+    cache = parser.parse_known_args(passthrough)[0].model_cache
+    entries = [p for p in cache.glob("*") if p.is_dir() and ".corrupt-" not in p.name]
+
+    def touched(folder: Path, name: str) -> bool:
+        file = folder / name
+        return file.is_file() and file.stat().st_mtime >= since
+
+    finished = sum(touched(p, "result.json") for p in entries)
+    resumable = sum(touched(p, "state.json") and not touched(p, "result.json") for p in entries)
+    kept = finished + resumable
+    said = f"{kept} model{'s' if kept != 1 else ''} kept in the cache {cache}"
+    return said + (f" ({resumable} to resume from the last saved epoch)" if resumable else "")
+
+
 def main(argv: list[str]) -> int:
     args, passthrough = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "benchmark.json"
-    partial = args.out / "benchmark.json.partial"
+    partial = atomic.temporary_for(json_path)
     command = suite_command(args, passthrough, partial)
     if args.verbose:
         print("running:", " ".join(command), flush=True)
-    status = subprocess.call(command)
-    if status not in (0, 1):  # 1: some variant failed, and its record says why; still report
+    started = time.time()
+    status, interrupted = _run_suite(command)
+    if interrupted or status == PYTEST_INTERRUPTED:
+        partial.unlink(missing_ok=True)
+        print(f"interrupted; {_kept(passthrough, started)}; {previous_run(json_path)}.")
+        return INTERRUPTED
+    if status not in (0, 1, atomic.EXIT_UNWRITTEN):  # 1: a model failed, its record says why
         partial.unlink(missing_ok=True)
         print(f"the suite did not run (pytest exit {status}); see the message above.")
         return status
-    if not partial.is_file() or partial.stat().st_size == 0:
+    if status != atomic.EXIT_UNWRITTEN and (not partial.is_file() or partial.stat().st_size == 0):
+        partial.unlink(missing_ok=True)
         print(f"the suite wrote no {json_path}; see the messages above.")
         return 2
-    os.replace(partial, json_path)
-    if args.no_report:
-        print(f"benchmark JSON: {json_path}")
+    status = _publish(partial, json_path, status)
+    if status == atomic.EXIT_UNWRITTEN or args.no_report:
+        if status != atomic.EXIT_UNWRITTEN:
+            print(f"benchmark JSON: {json_path}")
         return status
-    _report(json_path, args.out)
+    try:
+        _report(json_path, args.out)
+    except OSError as exc:
+        print(
+            f"could not write the report in {args.out / 'report'} ({atomic.cause(exc)}); the "
+            f"measurements are in {json_path}."
+        )
+        return atomic.EXIT_UNWRITTEN
     return status

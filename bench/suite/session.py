@@ -13,6 +13,7 @@ done and the latest epoch of each training run. Nothing here imports TensorFlow.
 from __future__ import annotations
 
 import queue
+import shutil
 import tempfile
 from concurrent.futures import Future
 from pathlib import Path
@@ -63,6 +64,8 @@ class Suite:
         self.expected: dict[str, dict[str, float]] = {}  # phase -> item -> seconds (estimate)
         self.show_worker_output = False  # --verbose: the workers' other output too
         self._records: Phase | None = None
+        # The workers' record files, read as each job ends; removed when the run ends (`close`).
+        self._records_folder: Path | None = None
 
     @property
     def parallel_jobs(self) -> int:
@@ -142,7 +145,7 @@ class Suite:
         self._records = self.display.phase(
             "records", labels, self.expected.get("records"), parallel=self._executor.parallel
         )
-        folder = Path(tempfile.mkdtemp(prefix="bench-records-"))
+        folder = self._records_folder = Path(tempfile.mkdtemp(prefix="bench-records-"))
         argv = tuple(worker_argv(vars(self.options)))
         for entry in self.entries:
             self._jobs[entry.id] = []
@@ -216,9 +219,13 @@ class Suite:
             self._records.close()
 
     def close(self) -> None:
-        """Cancel the jobs that have not ended and let the executor go (Ctrl-C, end of run)."""
+        """Cancel the jobs that have not ended and let the executor go (Ctrl-C, end of run);
+        remove the workers' record files (each was read as its job ended)."""
         if self._executor is not None:
             self._executor.shutdown(cancel=True)
+        if self._records_folder is not None:
+            shutil.rmtree(self._records_folder, ignore_errors=True)
+            self._records_folder = None
 
     def record_error(self, variant: str, message: str, *, deployment: str = "keras") -> None:
         """Add one sentence to the model's record, or to one of its deployments' rows (a timed

@@ -31,17 +31,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import atomic
 from bench.contract import empty_variant_record
 from bench.measure.environment import Settings, configure
 from bench.suite.jobs import CONCURRENT_JOBS_ENV
 from bench.suite.options import worker_parser
-from bench.suite.plugins import import_plugins
+from bench.suite.plugins import head_mismatch, import_plugins
 from bench.suite.seeds import DATA_SPLIT_SEED
 from bench.training.profiles import run_label
 
 __all__ = ["import_plugins", "main", "measure"]  # import_plugins: for callers of the old route
 
 FAULT_ENV = "BENCH_TEST_FAULT"  # test-only: see _fault_hook
+INTERRUPTED = 130  # the shell's status for a process ended by SIGINT
 ORPHAN_GRACE_S = 30.0  # a "parent" fault: how long to wait for the parent-death signal
 
 
@@ -154,6 +156,7 @@ def _accuracy(args: argparse.Namespace, entry: Any, data: Any, record: dict[str,
                 progress=_fault_hook(args),
                 jit_compile=Settings.from_env().xla,
                 concurrent_jobs=int(os.environ.get(CONCURRENT_JOBS_ENV) or 1),
+                wait=not args.no_wait,
             )
         else:
             fields = accuracy.loaded(entry, data, weights_dir=args.weights_dir)
@@ -213,6 +216,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
     model = entry.build(input_shape=input_shape, num_classes=num_classes)
     record.update(parameter_counts(model))
+    dataset = args.dataset if args.accuracy != "reported" else "cifar10"
+    wrong_head = head_mismatch(entry.id, model, num_classes, dataset)
+    if wrong_head is not None:  # nothing to measure that would mean anything: refuse it now
+        record["errors"].append(wrong_head)
+        record["unavailable"]["all"] = wrong_head
+        _explain_missing(args, record)
+        return record
     try:
         record["model_file_bytes"] = keras_file_size_bytes(model)
     except Exception as exc:  # a model Keras cannot save; the other figures still stand
@@ -239,13 +249,21 @@ def main(argv: list[str] | None = None) -> int:
         import_plugins(args.plugin)
         record = measure(args)
         status = 0
+    except KeyboardInterrupt:  # Ctrl-C reached the whole group: the suite says what was kept
+        return INTERRUPTED
     except Exception as exc:  # a bug of ours: keep the traceback, and still write a record
         traceback.print_exc()
         record = empty_variant_record(args.variant)
         record["errors"].append(f"internal error while measuring {args.variant}: {exc!r}")
         status = 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
+    try:  # whole or not at all: the suite reads it as soon as this process ends
+        atomic.write_atomic(
+            args.out, json.dumps(record, indent=1, default=str).encode(), check=json.loads
+        )
+    except atomic.PublishError as exc:
+        print(exc, file=sys.stderr, flush=True)
+        return atomic.EXIT_UNWRITTEN
     return status
 
 

@@ -21,16 +21,23 @@ corrupt checkpoint, corrupt result, cache key):
   `epochs_done` named `epochs`, without the early-stopping counters, plus the test accuracy).
   Anything that does not parse, lacks a field, has a field of the wrong JSON type, or does not
   fit together raises `CorruptEntryError`; the caller moves the folder aside with `move_aside`
-  and starts again.
+  and starts again. `result.json` holds the sha256 of `final.keras` and `predictions.npy`
+  (`checksums`), so a file edited or damaged after the run is refused the same way.
+- One process at a time reads, trains or publishes an entry (`CacheEntry.locked`: `flock` on a
+  lock file beside the folder, released when its process dies); a second run on the same cache
+  waits for the entry and then reads the finished run. `tests/test_faults.py` runs two workers.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import json
+import math
 import os
+import platform
 import re
 import shutil
 import time
@@ -38,6 +45,7 @@ import types
 import typing
 import warnings
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +65,10 @@ FINAL_FILE = "final.keras"
 # have none and the caller recomputes them from final.keras.
 PREDICTIONS_FILE = "predictions.npy"
 _CHECKPOINT_PATTERN = "checkpoint-epoch*.keras"
+# result.json's sha256 of the files it describes, so that an edited or damaged file is never
+# used; entries written before it have none (FORMAT_VERSION 1 either way).
+CHECKSUMS_FIELD = "checksums"
+_SUMMED = (FINAL_FILE, PREDICTIONS_FILE)
 
 # Bump when the training code changes what a cached result means. 2: precision and XLA in the key.
 _KEY_FORMAT = 2
@@ -65,6 +77,18 @@ _RECIPE_DOCUMENTATION = ("origin", "notes")  # prose about the recipe; no effect
 
 class CorruptEntryError(Exception):
     """A cache entry whose files cannot be read or do not agree with each other."""
+
+
+class EntryLockedError(Exception):
+    """Another process holds a cache entry's lock; `holder` says which ("process 12 on box")."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(holder)
+        self.holder = holder
+
+
+LOCK_POLL_S = 0.5  # how often a waiting run tries the lock again
+LOCK_SAY_EVERY_S = 30.0  # how often it says it is still waiting
 
 
 # --- the key --------------------------------------------------------------------------------------
@@ -393,6 +417,60 @@ def _read_json(path: Path, envelope: dict[str, tuple[type, ...]]) -> dict[str, A
     return payload
 
 
+def _sha256(path: Path) -> str | None:
+    """The file's sha256 in hex, or None when it is missing."""
+    digest_ = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest_.update(block)
+    except FileNotFoundError:
+        return None
+    return digest_.hexdigest()
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether `path` still names the file open as `fd`."""
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _holder(lock_path: Path) -> str:
+    """Who holds a lock, in words, from what the holder wrote into the lock file."""
+    with contextlib.suppress(OSError, ValueError):
+        pid, host = lock_path.read_text(encoding="utf-8").split()
+        return f"process {int(pid)} on {host}"
+    return "another process"
+
+
+def _writer_alive(name: str) -> bool:
+    """Whether the process a temporary is named after (`.<file>.tmp-<pid>...`) still runs and
+    is not this one."""
+    found = re.search(r"\.tmp-(\d+)", name)
+    if found is None:
+        return False
+    pid = int(found.group(1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 class CacheEntry:
     """The folder `cache_root/<variant>-<key[:16]>/` of one training run.
 
@@ -427,7 +505,8 @@ class CacheEntry:
         """The finished run's `result.json`, or None when the run has not finished.
 
         Raises:
-            CorruptEntryError: the file is unreadable, or `final.keras` is missing.
+            CorruptEntryError: the file is unreadable, `final.keras` is missing, or a file does
+                not match the checksum `result.json` holds for it (edited or damaged).
         """
         payload = self._read(RESULT_FILE, _ENVELOPE)
         if payload is None:
@@ -435,7 +514,23 @@ class CacheEntry:
         run = FinishedRun.from_json(payload)
         if not self.final_path.is_file():
             raise CorruptEntryError(f"{RESULT_FILE} exists but {FINAL_FILE} is missing")
+        self._check_sums(payload.get(CHECKSUMS_FIELD))
         return run
+
+    def _check_sums(self, sums: Any) -> None:
+        """Each file `result.json` has a checksum for must still have it (entries written
+        before checksums were kept have none; their predictions are checked by the caller)."""
+        if sums is None:
+            return
+        if not isinstance(sums, dict) or set(sums) != set(_SUMMED):
+            raise CorruptEntryError(f"{RESULT_FILE} has malformed {CHECKSUMS_FIELD}: {sums!r}")
+        for name in _SUMMED:
+            found = _sha256(self.directory / name)
+            if found != sums[name]:
+                raise CorruptEntryError(
+                    f"{name} does not match the checksum in {RESULT_FILE} "
+                    f"({'missing' if found is None else 'edited or damaged'})"
+                )
 
     def read_state(self) -> TrainState | None:
         """The resume state, or None when no epoch was saved; its checkpoint is on disk.
@@ -460,10 +555,59 @@ class CacheEntry:
             raise CorruptEntryError(f"{STATE_FILE} names {payload['checkpoint']}, which is missing")
         return state
 
+    @property
+    def lock_path(self) -> Path:
+        """The entry's lock file, beside its folder (the folder may be moved aside)."""
+        return self.directory.with_name(f".{self.directory.name}.lock")
+
+    @contextlib.contextmanager
+    def locked(
+        self, *, wait: bool = True, waiting: Callable[[str, float], None] = lambda h, s: None
+    ) -> Iterator[None]:
+        """Hold the entry's lock for the block: one process at a time reads, trains or publishes
+        the entry. The lock is `flock` on `lock_path`, so it dies with its process (a killed run
+        never leaves the entry locked; its lock file, left behind, is taken over). The holder
+        removes the lock file when it lets go; a waiter that locked a removed file tries again.
+
+        Args:
+            wait: wait for the holder to let go; False raises `EntryLockedError` at once.
+            waiting: told (holder, seconds waited so far) when the wait starts and every
+                `LOCK_SAY_EVERY_S` after.
+
+        Raises:
+            EntryLockedError: `wait` is False and another process holds the lock.
+        """
+        self.directory.parent.mkdir(parents=True, exist_ok=True)
+        started, said = time.monotonic(), -math.inf
+        while True:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            while not _try_lock(fd):
+                holder = _holder(self.lock_path)
+                if not wait:
+                    os.close(fd)
+                    raise EntryLockedError(holder)
+                if time.monotonic() - said >= LOCK_SAY_EVERY_S:
+                    said = time.monotonic()
+                    waiting(holder, said - started)
+                time.sleep(LOCK_POLL_S)
+            if _same_file(fd, self.lock_path):
+                break
+            os.close(fd)  # the holder removed the file we locked: lock the current one
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()} {platform.node()}\n".encode())
+            yield
+        finally:
+            self.lock_path.unlink(missing_ok=True)  # still holding it: no one else can
+            os.close(fd)  # lets go of the lock
+
     def remove_temporaries(self) -> None:
-        """Delete files a killed writer left behind (they were never moved into place)."""
-        if self.directory.is_dir():
-            for stray in self.directory.glob(".*.tmp-*"):
+        """Delete the files a killed writer left behind (never moved into place): this
+        process's own, and those of processes that no longer run, never a live writer's."""
+        if not self.directory.is_dir():
+            return
+        for stray in self.directory.glob(".*.tmp-*"):
+            if not _writer_alive(stray.name):
                 stray.unlink(missing_ok=True)
 
     def save_epoch(self, model: keras.Model, state: TrainState) -> None:
@@ -529,8 +673,10 @@ class CacheEntry:
         self._publish(run)
 
     def _publish(self, run: FinishedRun) -> None:
-        """Write `result.json` (after `final.keras`), then drop the checkpoints and the state."""
-        envelope = {"format": FORMAT_VERSION, "key": self.key}
+        """Write `result.json` (after `final.keras` and the predictions, with their checksums),
+        then drop the checkpoints and the state."""
+        sums = {name: _sha256(self.directory / name) for name in _SUMMED}
+        envelope = {"format": FORMAT_VERSION, "key": self.key, CHECKSUMS_FIELD: sums}
         write_json_atomic(self.directory / RESULT_FILE, {**run.to_json(), **envelope})
         # result.json now holds everything state.json did; a finished entry is those two files.
         for old in [*self.directory.glob(_CHECKPOINT_PATTERN), self.directory / STATE_FILE]:

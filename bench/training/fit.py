@@ -55,8 +55,10 @@ from bench.measure import energy
 from bench.measure.environment import device_name
 from bench.training import precise_bn
 from bench.training.cache import (
+    RESULT_FILE,
     CacheEntry,
     CorruptEntryError,
+    EntryLockedError,
     FinishedRun,
     TrainState,
     digest,
@@ -483,6 +485,14 @@ class _Job:
         compile_for_training(model, self.recipe, jit_compile=self.jit_compile)
         return model
 
+    def waiting(self, holder: str, waited_s: float) -> None:
+        """Say that another process holds this entry and that this one waits for it."""
+        self.say(
+            f"{self.label} waits for {holder}, which is training it into {self.cache.directory}"
+            f" (another run on the same cache; waited {units.seconds(waited_s)}); its finished "
+            "run will be read from the cache."
+        )
+
     def _discard(self, reason: str) -> None:
         """Move the corrupt entry aside, say so, and start again from a freshly built model.
 
@@ -538,6 +548,10 @@ class _Job:
         if predictions is None:  # an entry written before predictions were kept
             predictions = self._predictions()
             self.cache.write_predictions(predictions)
+        contradiction = self._contradiction(run, predictions)
+        if contradiction is not None:
+            self._discard(contradiction)
+            return None
         accuracy = units.percent(run.test_accuracy)
         self.say(
             f"{self.label} taken from the cache {self.cache.directory} "
@@ -549,6 +563,23 @@ class _Job:
             from_cache=True,
             predictions=predictions,
         )
+
+    def _contradiction(self, run: FinishedRun, predictions: np.ndarray) -> str | None:
+        """Why the cached accuracy cannot be used, when the stored predictions, scored against
+        this run's test labels, do not give it (a `result.json` edited by hand), else None."""
+        labels = np.asarray(self.split.y_test).reshape(-1)
+        if run.test_examples != len(labels) or len(predictions) != len(labels):
+            return (
+                f"{RESULT_FILE} describes {run.test_examples} test images with "
+                f"{len(predictions)} predictions, the test set has {len(labels)}"
+            )
+        scored = float(np.mean(predictions == labels))
+        if abs(scored - run.test_accuracy) > 1e-9:
+            return (
+                f"{RESULT_FILE} says test accuracy {units.percent(run.test_accuracy)} but its "
+                f"stored predictions score {units.percent(scored)}"
+            )
+        return None
 
     def restore_or_start(self) -> TrainState:
         """A killed run's state with its last saved epoch loaded, else a fresh state."""
@@ -675,10 +706,16 @@ class _Job:
                 if self.recipe.learning_rate is None
                 else self.recipe.learning_rate
             )
+            done = state.epochs_done
+            kept = (
+                f"the {_epochs(done)} before it stay checkpointed in {self.cache.directory}"
+                if done
+                else "no epoch had finished, so nothing was saved"
+            )
             raise TrainingError(
                 f"{recorder.nan} at epoch {recorder.nan_epoch} for {self.entry.id} "
                 f"({self.recipe.optimizer}, learning rate {rate}); lower the learning rate or "
-                f"check the data; epochs before it stay checkpointed in {self.cache.directory}."
+                f"check the data; {kept}."
             )
 
     def _precise_bn(self) -> bool:
@@ -722,6 +759,18 @@ class _Job:
             run, resumed_from_epoch=resumed_from_epoch, from_cache=False, predictions=predictions
         )
 
+    def run(self) -> TrainResult:
+        """The finished run from the cache, else resume or start, train, test and publish it
+        (with the entry's lock held)."""
+        cached = self.from_cache()
+        if cached is not None:
+            return cached
+        state = self.restore_or_start()
+        resumed_from = state.epochs_done
+        if state.stopped_by is None and resumed_from < self.max_epochs:
+            self.fit_remaining(state)
+        return self.evaluate_and_publish(state, resumed_from_epoch=resumed_from)
+
 
 def _silent(line: str) -> None:
     """The `progress` sink when none is given."""
@@ -738,6 +787,7 @@ def train_variant(
     progress: Progress | None = None,
     jit_compile: bool = False,
     energy_setup: EnergySetup | None = None,
+    wait: bool = True,
 ) -> TrainResult:
     """Train `entry` on `dataset` with its recipe, or take the finished run from the cache.
 
@@ -761,12 +811,14 @@ def train_variant(
         jit_compile: compile the training step with XLA (part of the cache key).
         energy_setup: how each training session's energy is read (default: the training
             device's counter, one job on the machine).
+        wait: wait for another run training the same entry, then read it (False: fail).
 
     Returns:
         The trained model with its history, times and test accuracy.
 
     Raises:
-        TrainingError: NaN loss, out of memory, or no usable validation data; one sentence.
+        TrainingError: NaN loss, out of memory, no usable validation data, or (`wait` False)
+            the entry busy; one sentence.
     """
     job = _Job(
         entry,
@@ -779,11 +831,17 @@ def train_variant(
         jit_compile=jit_compile,
         energy_setup=energy_setup or EnergySetup(),
     )
-    cached = job.from_cache()
-    if cached is not None:
-        return cached
-    state = job.restore_or_start()
-    resumed_from = state.epochs_done
-    if state.stopped_by is None and resumed_from < job.max_epochs:
-        job.fit_remaining(state)
-    return job.evaluate_and_publish(state, resumed_from_epoch=resumed_from)
+    return _run_locked(job, wait=wait)
+
+
+def _run_locked(job: _Job, *, wait: bool) -> TrainResult:
+    """`job.run()` with its cache entry's lock held (`CacheEntry.locked`)."""
+    try:
+        with job.cache.locked(wait=wait, waiting=job.waiting):
+            return job.run()
+    except EntryLockedError as exc:
+        raise TrainingError(
+            f"{job.label} is being trained into {job.cache.directory} by {exc.holder} (another "
+            "run on the same --model-cache); wait for it (leave out --no-wait) or give another "
+            "--model-cache."
+        ) from None
