@@ -1,12 +1,15 @@
-"""`python -m bench run` (the main job) and `python -m bench gate BASE CURRENT` (the CI gate)."""
+"""`python -m bench run` (the main job), `python -m bench gate BASE CURRENT` (the CI gate) and
+`python -m bench count` (costs on paper)."""
 
 from __future__ import annotations
 
 import sys
 
-USAGE = """usage: python -m bench {run,gate,paired} ...
+USAGE = """usage: python -m bench {run,count,gate,paired} ...
 
   run     run the benchmark suite and build the report (python -m bench run --help)
+  count   parameters, MACs and FLOPs of each model, in seconds, nothing timed or trained
+          (python -m bench count --help)
   gate    compare two suite JSON files and fail on a regression (python -m bench gate --help)
   paired  time saved baseline models against the current ones in one process, interleaved
           (python -m bench paired --help)
@@ -23,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.suite.runner import main as run_main
 
         return run_main(rest)
+    if command == "count":
+        from bench.suite.count import main as count_main
+
+        return count_main(rest)
     if command == "gate":
         from bench.gates.twofile import main as gate_main
 
@@ -32,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return paired_main(rest)
     print(
-        f"unknown command {command!r}; choose 'run', 'gate' or 'paired'.\n\n{USAGE}",
+        f"unknown command {command!r}; choose 'run', 'count', 'gate' or 'paired'.\n\n{USAGE}",
         file=sys.stderr,
     )
     return 2
