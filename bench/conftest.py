@@ -94,8 +94,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     if config.option.accuracy == "load" and config.option.weights_dir is None:
         raise pytest.UsageError("--accuracy load needs --weights-dir DIR holding <id>.keras files.")
-    if config.option.accuracy in {"train", "load"}:
-        _check_dataset(config)
+    _check_dataset(config)
     try:
         seeds = parse_seeds(config.option.seeds)
     except SeedsError as exc:
@@ -119,7 +118,7 @@ def _present(config: pytest.Config, suite: Suite) -> None:
 
     info = machine_info()
     previous = facts.read_previous(config.option.estimate_from)
-    plan = facts.plan_of(suite, info["device"], facts.macs_of(suite.entries, previous))
+    plan = facts.plan_of(suite, info["device"], facts.macs_of(suite.entries, previous, suite.shape))
     known = estimate.Previous.from_document(previous, plan) if previous else None
     where = str(config.option.estimate_from) if previous else None
     expected = estimate.estimate(plan, known, where)
@@ -150,13 +149,28 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _check_dataset(config: pytest.Config) -> None:
-    """Fail fast, once, in one sentence, when the dataset cannot be read (not once per variant)."""
+    """Fail fast, once, in one sentence, when the dataset cannot be read (not once per variant)
+    or `--image-size` is given where there is no dataset to resize."""
+    if config.option.accuracy not in {"train", "load"}:
+        if config.option.image_size:
+            raise pytest.UsageError(
+                "--image-size applies to the images of --accuracy train or load; the reported "
+                "accuracies are the course report's, on 32x32 CIFAR-10."
+            )
+        return
+    from bench.suite.options import image_size_of
     from bench.suite.seeds import DATA_SPLIT_SEED
     from bench.training.datasets import DatasetError, load_dataset
+    from bench.training.images import ImageSizeError
 
     try:
-        load_dataset(config.option.dataset, data_dir=config.option.data_dir, seed=DATA_SPLIT_SEED)
-    except DatasetError as exc:
+        load_dataset(
+            config.option.dataset,
+            data_dir=config.option.data_dir,
+            seed=DATA_SPLIT_SEED,
+            image_size=image_size_of(config.option),
+        )
+    except (DatasetError, ImageSizeError) as exc:
         raise pytest.UsageError(str(exc)) from None
 
 

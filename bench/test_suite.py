@@ -79,7 +79,9 @@ def models(suite: Suite) -> dict:
     """Every selected model, built or loaded once, after every worker job has finished."""
     suite.finish_jobs()
     with _phase(suite, "load", rounds=False) as phase:
-        return scenarios.load_models([e.id for e in suite.entries], suite.records, phase)
+        return scenarios.load_models(
+            [e.id for e in suite.entries], suite.records, phase, num_classes=suite.shape[1]
+        )
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from bench.measure.environment import DEVICES, PRECISIONS
 from bench.training.datasets import DATASETS
+from bench.training.images import parse_image_size
 from bench.training.profiles import PROFILE_NAMES
 
 ACCURACY_MODES = ("reported", "train", "load")
@@ -77,8 +78,11 @@ OPTIONS: tuple[Option, ...] = (
            choices=ACCURACY_MODES, to_worker=True),
     Option("--profile", "training profile for --accuracy train", default="smoke",
            choices=PROFILE_NAMES, to_worker=True),
-    Option("--dataset", "dataset for --accuracy train/load", default="cifar10",
-           choices=DATASETS, to_worker=True),
+    Option("--dataset", f"dataset for --accuracy train/load: {', '.join(DATASETS)}, a name a "
+           "plugin registered, or a folder of images (train/<class>/*.png, optional val/, "
+           "test/)", default="cifar10", to_worker=True, metavar="NAME|FOLDER"),
+    Option("--image-size", "resize the dataset's images to HxW (default: their own size)",
+           to_worker=True, metavar="HxW"),
     Option("--data-dir", "folder or tarball holding the dataset", type=Path, to_worker=True),
     Option("--weights-dir", "folder of <id>.keras files for --accuracy load", type=Path,
            to_worker=True),
@@ -120,6 +124,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("--estimate-from", "suite JSON of an earlier run on this machine whose timings size "
            "the expected duration (default: from MACs)", type=Path, metavar="JSON"),
 )  # fmt: skip
+
+
+def image_size_of(values: Any) -> tuple[int, int] | None:
+    """The (height, width) of `--image-size`, or None when it was not given.
+
+    Raises:
+        ImageSizeError: the value is malformed (one sentence).
+    """
+    text = getattr(values, "image_size", None)
+    return None if not text else parse_image_size(text)
 
 
 def worker_options() -> tuple[Option, ...]:

@@ -34,7 +34,7 @@ from typing import Any
 from bench.contract import empty_variant_record
 from bench.measure.environment import Settings, configure
 from bench.suite.jobs import CONCURRENT_JOBS_ENV
-from bench.suite.options import worker_parser
+from bench.suite.options import image_size_of, worker_parser
 from bench.suite.plugins import import_plugins
 from bench.suite.seeds import DATA_SPLIT_SEED
 from bench.training.profiles import run_label
@@ -122,6 +122,7 @@ def _load_data(args: argparse.Namespace, entry: Any, record: dict[str, Any]) -> 
             validation_examples=validation,
             train_examples=profile.train_examples if profile else None,
             test_examples=profile.test_examples if profile else None,
+            image_size=image_size_of(args),
         )
     except datasets.DatasetError as exc:
         record["errors"].append(str(exc))
@@ -185,7 +186,10 @@ def _memory(model: Any, entry: Any, args: argparse.Namespace, record: dict[str, 
     from bench.measure import memory
 
     figures, unavailable, error = memory.one_step_peaks(
-        model, entry.recipe, inference_batch=args.throughput_batch, num_classes=10
+        model,
+        entry.recipe,
+        inference_batch=args.throughput_batch,
+        num_classes=int(model.outputs[0].shape[-1]),  # the dataset's classes
     )
     record.update(figures)
     record["unavailable"].update(unavailable)
@@ -204,11 +208,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     from bench.measure import flops
     from bench.measure.deploy import keras_file_size_bytes
     from bench.measure.params import parameter_counts
-    from bench.training.datasets import SHAPES
+    from bench.training.datasets import dataset_shape
 
     entry = architectures.get(args.variant)
     record = _new_record(entry, args.seed)
-    input_shape, num_classes = SHAPES[args.dataset if args.accuracy != "reported" else "cifar10"]
+    name = args.dataset if args.accuracy != "reported" else "cifar10"
+    input_shape, num_classes = dataset_shape(name, image_size=image_size_of(args))
     record["input_shape"] = list(input_shape)
 
     model = entry.build(input_shape=input_shape, num_classes=num_classes)
