@@ -82,12 +82,13 @@ def pytest_configure(config: pytest.Config) -> None:
     except EnvironmentError_ as exc:
         raise pytest.UsageError(str(exc)) from None
     import architectures
-    from bench.suite.plugins import PluginError, import_plugins
+    from bench.suite.plugins import PluginError, add_references, import_plugins
 
     try:
         import_plugins(config.option.plugin)
     except PluginError as exc:
         raise pytest.UsageError(str(exc)) from None
+    add_references(config.option.references)
     try:
         entries = architectures.select(config.option.variants)
     except architectures.UnknownVariantError as exc:

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from typing import Any
 
+from bench.suite.plugins import REFERENCE_SETS, build_failure
 from bench.training.images import ImageSizeError, parse_image_size
 
 EXIT_OK, EXIT_MODEL_FAILED, EXIT_USAGE = 0, 1, 2
@@ -47,16 +47,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--profiler", action="store_true", help="also run the TF profiler and cross-check"
     )
+    parser.add_argument(
+        "--references",
+        default="none",
+        choices=REFERENCE_SETS,
+        help="'keras' adds MobileNetV2, "
+        "EfficientNetB0 and ResNet50 (keras.applications, weights=None)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON records")
     return parser
-
-
-def _cause(exc: Exception) -> str:
-    """The telling line of a build error: Keras puts "Exception encountered when calling ..."
-    first and the cause, in ANSI bold, after it."""
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    causes = [line for line in lines if line and not line.startswith("Exception encountered")]
-    return causes[0] if causes else type(exc).__name__
 
 
 def count_one(
@@ -73,8 +72,7 @@ def count_one(
     try:
         model = entry.build(input_shape=input_shape, num_classes=num_classes)
     except Exception as exc:  # a user's builder can raise anything at a size it cannot take
-        h, w, c = input_shape
-        record["error"] = f"{entry.id} cannot be built for {h}x{w}x{c} images: {_cause(exc)}"
+        record["error"] = build_failure(entry.id, input_shape, exc)
         return record
     record["params"] = int(model.count_params())
     try:
@@ -140,10 +138,11 @@ def main(argv: list[str]) -> int:
 
     native_logs.drop_native_logs()
     import architectures
-    from bench.suite.plugins import import_plugins
+    from bench.suite.plugins import add_references, import_plugins
 
     try:
         import_plugins(args.plugin)
+        add_references(args.references)
         entries = architectures.select(args.variants)
     except Exception as exc:  # an unknown id or a plugin that does not import: one sentence
         print(f"count: {exc}", file=sys.stderr)

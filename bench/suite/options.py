@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bench.measure.environment import DEVICES, PRECISIONS
+from bench.suite.plugins import REFERENCE_SETS
 from bench.training.datasets import DATASETS
 from bench.training.images import parse_image_size
 from bench.training.profiles import PROFILE_NAMES
@@ -115,6 +116,9 @@ OPTIONS: tuple[Option, ...] = (
            "jobs on nodes that cannot see --model-cache checkpoint there", type=Path),
     Option("--plugin", "module or .py file that registers models (repeatable)",
            action="append", to_worker=True),
+    Option("--references", "reference models beside yours: 'keras' adds MobileNetV2, "
+           "EfficientNetB0 and ResNet50 (keras.applications, weights=None, built for the "
+           "dataset's images)", default="none", choices=REFERENCE_SETS, to_worker=True),
     Option("--skip-profiler", "analytic FLOPs only (faster)", action="store_true",
            to_worker=True),
     Option("--display", "what the terminal shows: 'pytest' (its dots and pytest-benchmark's "

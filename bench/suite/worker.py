@@ -35,7 +35,7 @@ from bench.contract import empty_variant_record
 from bench.measure.environment import Settings, configure
 from bench.suite.jobs import CONCURRENT_JOBS_ENV
 from bench.suite.options import image_size_of, worker_parser
-from bench.suite.plugins import import_plugins
+from bench.suite.plugins import add_references, build_failure, import_plugins
 from bench.suite.seeds import DATA_SPLIT_SEED
 from bench.training.profiles import run_label
 
@@ -215,8 +215,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     name = args.dataset if args.accuracy != "reported" else "cifar10"
     input_shape, num_classes = dataset_shape(name, image_size=image_size_of(args))
     record["input_shape"] = list(input_shape)
-
-    model = entry.build(input_shape=input_shape, num_classes=num_classes)
+    try:
+        model = entry.build(input_shape=input_shape, num_classes=num_classes)
+    except Exception as exc:  # a builder that cannot take this size: the user's to fix
+        record["errors"].append(build_failure(entry.id, input_shape, exc))
+        return record
     record.update(parameter_counts(model))
     try:
         record["model_file_bytes"] = keras_file_size_bytes(model)
@@ -242,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     configure(Settings.from_env())
     try:
         import_plugins(args.plugin)
+        add_references(args.references)
         record = measure(args)
         status = 0
     except Exception as exc:  # a bug of ours: keep the traceback, and still write a record
