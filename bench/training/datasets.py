@@ -17,6 +17,11 @@ Claims, each checked in `tests/test_datasets.py`:
   attempt fails in about 0.03 s (DNS answers "unknown host" at once), after the first
   `import keras` (about 3 s). The CIFAR-10 pickles are read with an unpickler that refuses every
   global except NumPy's array constructors, so a file passed with `--data-dir` cannot run code.
+- Datasets are a registry (`SOURCES`, `register_dataset`): the three built-in names, whatever a
+  plugin adds, and, for any other `--dataset` value, a folder of the user's images
+  (`bench.training.images`, checked in `tests/test_image_folders.py`). `dataset_shape` tells
+  the input shape and class count before any image is decoded; `image_size` resizes any of
+  them (bilinear).
 - Splits are deterministic from `seed` and class-stratified: the validation set is taken from the
   training images (as the report does with `x_val_scaled`), then optional train/test subsets for
   quick profiles. The validation size is not in the report: 5,000 is OUR ASSUMPTION (10 % of the
