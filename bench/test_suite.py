@@ -171,12 +171,12 @@ def _entry(benchmark, suite: Suite, variant: str, scenario: Scenario) -> None:
     deployment's sentence goes to that deployment's row, not to the model's errors.
     """
     model, deployment = deployments.split_point(variant)
-    if variant not in scenario.timed:  # never built: its worker's record says why
-        errors = suite.records.get(model, {}).get("errors") or [f"{model} was not built"]
-        pytest.fail(errors[0], pytrace=False)
     if variant in scenario.dropped:
         suite.record_error(model, scenario.dropped[variant], deployment=deployment)
         pytest.fail(scenario.dropped[variant], pytrace=False)
+    if variant not in scenario.timed:  # never built: its worker's record says why
+        errors = suite.records.get(model, {}).get("errors") or [f"{model} was not built"]
+        pytest.fail(errors[0], pytrace=False)
     session, timed = scenario.session, scenario.timed[variant]
     samples = session.samples[variant]
     scenarios.replay(benchmark, samples)

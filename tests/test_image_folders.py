@@ -284,3 +284,44 @@ def test_run_on_a_bad_folder_stops_in_one_sentence(tmp_path):
         "has one class folder (only); a classifier needs at least two." in proc.stdout + proc.stderr
     )
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_a_model_too_deep_for_the_image_size_is_one_sentence_and_the_others_run(tmp_path):
+    # v10 pools its maps away before its classifier at 4x4 (three 2x2 poolings: 4, 2, 1, then
+    # none left); ResNet-20 (two stride-2 stages, then global pooling) still trains, is timed
+    # and reported.
+    root = write_folder(tmp_path / "shapes")
+    out = tmp_path / "results"
+    proc = _bench(
+        "run",
+        "--dataset",
+        str(root),
+        "--image-size",
+        "4x4",
+        "--accuracy",
+        "train",
+        "--profile",
+        "smoke",
+        "--variants",
+        "resnet20,v10",
+        "--out",
+        str(out),
+        "--model-cache",
+        str(tmp_path / "models"),
+        "--latency-budget",
+        "0.2",
+        "--throughput-batch",
+        "8",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    doc = json.loads((out / "benchmark.json").read_text())
+    assert doc["run"]["input_shape"] == [4, 4, 1]
+    v10 = doc["variants"]["v10"]
+    assert v10["errors"][0].startswith("v10 cannot be built for 4x4x1 images: ")
+    assert "\n" not in v10["errors"][0] and v10["macs"] is None
+    resnet = doc["variants"]["resnet20"]
+    assert resnet["errors"] == [] and resnet["accuracy_source"] == "measured"
+    assert resnet["input_shape"] == [4, 4, 1] and resnet["latency_median_s"] > 0
+    assert "Traceback" not in proc.stdout + proc.stderr
