@@ -1,12 +1,15 @@
-"""`python -m bench run` (the main job) and `python -m bench gate BASE CURRENT` (the CI gate)."""
+"""`python -m bench run` (the main job), `python -m bench gate BASE CURRENT` (the CI gate) and
+`python -m bench count` (costs on paper)."""
 
 from __future__ import annotations
 
 import sys
 
-USAGE = """usage: python -m bench {run,gate,paired,history} ...
+USAGE = """usage: python -m bench {run,count,gate,paired,history} ...
 
   run     run the benchmark suite and build the report (python -m bench run --help)
+  count   parameters, MACs and FLOPs of each model, in seconds, nothing timed or trained
+          (python -m bench count --help)
   gate    compare two suite JSON files and fail on a regression (python -m bench gate --help)
   paired  time saved baseline models against the current ones in one process, interleaved
           (python -m bench paired --help)
@@ -29,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.history.gate import main as history_gate_main
 
         return history_gate_main(rest)
+    if command == "count":
+        from bench.suite.count import main as count_main
+
+        return count_main(rest)
     if command == "gate":
         from bench.gates.twofile import main as gate_main
 
@@ -42,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return paired_main(rest)
     print(
-        f"unknown command {command!r}; choose 'run', 'gate', 'paired' or 'history'.\n\n{USAGE}",
+        f"unknown command {command!r}; choose 'run', 'count', 'gate', 'paired' or 'history'.\n\n"
+        f"{USAGE}",
         file=sys.stderr,
     )
     return 2

@@ -84,11 +84,9 @@ def pytest_configure(config: pytest.Config) -> None:
         configure(settings)
     except EnvironmentError_ as exc:
         raise pytest.UsageError(str(exc)) from None
-    entries = _entries(config)
     if config.option.accuracy == "load" and config.option.weights_dir is None:
         raise pytest.UsageError("--accuracy load needs --weights-dir DIR holding <id>.keras files.")
-    if config.option.accuracy in {"train", "load"}:
-        _check_dataset(config)
+    entries = _entries(config)
     try:
         seeds = parse_seeds(config.option.seeds)
     except SeedsError as exc:
@@ -111,14 +109,22 @@ def _entries(config: pytest.Config) -> list:
     import, an unknown id or a user model whose output does not fit the dataset's classes stops
     the run in one sentence."""
     import architectures
-    from bench.suite.plugins import PluginError, check_heads, import_plugins
+    from bench.suite.options import image_size_of
+    from bench.suite.plugins import PluginError, add_references, check_heads, import_plugins
 
     option = config.option
+    reported = option.accuracy == "reported"
     try:
-        import_plugins(option.plugin)
+        import_plugins(option.plugin)  # first: a plugin may register the dataset too
+        add_references(option.references)
         entries = architectures.select(option.variants)
-        check_heads(entries, option.dataset if option.accuracy != "reported" else "cifar10")
     except (PluginError, architectures.UnknownVariantError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    _check_dataset(config)  # before the heads are checked against the data's classes
+    try:
+        check_heads(entries, "cifar10" if reported else option.dataset,
+                    None if reported else image_size_of(option))  # fmt: skip
+    except PluginError as exc:
         raise pytest.UsageError(str(exc)) from None
     return entries
 
@@ -129,7 +135,7 @@ def _present(config: pytest.Config, suite: Suite) -> None:
 
     info = machine_info()
     previous = facts.read_previous(config.option.estimate_from)
-    plan = facts.plan_of(suite, info["device"], facts.macs_of(suite.entries, previous))
+    plan = facts.plan_of(suite, info["device"], facts.macs_of(suite.entries, previous, suite.shape))
     known = estimate.Previous.from_document(previous, plan) if previous else None
     where = str(config.option.estimate_from) if previous else None
     expected = estimate.estimate(plan, known, where)
@@ -203,13 +209,28 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _check_dataset(config: pytest.Config) -> None:
-    """Fail fast, once, in one sentence, when the dataset cannot be read (not once per variant)."""
+    """Fail fast, once, in one sentence, when the dataset cannot be read (not once per variant)
+    or `--image-size` is given where there is no dataset to resize."""
+    if config.option.accuracy not in {"train", "load"}:
+        if config.option.image_size:
+            raise pytest.UsageError(
+                "--image-size applies to the images of --accuracy train or load; the reported "
+                "accuracies are the course report's, on 32x32 CIFAR-10."
+            )
+        return
+    from bench.suite.options import image_size_of
     from bench.suite.seeds import DATA_SPLIT_SEED
     from bench.training.datasets import DatasetError, load_dataset
+    from bench.training.images import ImageSizeError
 
     try:
-        load_dataset(config.option.dataset, data_dir=config.option.data_dir, seed=DATA_SPLIT_SEED)
-    except DatasetError as exc:
+        load_dataset(
+            config.option.dataset,
+            data_dir=config.option.data_dir,
+            seed=DATA_SPLIT_SEED,
+            image_size=image_size_of(config.option),
+        )
+    except (DatasetError, ImageSizeError) as exc:
         raise pytest.UsageError(str(exc)) from None
 
 

@@ -83,7 +83,9 @@ def models(suite: Suite) -> dict:
     """Every selected model, built or loaded once, after every worker job has finished."""
     suite.finish_jobs()
     with _phase(suite, "load", rounds=False) as phase:
-        return scenarios.load_models([e.id for e in suite.entries], suite.records, phase)
+        return scenarios.load_models(
+            [e.id for e in suite.entries], suite.records, phase, num_classes=suite.shape[1]
+        )
 
 
 @pytest.fixture(scope="session")
@@ -176,6 +178,9 @@ def _entry(benchmark, suite: Suite, variant: str, scenario: Scenario) -> None:
     if variant in scenario.dropped:
         suite.record_error(model, scenario.dropped[variant], deployment=deployment)
         pytest.fail(scenario.dropped[variant], pytrace=False)
+    if variant not in scenario.timed:  # never built: its worker's record says why
+        errors = suite.records.get(model, {}).get("errors") or [f"{model} was not built"]
+        pytest.fail(errors[0], pytrace=False)
     session, timed = scenario.session, scenario.timed[variant]
     samples = session.samples[variant]
     scenarios.replay(benchmark, samples)

@@ -85,7 +85,7 @@ def _plots(
 ) -> dict[str, Any]:
     """Every figure of the report, saved under `plot_dir`, as `render.Content` fields."""
     _remove_stale_plots(plot_dir)
-    device, dataset = suite.device, dataset_name(suite.dataset)
+    device, dataset = suite.device, dataset_name(suite.dataset) + suite.images
     axis_plots = {
         result.axis.slug: plots.pareto_plot(
             result, table, device=device, dataset=dataset, out_dir=plot_dir

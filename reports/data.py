@@ -138,6 +138,13 @@ class Suite:
         """The dataset the run used."""
         return str(self.files["dataset"].iloc[0])
 
+    @property
+    def images(self) -> str:
+        """ " (48x48x1 images, 3 classes)" for the dataset's name in a title; "" when the files do
+        not say (written before the suite recorded it)."""
+        sizes = [str(v) for v in dict.fromkeys(self.files["images"]) if isinstance(v, str)]
+        return f" ({'; '.join(sizes)})" if sizes else ""
+
 
 def _number(value: Any, file: str, model: str, key: str) -> float:
     """A figure of the file, validated once (`bench.compare.figure`): null is NaN (missing);
@@ -150,6 +157,16 @@ def _number(value: Any, file: str, model: str, key: str) -> float:
     return math.nan if number is None else number
 
 
+def _images(run: dict[str, Any]) -> str | None:
+    """ "48x48x1 images, 3 classes", from the run's `input_shape` and `num_classes` (None in
+    files written before the suite recorded them)."""
+    shape, classes = run.get("input_shape"), run.get("num_classes")
+    if not isinstance(shape, list) or not all(isinstance(d, int) for d in shape):
+        return None
+    size = "x".join(str(d) for d in shape)
+    return f"{size} images, {classes} classes" if isinstance(classes, int) else f"{size} images"
+
+
 def _file_row(index: int, name: str, doc: dict[str, Any]) -> dict[str, Any]:
     machine = doc.get("machine_info") or {}
     run = doc.get("run") or {}
@@ -160,6 +177,7 @@ def _file_row(index: int, name: str, doc: dict[str, Any]) -> dict[str, Any]:
         "file": name,
         "device": machine.get("device") or "unknown device",
         "dataset": run.get("dataset") or "unknown dataset",
+        "images": _images(run),
         "tensorflow_version": machine.get("tensorflow_version"),
         "keras_version": machine.get("keras_version"),
         "precision": machine.get("precision"),

@@ -132,7 +132,7 @@ def provenance_line(suite: Suite) -> str:
     profile = joined("profile")
     mixed = f" · POOLED ACROSS UNLIKE RUNS: {'; '.join(suite.mixed)}" if suite.mixed else ""
     return (
-        f"Device: {joined('device')} · dataset: {dataset_name(suite.dataset)} · "
+        f"Device: {joined('device')} · dataset: {dataset_name(suite.dataset)}{suite.images} · "
         f"TensorFlow {joined('tensorflow_version')} · Keras {joined('keras_version')} · "
         f"precision {joined('precision')} · XLA {xla or 'unknown'} · "
         f"profile {profile if profile != 'unknown' else 'none'}{mixed}"

@@ -33,28 +33,33 @@ def read_previous(path: Path | None) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else None
 
 
-def macs_of(entries: list, previous: Mapping[str, Any] | None) -> dict[str, float | None]:
-    """Each model's MACs per image: from the earlier run when it has them, else counted."""
+def macs_of(
+    entries: list,
+    previous: Mapping[str, Any] | None,
+    shape: tuple[tuple[int, int, int], int] = ((32, 32, 3), 10),
+) -> dict[str, float | None]:
+    """Each model's MACs per image: from the earlier run when it has them (and the same input
+    shape), else counted for `shape` ((input_shape, num_classes))."""
     known = {
         vid: record.get("macs") or record.get("macs_partial")
         for vid, record in ((previous or {}).get("variants") or {}).items()
-        if isinstance(record, dict)
+        if isinstance(record, dict) and tuple(record.get("input_shape") or ()) == shape[0]
     }
     found: dict[str, float | None] = {}
     for entry in entries:
         if known.get(entry.id):
             found[entry.id] = float(known[entry.id])
             continue
-        found[entry.id] = _counted(entry)
+        found[entry.id] = _counted(entry, shape)
     return found
 
 
-def _counted(entry: Any) -> float | None:
+def _counted(entry: Any, shape: tuple[tuple[int, int, int], int]) -> float | None:
     """The analytic MAC count of a freshly built model; None when it cannot be had."""
     from bench.measure.flops import analytic_counts  # TensorFlow: only when needed
 
     try:
-        model = entry.build(input_shape=(32, 32, 3), num_classes=10)
+        model = entry.build(input_shape=shape[0], num_classes=shape[1])
         return float(analytic_counts(model).macs) or None
     except Exception:  # the model's worker reports the fault in one sentence; here it only
         return None  # means the estimate costs the model as a mid-sized one

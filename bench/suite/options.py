@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bench.measure.environment import DEVICES, PRECISIONS
+from bench.suite.plugins import REFERENCE_SETS
 from bench.training.datasets import DATASETS
+from bench.training.images import parse_image_size
 from bench.training.profiles import PROFILE_NAMES
 
 ACCURACY_MODES = ("reported", "train", "load")
@@ -156,8 +158,11 @@ OPTIONS: tuple[Option, ...] = (
            choices=ACCURACY_MODES, to_worker=True),
     Option("--profile", "training profile for --accuracy train", default="smoke",
            choices=PROFILE_NAMES, to_worker=True),
-    Option("--dataset", "dataset for --accuracy train/load", default="cifar10",
-           choices=DATASETS, to_worker=True),
+    Option("--dataset", f"dataset for --accuracy train/load: {', '.join(DATASETS)}, a name a "
+           "plugin registered, or a folder of images (train/<class>/*.png, optional val/, "
+           "test/)", default="cifar10", to_worker=True, metavar="NAME|FOLDER"),
+    Option("--image-size", "resize the dataset's images to HxW (default: their own size)",
+           to_worker=True, metavar="HxW"),
     Option("--data-dir", "folder or tarball holding the dataset", type=path, to_worker=True),
     Option("--weights-dir", "folder of <id>.keras files for --accuracy load", type=path,
            to_worker=True),
@@ -196,6 +201,9 @@ OPTIONS: tuple[Option, ...] = (
            "jobs on nodes that cannot see --model-cache checkpoint there", type=path),
     Option("--plugin", "module or .py file that registers models (repeatable)",
            action="append", to_worker=True),
+    Option("--references", "reference models beside yours: 'keras' adds MobileNetV2, "
+           "EfficientNetB0 and ResNet50 (keras.applications, weights=None, built for the "
+           "dataset's images)", default="none", choices=REFERENCE_SETS, to_worker=True),
     Option("--skip-profiler", "analytic FLOPs only (faster)", action="store_true",
            to_worker=True),
     Option("--display", "what the terminal shows: 'pytest' (its dots and pytest-benchmark's "
@@ -205,6 +213,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("--estimate-from", "suite JSON of an earlier run on this machine whose timings size "
            "the expected duration (default: from MACs)", type=path, metavar="JSON"),
 )  # fmt: skip
+
+
+def image_size_of(values: Any) -> tuple[int, int] | None:
+    """The (height, width) of `--image-size`, or None when it was not given.
+
+    Raises:
+        ImageSizeError: the value is malformed (one sentence).
+    """
+    text = getattr(values, "image_size", None)
+    return None if not text else parse_image_size(text)
 
 
 def worker_options() -> tuple[Option, ...]:

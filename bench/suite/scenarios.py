@@ -25,6 +25,7 @@ sentence; a function that retraced is dropped with its reason (`bench.measure.in
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import uuid
@@ -129,9 +130,14 @@ class Scenario:
 
 
 def load_models(
-    ids: list[str], records: Mapping[str, dict[str, Any]], progress: Progress = UNSEEN
+    ids: list[str],
+    records: Mapping[str, dict[str, Any]],
+    progress: Progress = UNSEEN,
+    *,
+    num_classes: int = 10,
 ) -> dict[str, Any]:
-    """Each model once: the worker's trained or loaded file when it used one, else a fresh build."""
+    """Each model once: the worker's trained or loaded file when it used one, else a fresh build
+    for the worker's input shape and the dataset's `num_classes`."""
     import keras
 
     import architectures
@@ -146,7 +152,11 @@ def load_models(
             models[vid] = keras.saving.load_model(path, compile=False, safe_mode=True)
         else:
             shape = tuple(record.get("input_shape") or (32, 32, 3))
-            models[vid] = architectures.get(vid).build(input_shape=shape, num_classes=10)
+            # A model its worker could not build either is left out; its record says why.
+            with contextlib.suppress(Exception):
+                models[vid] = architectures.get(vid).build(
+                    input_shape=shape, num_classes=num_classes
+                )
         progress.done(vid)
     return models
 
@@ -323,7 +333,8 @@ def train_step_scenario(
     for vid, model in models.items():
         progress.start(vid, "first step")
         recipe = recipes[vid]
-        step = latency.train_step(model, recipe, num_classes=10, xla=xla)
+        classes = int(model.outputs[0].shape[-1])  # the labels the dataset's head takes
+        step = latency.train_step(model, recipe, num_classes=classes, xla=xla)
         try:
             step.warm_up(1)
         except tf.errors.ResourceExhaustedError:

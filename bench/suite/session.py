@@ -12,6 +12,7 @@ done and the latest epoch of each training run. Nothing here imports TensorFlow.
 
 from __future__ import annotations
 
+import functools
 import queue
 import shutil
 import tempfile
@@ -21,7 +22,7 @@ from typing import Any
 
 from bench.measure.environment import Settings
 from bench.suite.jobs import CONCURRENT_JOBS_ENV, ExecutorError, Job, JobResult, LocalExecutor
-from bench.suite.options import worker_argv
+from bench.suite.options import image_size_of, worker_argv
 from bench.suite.progress import Display, Phase, epoch_detail
 from bench.suite.seeds import DATA_SPLIT_SEED
 
@@ -30,8 +31,7 @@ def _class_names(opt: Any) -> tuple[str, ...]:
     """The class names of the dataset the accuracies are on (CIFAR-10 for reported ones)."""
     from bench.training import datasets
 
-    dataset = opt.dataset if opt.accuracy != "reported" else "cifar10"
-    return datasets.CLASS_NAMES.get(dataset, ())
+    return datasets.class_names_of(opt.dataset if opt.accuracy != "reported" else "cifar10")
 
 
 class Suite:
@@ -66,6 +66,17 @@ class Suite:
         self._records: Phase | None = None
         # The workers' record files, read as each job ends; removed when the run ends (`close`).
         self._records_folder: Path | None = None
+
+    @functools.cached_property
+    def shape(self) -> tuple[tuple[int, int, int], int]:
+        """(input_shape, num_classes) every model is built for: the dataset's (CIFAR-10's for
+        reported accuracies), at `--image-size` when given."""
+        from bench.training import datasets
+
+        opt = self.options
+        if opt.accuracy == "reported":
+            return datasets.dataset_shape("cifar10")
+        return datasets.dataset_shape(opt.dataset, image_size=image_size_of(opt))
 
     @property
     def parallel_jobs(self) -> int:
@@ -260,6 +271,7 @@ class Suite:
                 validation_examples=validation,
                 train_examples=profile.train_examples if profile else None,
                 test_examples=profile.test_examples if profile else None,
+                image_size=image_size_of(opt) if opt.accuracy != "reported" else None,
             )
         except datasets.DatasetError:
             return None
@@ -287,6 +299,8 @@ class Suite:
             "accuracy_source": opt.accuracy,
             "profile": opt.profile if opt.accuracy == "train" else None,
             "dataset": opt.dataset,
+            "input_shape": list(self.shape[0]),
+            "num_classes": self.shape[1],
             "seed": self.seeds[0],
             "seeds": list(self.job_seeds),
             "data_split_seed": DATA_SPLIT_SEED,

@@ -35,8 +35,8 @@ from bench import atomic
 from bench.contract import empty_variant_record
 from bench.measure.environment import Settings, configure
 from bench.suite.jobs import CONCURRENT_JOBS_ENV
-from bench.suite.options import worker_parser
-from bench.suite.plugins import head_mismatch, import_plugins
+from bench.suite.options import image_size_of, worker_parser
+from bench.suite.plugins import add_references, build_failure, head_mismatch, import_plugins
 from bench.suite.seeds import DATA_SPLIT_SEED
 from bench.training.profiles import run_label
 
@@ -124,6 +124,7 @@ def _load_data(args: argparse.Namespace, entry: Any, record: dict[str, Any]) -> 
             validation_examples=validation,
             train_examples=profile.train_examples if profile else None,
             test_examples=profile.test_examples if profile else None,
+            image_size=image_size_of(args),
         )
     except datasets.DatasetError as exc:
         record["errors"].append(str(exc))
@@ -188,7 +189,10 @@ def _memory(model: Any, entry: Any, args: argparse.Namespace, record: dict[str, 
     from bench.measure import memory
 
     figures, unavailable, error = memory.one_step_peaks(
-        model, entry.recipe, inference_batch=args.throughput_batch, num_classes=10
+        model,
+        entry.recipe,
+        inference_batch=args.throughput_batch,
+        num_classes=int(model.outputs[0].shape[-1]),  # the dataset's classes
     )
     record.update(figures)
     record["unavailable"].update(unavailable)
@@ -207,14 +211,18 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     from bench.measure import flops
     from bench.measure.deploy import keras_file_size_bytes
     from bench.measure.params import parameter_counts
-    from bench.training.datasets import SHAPES
+    from bench.training.datasets import dataset_shape
 
     entry = architectures.get(args.variant)
     record = _new_record(entry, args.seed)
-    input_shape, num_classes = SHAPES[args.dataset if args.accuracy != "reported" else "cifar10"]
+    name = args.dataset if args.accuracy != "reported" else "cifar10"
+    input_shape, num_classes = dataset_shape(name, image_size=image_size_of(args))
     record["input_shape"] = list(input_shape)
-
-    model = entry.build(input_shape=input_shape, num_classes=num_classes)
+    try:
+        model = entry.build(input_shape=input_shape, num_classes=num_classes)
+    except Exception as exc:  # a builder that cannot take this size: the user's to fix
+        record["errors"].append(build_failure(entry.id, input_shape, exc))
+        return record
     record.update(parameter_counts(model))
     dataset = args.dataset if args.accuracy != "reported" else "cifar10"
     wrong_head = head_mismatch(entry.id, model, num_classes, dataset)
@@ -247,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     configure(Settings.from_env())
     try:
         import_plugins(args.plugin)
+        add_references(args.references)
         record = measure(args)
         status = 0
     except KeyboardInterrupt:  # Ctrl-C reached the whole group: the suite says what was kept

@@ -17,6 +17,11 @@ Claims, each checked in `tests/test_datasets.py`:
   attempt fails in about 0.03 s (DNS answers "unknown host" at once), after the first
   `import keras` (about 3 s). The CIFAR-10 pickles are read with an unpickler that refuses every
   global except NumPy's array constructors, so a file passed with `--data-dir` cannot run code.
+- Datasets are a registry (`SOURCES`, `register_dataset`): the three built-in names, whatever a
+  plugin adds, and, for any other `--dataset` value, a folder of the user's images
+  (`bench.training.images`, checked in `tests/test_image_folders.py`). `dataset_shape` tells
+  the input shape and class count before any image is decoded; `image_size` resizes any of
+  them (bilinear).
 - Splits are deterministic from `seed` and class-stratified: the validation set is taken from the
   training images (as the report does with `x_val_scaled`), then optional train/test subsets for
   quick profiles. The validation size is not in the report: 5,000 is OUR ASSUMPTION (10 % of the
@@ -37,6 +42,7 @@ import threading
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -48,10 +54,7 @@ try:  # NumPy >= 2
 except ImportError:  # NumPy 1.x
     from numpy.core.multiarray import _reconstruct, scalar
 
-DATASETS = ("cifar10", "fashion_mnist", "synthetic")
-# What every loader returns, known before any file is read (Fashion-MNIST is padded to
-# 32x32x3): the worker builds and measures the model before it loads the data.
-SHAPES = {name: ((32, 32, 3), 10) for name in DATASETS}
+DATASETS = ("cifar10", "fashion_mnist", "synthetic")  # the built-in names (`SOURCES` has all)
 
 CIFAR10_CLASS_NAMES = (
     "airplane",
@@ -141,6 +144,7 @@ class Dataset:
     input_shape: tuple[int, ...]
     source: str
     class_names: tuple[str, ...] | None = None
+    fingerprint: str = ""  # a folder's contents (bench.training.images): part of the cache key
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -728,11 +732,14 @@ def load_dataset(
     train_examples: int | None = None,
     test_examples: int | None = None,
     allow_download: bool = True,
+    image_size: tuple[int, int] | None = None,
 ) -> Dataset:
-    """Load, split and scale one of `DATASETS`.
+    """Load, split and scale a registered dataset (`SOURCES`) or a folder of images.
 
     Args:
-        name: "cifar10", "fashion_mnist" or "synthetic".
+        name: "cifar10", "fashion_mnist", "synthetic", a name a plugin registered
+            (`register_dataset`), or the path of a folder laid out as
+            `keras.utils.image_dataset_from_directory` reads it (`bench.training.images`).
         data_dir: where a local copy lies (see `read_cifar10`, `read_fashion_mnist`); None looks
             in the usual places first (Debian's folder for Fashion-MNIST, the Keras cache).
         seed: fixes the validation split, the subsets and the synthetic images.
@@ -746,15 +753,46 @@ def load_dataset(
             "synthetic", the number generated (default 500).
         allow_download: let Keras download the data when no local copy is found (never when
             the `BENCH_OFFLINE` environment variable is set).
+        image_size: (height, width) to resize every image to (bilinear); None keeps the
+            dataset's own size.
 
     Returns:
         The split dataset, float32 pixels in [0, 1], int64 labels.
 
     Raises:
-        DatasetError: unknown name, no copy found offline, a corrupt file, or impossible sizes.
+        DatasetError: unknown name, no copy found offline, a corrupt file, impossible sizes,
+            or a folder that is not a usable image dataset.
     """
-    if name not in DATASETS:
-        raise DatasetError(f"Unknown dataset {name!r}; choose one of {', '.join(DATASETS)}.")
+    counts = {
+        "seed": seed,
+        "validation_examples": validation_examples,
+        "train_examples": train_examples,
+        "test_examples": test_examples,
+    }
+    if name not in SOURCES:
+        from bench.training import images  # a folder of the user's own images
+
+        folder = images.folder_of(name, known=tuple(SOURCES), data_dir=data_dir)
+        return images.load_folder(folder, image_size=image_size, **counts)
+    dataset = SOURCES[name].load(data_dir=data_dir, allow_download=allow_download, **counts)
+    if image_size is not None and tuple(image_size) != tuple(dataset.input_shape[:2]):
+        from bench.training import images
+
+        return images.resized(dataset, image_size)
+    return dataset
+
+
+def _load_builtin(
+    name: str,
+    *,
+    data_dir: str | os.PathLike[str] | None,
+    seed: int,
+    validation_examples: int | None,
+    train_examples: int | None,
+    test_examples: int | None,
+    allow_download: bool,
+) -> Dataset:
+    """CIFAR-10, Fashion-MNIST or the synthetic set (the loaders of `DATASETS`)."""
     if name == "synthetic":
         if data_dir is not None:
             raise DatasetError("the synthetic dataset is generated in code; drop --data-dir.")
@@ -777,3 +815,84 @@ def load_dataset(
         train=train_examples,
         test=test_examples,
     )
+
+
+# --- the registry -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """A dataset the harness loads by name.
+
+    Attributes:
+        name: the `--dataset` value.
+        input_shape: (height, width, channels) of the images `load` returns, known before any
+            file is read: the worker builds and measures the model before it loads the data.
+        num_classes: the number of classes.
+        load: `load(*, data_dir, seed, validation_examples, train_examples, test_examples,
+            allow_download) -> Dataset`, with the meaning of `load_dataset`'s arguments.
+        class_names: the names of the classes in label order.
+    """
+
+    name: str
+    input_shape: tuple[int, int, int]
+    num_classes: int
+    load: Callable[..., Dataset]
+    class_names: tuple[str, ...] = ()
+
+
+SOURCES: dict[str, DatasetSource] = {}
+
+
+def register_dataset(source: DatasetSource) -> DatasetSource:
+    """Add a dataset that `--dataset NAME` can name (from a `--plugin` module, say).
+
+    Raises:
+        DatasetError: the name is taken.
+    """
+    if source.name in SOURCES:
+        raise DatasetError(
+            f"a dataset called {source.name!r} is already registered; choose another name."
+        )
+    SOURCES[source.name] = source
+    return source
+
+
+for _name in DATASETS:
+    # Fashion-MNIST is padded to 32x32 and repeated to 3 channels, so every variant runs unchanged
+    register_dataset(
+        DatasetSource(_name, (32, 32, 3), 10, partial(_load_builtin, _name), CLASS_NAMES[_name])
+    )
+
+
+def dataset_shape(
+    name: str, *, image_size: tuple[int, int] | None = None
+) -> tuple[tuple[int, int, int], int]:
+    """(input_shape, num_classes) of what `load_dataset(name, image_size=...)` returns, known
+    without decoding an image (a folder's image headers are read).
+
+    Raises:
+        DatasetError: as `load_dataset` would for this name.
+    """
+    if name in SOURCES:
+        (height, width, channels), classes = SOURCES[name].input_shape, SOURCES[name].num_classes
+    else:
+        from bench.training import images
+
+        index = images.scan_folder(images.folder_of(name, known=tuple(SOURCES)))
+        (height, width, channels), classes = index.input_shape(image_size), len(index.class_names)
+    if image_size is not None:
+        height, width = image_size
+    return (int(height), int(width), int(channels)), int(classes)
+
+
+def class_names_of(name: str) -> tuple[str, ...]:
+    """The class names of a dataset, in label order; () when they cannot be had."""
+    if name in SOURCES:
+        return SOURCES[name].class_names
+    from bench.training import images
+
+    try:
+        return images.scan_folder(images.folder_of(name, known=tuple(SOURCES))).class_names
+    except DatasetError:
+        return ()

@@ -380,9 +380,11 @@ def _apply_profile(dataset: Any, profile: Profile) -> _Split:
 
 
 def _dataset_tag(dataset: Any, split: _Split) -> str:
-    return (
+    tag = (
         f"{dataset.name}:train={len(split.y_train)},val={len(split.y_val)},test={len(split.y_test)}"
     )
+    fingerprint = getattr(dataset, "fingerprint", "")  # a folder's contents (training.images)
+    return f"{tag}:{fingerprint}" if fingerprint else tag
 
 
 def _epoch_cap(entry: Any, recipe: Recipe, profile: Profile, split: _Split) -> int:
