@@ -139,13 +139,10 @@ def run_rounds(
         reference: a workload timed once in every round too (shuffled with the others).
         seed: seed of the per-round orders (recorded in the session).
         calls: timed calls per round of each name (default 1). A name with more than one gets
-            an untimed call first, so that its samples start from its own warm caches rather
-            than from whatever the model before it left there (a 36 M-parameter model doubles a
-            0.6 ms model's next call on the 2-core box).
-        until: a stopping rule (`bench.measure.sequential`): at each of its looks, the models
-            whose comparisons are decided leave the session (their samples are the first rounds
-            only), and the session ends when none is left. Its looks beyond `rounds` are not
-            taken.
+            an untimed call first, so its samples start from its own warm caches (a 36 M-param
+            model before it doubles a 0.6 ms model's next call on the 2-core box).
+        until: a stopping rule (`bench.measure.sequential`): decided models leave at its looks
+            (keeping the first rounds' samples); the session ends when none is left.
     """
     counts = {name: int((calls or {}).get(name, 1)) for name in timed}
     jobs = {name: (t.call, counts[name]) for name, t in timed.items()}
@@ -156,32 +153,15 @@ def run_rounds(
     active = set(timed)
     stops: dict[str, str] = {}
     rng = np.random.default_rng(seed)
-    clock = time.perf_counter
-    started = clock()
+    started = time.perf_counter()
     done = 0
     for i in range(rounds):
-        for name in rng.permutation(list(jobs)):
-            if name != REFERENCE and name not in active:
-                continue
-            call, k = jobs[name]
-            if k > 1:
-                call()  # primer: warm this model's caches, untimed
-            for j in range(i * k, (i + 1) * k):
-                start = clock()
-                call()
-                out[name][j] = clock() - start
-            taken[name] += 1
+        _one_round(i, rng.permutation(list(jobs)), jobs, active, out, taken)
         done = i + 1
-        if until is None:
-            continue
-        if done in until.looks:
-            _look(out, counts, taken, active, stops, until, done)
-        if active and clock() - started > until.max_s:
-            for name in active:
-                stops[name] = f"the time limit after {done} rounds"
-            active.clear()
-        if not active:
-            break
+        if until is not None:
+            _check(until, done, time.perf_counter() - started, out, counts, taken, active, stops)
+            if not active:
+                break
     for name in active:
         stops[name] = f"the cap of {done} rounds" if until is not None else f"{done} rounds"
     session = Session(
@@ -199,6 +179,39 @@ def run_rounds(
             session.dropped[name] = _retraced(name, t.tracing_count)
             del session.samples[name]
     return session
+
+
+def _one_round(
+    i: int, order: np.ndarray, jobs: Mapping[str, tuple], active: set[str],
+    out: dict[str, np.ndarray], taken: dict[str, int],
+) -> None:  # fmt: skip
+    """Round `i`: every active name (and the reference) in `order`, its samples into `out`."""
+    clock = time.perf_counter
+    for name in order:
+        if name != REFERENCE and name not in active:
+            continue
+        call, k = jobs[name]
+        if k > 1:
+            call()  # primer: warm this model's caches, untimed
+        for j in range(i * k, (i + 1) * k):
+            start = clock()
+            call()
+            out[name][j] = clock() - start
+        taken[name] += 1
+
+
+def _check(
+    until: StopRule, done: int, elapsed: float, out: dict[str, np.ndarray],
+    counts: Mapping[str, int], taken: Mapping[str, int], active: set[str],
+    stops: dict[str, str],
+) -> None:  # fmt: skip
+    """After round `done`: a look of `until` when one is planned, then its time limit."""
+    if done in until.looks:
+        _look(out, counts, taken, active, stops, until, done)
+    if active and elapsed > until.max_s:
+        for name in active:
+            stops[name] = f"the time limit after {done} rounds"
+        active.clear()
 
 
 def _look(
