@@ -24,6 +24,7 @@ import pandas as pd
 from bench import metrics
 from bench.compare import Decision, Outcome
 from reports.noise import Evidence
+from reports.pareto import Judges
 
 EQUIVALENT, UNDETERMINED = "=", "?"
 LEGEND = (
@@ -32,7 +33,9 @@ LEGEND = (
 )
 
 
-def _decide(evidence: Evidence, key: str, a: str, va: float, b: str, vb: float) -> Decision:
+def _decide(
+    evidence: Evidence | Judges, key: str, a: str, va: float, b: str, vb: float
+) -> Decision:
     if key == "accuracy":
         return evidence.accuracy(a, b)
     metric = metrics.get(key)
@@ -42,7 +45,7 @@ def _decide(evidence: Evidence, key: str, a: str, va: float, b: str, vb: float) 
     return evidence.cost(metric, a, va, b, vb)
 
 
-def neighbour_marks(table: pd.DataFrame, evidence: Evidence, key: str) -> dict[str, str]:
+def neighbour_marks(table: pd.DataFrame, evidence: Evidence | Judges, key: str) -> dict[str, str]:
     """Model id -> its mark for the figure `key` among the rows of `table` that have one."""
     values: dict[str, float] = {}
     for _, row in table.iterrows():
@@ -60,6 +63,8 @@ def neighbour_marks(table: pd.DataFrame, evidence: Evidence, key: str) -> dict[s
     return marks
 
 
-def all_marks(table: pd.DataFrame, evidence: Evidence, keys: Any) -> dict[str, dict[str, str]]:
+def all_marks(
+    table: pd.DataFrame, evidence: Evidence | Judges, keys: Any
+) -> dict[str, dict[str, str]]:
     """key -> `neighbour_marks` for each key."""
     return {key: neighbour_marks(table, evidence, key) for key in keys}

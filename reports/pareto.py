@@ -195,10 +195,12 @@ class AxisResult:
 
 @dataclass(frozen=True)
 class Analysis:
-    """Every axis, plus the models that have no accuracy at all."""
+    """Every axis, plus the models that have no accuracy at all, and the judges that decided
+    them (None: the point figures, exactly), for later decisions on the same models to reuse."""
 
     axes: tuple[AxisResult, ...]
     no_accuracy: dict[str, str] = field(default_factory=dict)
+    judges: Judges | None = None
 
     @property
     def measured_axes(self) -> tuple[AxisResult, ...]:
@@ -449,4 +451,4 @@ def analyse(
         for _, row in table.iterrows()
         if row["kind"] != "reference" and _missing(row.get("accuracy"))
     }
-    return Analysis(tuple(analyse_axis(table, axis, judges) for axis in axes), no_accuracy)
+    return Analysis(tuple(analyse_axis(table, axis, judges) for axis in axes), no_accuracy, judges)

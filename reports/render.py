@@ -188,7 +188,9 @@ def variants_table(content: Content) -> tuple[Table, list[str]]:
         notes.append(f"{heading}: not measured for any variant{reason}.")
     headings = ["Variant", "Kind", "Accuracy", "95 % interval", "Runs", "Accuracy source"]
     headings += [c[0] for c in present] + ["Notes"]
-    evidence = Evidence(table, content.suite.samples, content.suite.labels)
+    evidence = content.analysis.judges or Evidence(
+        table, content.suite.samples, content.suite.labels
+    )
     marks = all_marks(table, evidence, ["accuracy", *present_keys])
     rows = []
     for _, row in table.iterrows():
@@ -657,18 +659,27 @@ def _html_block(block: Block, out_dir: Path) -> str:
     return render[kind]()
 
 
+def page_head(title: str) -> list[str]:
+    """The opening lines of a self-contained page (this report's, the history's trend page):
+    its style and render check inline, its title as the heading."""
+    esc = html.escape
+    return [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(title)}</title>",
+        f"<style>{CSS}</style>",
+        f"<script>{RENDER_CHECK}</script>",
+        "</head><body>",
+        f"<h1>{esc(title)}</h1>",
+    ]
+
+
 def render_html(content: Content, out_dir: Path) -> str:
     """The self-contained page."""
     esc = html.escape
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(TITLE)}</title>",
-        f"<style>{CSS}</style>",
-        f"<script>{RENDER_CHECK}</script>",
-        "</head><body>",
-        f"<h1>{esc(TITLE)}</h1>",
+        *page_head(TITLE),
         f'<p class="provenance">{esc(provenance_line(content.suite))}</p>',
     ]
     for section in sections(content):

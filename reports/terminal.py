@@ -153,7 +153,7 @@ def summary(
 ) -> str:
     """The terminal summary (module docstring), lines joined by newlines."""
     measured = table[table["cost_source"] == "measured"]
-    evidence = Evidence(table, suite.samples, suite.labels)
+    evidence = analysis.judges or Evidence(table, suite.samples, suite.labels)
     marks = all_marks(measured, evidence, ("accuracy", *FIGURES))
     lines, notes = table_lines(table, analysis, width, marks)
     lines += [f"({note})" for note in notes]

@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from reports import units
-from reports.render import CSS, RENDER_CHECK
+from reports.render import page_head
 
 TITLE = "History: each model's figures across commits"
 STEP_COLOUR = "#d62728"
@@ -185,14 +185,7 @@ def write_page(groups: Sequence[dict[str, Any]], out: Path, *, rule: str, source
     out.mkdir(parents=True, exist_ok=True)
     esc = html.escape
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(TITLE)}</title>",
-        f"<style>{CSS}</style>",
-        f"<script>{RENDER_CHECK}</script>",
-        "</head><body>",
-        f"<h1>{esc(TITLE)}</h1>",
+        *page_head(TITLE),
         f'<p class="provenance">Runs of the store {esc(source)}, {len(groups)} group(s) of '
         "comparable runs (same machine and settings); runs of different groups are never "
         "compared.</p>",

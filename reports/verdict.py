@@ -47,7 +47,7 @@ from bench.compare import Decision, Outcome, holm
 from reports import units
 from reports.data import ACCURACY_SOURCE_PHRASES, SAMPLE_COLUMNS
 from reports.noise import Evidence
-from reports.pareto import Analysis, AxisResult, Step
+from reports.pareto import Analysis, AxisResult, Judges, Step
 from reports.stats import estimate_row, variance
 
 DATASET_NAMES = {
@@ -261,7 +261,7 @@ def accuracy_evidence(table: pd.DataFrame, labels: dict[str, Any] | None) -> Evi
     return Evidence(table, pd.DataFrame(columns=SAMPLE_COLUMNS), labels)
 
 
-def co_winners(models: pd.DataFrame, evidence: Evidence) -> list[str]:
+def co_winners(models: pd.DataFrame, evidence: Evidence | Judges) -> list[str]:
     """Every model that no other model is better than in accuracy, most accurate first.
 
     "Better" implies a higher mean (Welch) or more images right (McNemar), so the most accurate
@@ -375,7 +375,8 @@ def make_verdict(
     if len(models) == 1:
         line = f"Cannot be told: {winner} is the only model with an accuracy, nothing to weigh."
         return Verdict(winner, None, None, "cannot be told", line, co_winners=(winner,))
-    evidence = accuracy_evidence(table, labels)
+    # The analysis' decisions when it has them (cached, the same ones), else the accuracies'.
+    evidence = analysis.judges or accuracy_evidence(table, labels)
     second = models.iloc[1]
     comparison = evidence.accuracy(winner, str(second["variant"]))
     winners = co_winners(models, evidence)
@@ -410,7 +411,7 @@ def _reference_sentences(
     analysis: Analysis,
     winner: str,
     best: pd.Series,
-    evidence: Evidence,
+    evidence: Evidence | Judges,
 ) -> list[str]:
     """One sentence placing the published reference points beside the winner."""
     clauses = []

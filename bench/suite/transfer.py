@@ -28,12 +28,13 @@ Claims, checked by `tests/test_transfer.py`:
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import json
 import os
 import uuid
 from pathlib import Path
+
+from bench.atomic import sync_folder
 
 RESULT_FILE = "result.json"
 STATE_FILE = "state.json"
@@ -104,15 +105,6 @@ def finished_entries(cache_root: Path, *, variant: str, seed: int, profile: str 
     return entries
 
 
-def _fsync_directory(directory: Path) -> None:
-    with contextlib.suppress(OSError):  # not every filesystem lets a directory be opened
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _write_atomic(path: Path, content: bytes) -> None:
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(temporary, "wb") as handle:
@@ -143,7 +135,7 @@ def publish(files: Files, folder: Path, *, replace_finished: bool) -> bool:
     folder.mkdir(parents=True, exist_ok=True)
     for name in sorted(files, key=lambda n: n == RESULT_FILE):  # result.json last
         _write_atomic(folder / _check_name(name), files[name])
-    _fsync_directory(folder)
+    sync_folder(folder)
     for stale in [*folder.glob(CHECKPOINT_PATTERN), folder / STATE_FILE]:
         if stale.name not in files:
             stale.unlink(missing_ok=True)

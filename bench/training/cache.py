@@ -55,6 +55,7 @@ import numpy as np
 import tensorflow as tf
 
 from architectures.spec import Recipe
+from bench.atomic import sync_folder
 from bench.training.profiles import Profile
 
 FORMAT_VERSION = 1
@@ -332,16 +333,6 @@ def checkpoint_name(epoch: int) -> str:
     return f"checkpoint-epoch{epoch:04d}.keras"
 
 
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable; not every filesystem allows opening a directory.
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _fsync_file(path: Path) -> None:
     with open(path, "rb") as handle:
         os.fsync(handle.fileno())
@@ -355,7 +346,7 @@ def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
-    _fsync_directory(path.parent)
+    sync_folder(path.parent)
 
 
 def save_model_atomic(model: keras.Model, path: Path) -> None:
@@ -365,7 +356,7 @@ def save_model_atomic(model: keras.Model, path: Path) -> None:
     model.save(temporary)
     _fsync_file(temporary)
     os.replace(temporary, path)
-    _fsync_directory(path.parent)
+    sync_folder(path.parent)
 
 
 def restore_model(model: keras.Model, path: Path, *, optimizer_iterations: int) -> None:
@@ -631,7 +622,7 @@ class CacheEntry:
         np.save(temporary, np.asarray(classes))
         _fsync_file(temporary)
         os.replace(temporary, self.directory / PREDICTIONS_FILE)
-        _fsync_directory(self.directory)
+        sync_folder(self.directory)
 
     def read_predictions(self, expected: int) -> np.ndarray | None:
         """The stored predictions, or None when absent, unreadable or not `expected` long."""
