@@ -289,6 +289,21 @@ def energy_source(record: dict[str, Any]) -> str | None:
     return "; ".join(dict.fromkeys(found)) or None
 
 
+DEPLOYMENT_FIGURES = (
+    "file_size_bytes", "conversion_s", "latency_median_s", "throughput_images_per_s",
+)  # fmt: skip
+
+
+def _checked_deployments(file: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A deployment's figures validated as the records' are (`_number`): NaN, strings and
+    negative figures are one sentence naming the file, `model@deployment` and the field."""
+    for row in rows:
+        point = f"{row['model']}@{row['deployment']}"
+        for key in DEPLOYMENT_FIGURES:
+            row[key] = _number(row[key], file, point, key)
+    return rows
+
+
 SAMPLE_COLUMNS = ["run", "scenario", "session", "variant", "round", "seconds", "batch_size"]
 
 
@@ -378,7 +393,7 @@ class _Tables:
             self.runs.append(_variant_row(file_row, vid, record))
             self.history.extend(runs_module.history_rows(index, vid, record))
             self.trainings.extend(runs_module.training_rows(index, vid, record))
-            self.deployments.extend(deployment_rows(index, vid, record))
+            self.deployments.extend(_checked_deployments(name, deployment_rows(index, vid, record)))
         self.samples.extend(_sample_rows(index, name, doc, self.notes))
         for point in doc["published_references"]:
             self.references.setdefault(point["variant"], point)

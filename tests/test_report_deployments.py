@@ -11,7 +11,7 @@ import pytest
 from test_reports import _benchmark, make_record, make_suite
 
 from bench.contract import encode_classes
-from reports.data import suite_from_documents
+from reports.data import ReportInputError, suite_from_documents
 from reports.deployments import NO_ACCURACY_REPORTED, analyse_deployments
 
 LABELS = np.arange(1_000) % 10
@@ -169,3 +169,11 @@ def test_the_latency_ratio_against_keras_says_equivalent_when_the_rounds_show_it
         "(equivalent)"
     )
     assert _latency_ratio(points.loc["v01"], keras, noise) == "1.00×"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), "fast", -1.0])
+def test_a_bad_deployment_figure_is_refused_in_one_sentence(bad):
+    doc = _doc()
+    doc["variants"]["v10"]["deployments"]["litert_int8_dynamic"]["latency_median_s"] = bad
+    with pytest.raises(ReportInputError, match=r"v10@litert_int8_dynamic's latency_median_s is"):
+        suite_from_documents([("run.json", doc)])
