@@ -472,7 +472,7 @@ def _tail(a: Rounds, b: Rounds, metric: Metric, alpha: float) -> Decision:
 # ------------------------------------------------------------------------- accuracy
 
 
-def _variance(s: Seeds) -> tuple[float | None, float]:
+def mean_variance(s: Seeds) -> tuple[float | None, float]:
     """(variance of the mean accuracy, its degrees of freedom); None when it cannot be known.
 
     One run: the binomial p(1 - p) / n, on n - 1 degrees of freedom. Several seeds: their spread
@@ -500,7 +500,7 @@ def _accuracy(a: Seeds, b: Seeds, metric: Metric, alpha: float) -> Decision:
 
 def _welch(a: Seeds, b: Seeds, metric: Metric, alpha: float) -> Decision:
     diff = float(np.mean(a.runs) - np.mean(b.runs))
-    (va, dfa), (vb, dfb) = _variance(a), _variance(b)
+    (va, dfa), (vb, dfb) = mean_variance(a), mean_variance(b)
     n = len(a.runs) + len(b.runs)
     test = f"Welch-Satterthwaite over seeds ({len(a.runs)} and {len(b.runs)} runs)"
     if va is None or vb is None:

@@ -108,18 +108,13 @@ def estimate_row(row: Any) -> AccuracyEstimate:
 
 
 def variance(est: AccuracyEstimate) -> float | None:
-    """The variance of an accuracy estimate's mean, or None when it cannot be known.
+    """The variance of an accuracy estimate's mean, or None when it cannot be known: the decision
+    core's (`bench.compare.mean_variance`): one run on n images, the binomial p(1 - p) / n;
+    several seeds, their spread s² / k, but no less than the binomial term of the mean (seeds
+    share one test set, so their spread misses its sampling noise)."""
+    from bench.compare import Seeds, mean_variance
 
-    One run on n images: the binomial p(1 - p) / n. Several seeds: their spread, s² / k, but no
-    less than the binomial term of the mean (seeds share one test set, so their spread misses
-    its sampling noise), as for the interval in `estimate`.
-    """
-    binomial = est.mean * (1 - est.mean) / est.n_test if est.n_test else None
-    if len(est.seeds) < 2:
-        return binomial
-    k = len(est.seeds)
-    spread = sum((v - est.mean) ** 2 for v in est.seeds) / (k - 1) / k
-    return spread if binomial is None else max(spread, binomial)
+    return mean_variance(Seeds(est.seeds, est.n_test))[0]
 
 
 def mcnemar_p(predicted_a: Any, predicted_b: Any, labels: Any) -> tuple[float, int, int]:
