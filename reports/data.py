@@ -422,7 +422,11 @@ def suite_from_documents(
         raise ReportInputError("no input file was given; pass at least one suite JSON.")
     tables = _Tables()
     for index, (name, doc) in enumerate(documents):
-        contract.validate(doc, source=name)
+        # A file of an older contract comes in upgraded, its migration noted once.
+        doc = contract.validate(contract.upgrade(doc, source=name), source=name)
+        migration = doc["run"].get("contract_migration") if isinstance(doc["run"], dict) else None
+        if migration:
+            tables.notes.append(f"{name}: {migration['note']}.")
         tables.add(index, name, doc)
     if not tables.runs:
         names = ", ".join(name for name, _ in documents)
