@@ -281,16 +281,16 @@ def upgrade(data: Any, *, source: str = "the file") -> dict[str, Any]:
     """
     _check_shape(data, source)
     version = data.get("contract_version")
-    if isinstance(version, int) and not isinstance(version, bool) and version > CONTRACT_VERSION:
+    if type(version) is not int or version < min(MIGRATIONS):  # not a bool, float or string
+        raise ContractError(
+            f"{source} names contract version {version!r}, which no version of this project "
+            f"wrote (known: 1 to {CONTRACT_VERSION}); {_HINT}."
+        )
+    if version > CONTRACT_VERSION:
         raise ContractError(
             f"{source} was written by contract version {version}, newer than the "
             f"{CONTRACT_VERSION} this copy of the project reads: upgrade the project (git pull, "
             "or pip install -U) to read it."
-        )
-    if version != CONTRACT_VERSION and version not in MIGRATIONS:
-        raise ContractError(
-            f"{source} names contract version {version!r}, which no version of this project "
-            f"wrote (known: 1 to {CONTRACT_VERSION}); {_HINT}."
         )
     if version == CONTRACT_VERSION and not _needs_fill(data):
         return data
