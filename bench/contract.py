@@ -226,6 +226,10 @@ def _migrate_1_to_2(data: dict[str, Any]) -> None:
 def _migrate_2_to_3(data: dict[str, Any]) -> None:
     """Contract 3 added deployments, the inference-energy window, the node, the executor and
     the GPU memory limit (its new metric keys come from `_fill_metrics`)."""
+    # Version 2 grew while it was current: a file written early in it (3c12699 to 3ad7310)
+    # lacks `seeds`, `runs` or `published_references`. Step 1->2 only adds what is missing, so
+    # it completes such a file and leaves a later one as it is.
+    _migrate_1_to_2(data)
     for record in _records(data):
         record.setdefault("deployments", {})
         if "inference_energy" not in record:

@@ -101,6 +101,18 @@ def test_a_contract_2_file_keeps_its_seeds_and_gains_only_what_3_added():
     assert data["run"]["deployments"] == ["keras"] and data["run"]["executor"] is None
 
 
+def test_an_early_contract_2_file_is_completed_too():
+    # Version 2 gained `seeds`, `runs` (3ad7310) and `published_references` (cb71a66) while it
+    # was current; a file written at 3c12699 has none of them.
+    data = raw(C2)
+    del data["published_references"], data["run"]["seeds"]
+    for record in data["variants"].values():
+        del record["seeds"], record["runs"]
+    upgraded = validate(upgrade(data))
+    assert upgraded["published_references"] == [] and upgraded["run"]["seeds"] == [0]
+    assert [r["seeds"] for r in upgraded["variants"].values()] == [[0], [0]]
+
+
 def test_upgrade_leaves_its_input_alone_and_returns_a_complete_current_file_as_it_is():
     old = raw(C1)
     snapshot = json.dumps(old, sort_keys=True)
