@@ -164,9 +164,22 @@ class Suite:
                 job = Job(
                     entry.id, (*argv, "--seed", str(seed)), folder / f"{entry.id}-{seed}.json"
                 )
-                future = self._executor.submit(job)
+                future = self._cached(job, seed) or self._executor.submit(job)
                 future.add_done_callback(lambda _, job=job: events.put(("end", job)))
                 self._jobs[entry.id].append(future)
+
+    def _cached(self, job: Job, seed: int) -> Future[JobResult] | None:
+        """A finished job when the records cache holds the whole record (no worker runs:
+        `record_cache.record_without_worker`), else None."""
+        from bench.suite.record_cache import record_without_worker
+
+        record = record_without_worker(self.options, self.settings, job.variant, seed)
+        if record is None:
+            return None
+        self._events.put(("start", job))
+        future: Future[JobResult] = Future()
+        future.set_result(JobResult(record, 0, [], 0.0))
+        return future
 
     def _label(self, job: Job) -> str:
         return self.job_label(job.variant, int(job.argv[job.argv.index("--seed") + 1]))
