@@ -1,13 +1,14 @@
 """One suite run's state: the selected models, their worker jobs and records, the settings.
 
-`bench/conftest.py` makes one `Suite` when pytest starts; the tests of `bench/test_suite.py`
-read it. The worker jobs start together at the first `job()` call, `parallel` at a time, on the
-executor `--executor` names (`LocalExecutor`, or `RayExecutor` of `bench/suite/ray_executor.py`,
-imported only then), and `finish_jobs()` waits for all of them before any timed scenario (so no
-timing ever runs beside a worker). Ctrl-C while waiting cancels the jobs that have not ended. The
-workers' progress reaches `display` from the main thread only (pytest's output capture can only
-be lifted there): their lines, and in the "records" phase which jobs are running, how many are
-done and the latest epoch of each training run. Nothing here imports TensorFlow.
+`bench/conftest.py` makes one `Suite` when pytest starts; the tests of `bench/test_suite.py` read
+it. The worker jobs start together at the first `job()` call, `parallel` at a time, on the executor
+`--executor` names (`LocalExecutor`, or `RayExecutor` of `bench/suite/ray_executor.py`, imported
+only then; a model whose whole record the records cache holds needs no worker at all:
+`bench/suite/record_cache.py`), and `finish_jobs()` waits for all of them before any timed scenario
+(so no timing ever runs beside a worker). Ctrl-C while waiting cancels the jobs that have not
+ended. The workers' progress reaches `display` from the main thread only (pytest's output capture
+can only be lifted there): their lines, and in the "records" phase which jobs are running, how many
+are done and the latest epoch of each training run. Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations

@@ -6,10 +6,12 @@ and so that a crash, an out-of-memory or a NaN in one model costs only that mode
 has every key of the contract (docs/contract.md, `bench.contract.variant_keys`) except the
 timing figures, which the suite measures in its own process and adds.
 
-`measure` is a few named steps, each filling its part of the record. Faults a user can cause
-become one sentence in `record["errors"]`; the worker still writes the record and exits 0. Exit 1
-means a bug in the harness (the traceback is printed for us). The record names the machine that
-ran the worker (`node`, its host name), whichever executor started it.
+`measure` is a few named steps, each filling its part of the record. The architecture-only part
+(parameters to memory) comes from the records cache when it holds it, and is kept there when
+measured (`bench/suite/record_cache.py`; the record's `cached_from` says which). Faults a user can
+cause become one sentence in `record["errors"]`; the worker still writes the record and exits 0.
+Exit 1 means a bug in the harness (the traceback is printed for us). The record names the machine
+that ran the worker (`node`, its host name), whichever executor started it.
 
 One test-only fault is built in, inert unless its environment variable is set (`FAULT_ENV`,
 `_fault_hook`): SIGKILL after a given epoch's checkpoint, once, to test retries and resumption
