@@ -53,6 +53,7 @@ RECORD_FIELDS = (
     "inference_energy",
     "errors",
     "unavailable",
+    "cached_from",
 )
 # Record fields that are numbers (the report reads them with the metrics).
 NUMERIC_FIELDS = ("test_examples", "seed", "epochs")
