@@ -22,8 +22,9 @@ from bench import metrics
 # 2: the metric keys come from `bench.metrics`; published reference points travel in the file
 # (`published_references`), so `reports/` reads nothing but the JSON (docs/contract.md).
 # 3: file size, energy, deployments, node, executor, GPU memory limit. Keys added since (a
-# session's `session_rounds` and `stopped`, `run.input_shape`) are optional with a stated
-# fallback, so they did not need a version 4 (docs/contract.md, "Versions").
+# session's `session_rounds` and `stopped`, `run.input_shape`, the record's `cached_from`) are
+# ignored by a version-3 reader and filled for older files by this one, so they did not need a
+# version 4 (docs/contract.md, "Migration policy").
 CONTRACT_VERSION = 3
 
 ACCURACY_SOURCES = ("measured", "reported", "published")
@@ -170,7 +171,7 @@ def _check_references(points: Any, source: str, hint: str) -> None:
 # file of version n into one of version n + 1 and nothing more. Unlike asv, the file on disk is
 # never rewritten: the upgrade happens on every read. A step adds what its version introduced:
 # a record field, run or machine key is null (or empty) with a note, never a guessed figure.
-# Metric keys are not migrated one by one: `_fill_metrics` gives every metric of
+# Metric keys are not migrated one by one: `_fill_later_keys` gives every metric of
 # `bench.metrics` that a record lacks a null and a note, whatever the file's version, so a new
 # metric row needs no migration (docs/contract.md, "Migration policy").
 
@@ -226,7 +227,7 @@ def _migrate_1_to_2(data: dict[str, Any]) -> None:
 
 def _migrate_2_to_3(data: dict[str, Any]) -> None:
     """Contract 3 added deployments, the inference-energy window, the node, the executor and
-    the GPU memory limit (its new metric keys come from `_fill_metrics`)."""
+    the GPU memory limit (its new metric keys come from `_fill_later_keys`)."""
     # Version 2 grew while it was current: a file written early in it (3c12699 to 3ad7310)
     # lacks `seeds`, `runs` or `published_references`. Step 1->2 only adds what is missing, so
     # it completes such a file and leaves a later one as it is.
@@ -256,10 +257,22 @@ def _note(record: dict[str, Any], key: str, reason: str) -> None:
     unavailable.setdefault(key, reason)
 
 
-def _fill_metrics(data: dict[str, Any], version: int) -> list[str]:
-    """Give every metric key a record lacks a null and a note; returns the keys filled."""
+# Record fields added while version 3 was current, each with its value in a file written
+# before it. `cached_from` (the records cache, d6af72a): null means this run measured the
+# architecture-only figures itself, as every run before the cache did. A reader of version 3
+# ignores such a key, so it needs no new version, only this default (docs/contract.md).
+LATER_FIELDS: dict[str, Any] = {"cached_from": None}
+
+
+def _fill_later_keys(data: dict[str, Any], version: int) -> list[str]:
+    """Give every metric key a record lacks a null and a note, and every later field its
+    default; returns the keys filled."""
     filled: dict[str, None] = {}
     for record in _records(data):
+        for key, default in LATER_FIELDS.items():
+            if key not in record:
+                record[key] = copy.deepcopy(default)
+                filled[key] = None
         for key in metrics.record_keys():
             if key not in record:
                 record[key] = None
@@ -270,16 +283,18 @@ def _fill_metrics(data: dict[str, Any], version: int) -> list[str]:
 
 
 def _needs_fill(data: dict[str, Any]) -> bool:
-    return any(k not in r for r in _records(data) for k in metrics.record_keys())
+    keys = (*LATER_FIELDS, *metrics.record_keys())
+    return any(k not in r for r in _records(data) for k in keys)
 
 
 def upgrade(data: Any, *, source: str = "the file") -> dict[str, Any]:
     """`data` as a file of the current contract: older versions migrated, missing metrics null.
 
-    A current file with every metric is returned as it is; otherwise a copy is changed, and its
+    A current file with every key is returned as it is; otherwise a copy is changed, and its
     `run.contract_migration` says what was done: `{"from_version", "applied" (e.g. ["1->2",
-    "2->3"]), "filled" (metric keys added as null), "note"}`. Every null added for a figure has
-    its reason in the record's `unavailable`. The result still goes through `validate`.
+    "2->3"]), "filled" (keys added: metrics as null, `LATER_FIELDS` with their default),
+    "note"}`. Every null added for a figure has its reason in the record's `unavailable`. The
+    result still goes through `validate`.
 
     Raises:
         ContractError: not a suite JSON, a version this code does not know, or a newer one.
@@ -304,7 +319,7 @@ def upgrade(data: Any, *, source: str = "the file") -> dict[str, Any]:
     for step in steps:
         MIGRATIONS[step](data)
     data["contract_version"] = CONTRACT_VERSION
-    filled = _fill_metrics(data, version)
+    filled = _fill_later_keys(data, version)
     applied = [f"{step}->{step + 1}" for step in steps]
     note = (
         f"read as contract {CONTRACT_VERSION} from a file of contract {version}"
