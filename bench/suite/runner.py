@@ -87,7 +87,9 @@ def _with_default(option: Any) -> str:
     return said
 
 
-def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+def make_parser() -> argparse.ArgumentParser:
+    """The command line of `python -m bench run`: its own options, then every suite option
+    (`OPTIONS`), which are passed on to pytest."""
     parser = argparse.ArgumentParser(
         prog="python -m bench run",
         description=(
@@ -111,7 +113,21 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         help="show TensorFlow's logs (also the workers'), pytest's own output and tracebacks",
     )
     _suite_options(parser)
-    args, others = parser.parse_known_args(argv, argparse.Namespace(passthrough=[]))
+    return parser
+
+
+def own_flags() -> list[str]:
+    """The long flags `python -m bench run` takes itself (not passed on), besides --help."""
+    return [
+        action.option_strings[-1]
+        for action in make_parser()._actions
+        if not isinstance(action, (_PassOn, argparse._HelpAction))
+    ]
+
+
+def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """(The runner's own options, the arguments passed on to pytest, in the order given.)"""
+    args, others = make_parser().parse_known_args(argv, argparse.Namespace(passthrough=[]))
     passthrough = args.passthrough + others
     del args.passthrough
     return args, passthrough
