@@ -88,6 +88,7 @@ BAD_PLANS = [
     ({"accuracy": "train", "image_size": "64x"}, "--image-size '64x' is not a size"),
     ({"xla": "yes"}, "argument --xla: takes true or false"),
     ({"model_cache": " "}, "argument --model-cache: needs a path"),
+    ({"dataset": 10}, "argument --dataset: takes text, got 10"),
 ]
 
 

@@ -21,7 +21,6 @@ from typing import Any, Literal
 from bench.measure.environment import DEVICES, PRECISIONS
 from bench.suite.plugins import REFERENCE_SETS
 from bench.training.datasets import DATASETS
-from bench.training.images import parse_image_size
 from bench.training.profiles import PROFILE_NAMES
 
 
@@ -59,8 +58,9 @@ EXECUTORS = ("local", "ray")  # bench/suite/jobs.py: LocalExecutor; bench/suite/
 DEFAULT_MODEL_CACHE = Path("results/models")  # trained models, one folder per training run
 
 
-# Value checks, run by argparse (pytest's parser and the worker's) when the command line is read,
-# so a bad value stops the run in one sentence before anything starts ("argument --jobs: ...").
+# Value checks, run by argparse (pytest's parser) when the command line is read, and by `RunPlan`
+# when a worker reads the plan's JSON, so a bad value stops the run in one sentence before
+# anything starts ("argument --jobs: ...").
 def positive_int(text: str) -> int:
     """A whole number of at least 1 (batch sizes, jobs, MiB)."""
     try:
@@ -237,16 +237,3 @@ OPTIONS: tuple[Option, ...] = (
     Option("--estimate-from", "suite JSON of an earlier run on this machine whose timings size "
            "the expected duration (default: from MACs)", type=path, metavar="JSON"),
 )  # fmt: skip
-
-
-def image_size_of(values: Any) -> tuple[int, int] | None:
-    """The (height, width) of `--image-size` (in parsed options or a `RunPlan`), or None when it
-    was not given.
-
-    Raises:
-        ImageSizeError: the value is malformed (one sentence).
-    """
-    value = getattr(values, "image_size", None)
-    if isinstance(value, tuple):  # a `RunPlan`'s, already read
-        return value
-    return None if not value else parse_image_size(value)

@@ -99,6 +99,8 @@ def _typed(option: Any, value: Any) -> Any:
             value = _TYPED[option.dest](value)
         elif option.type is not None and value is not None:
             value = option.type(str(value))
+        elif value is not None and not isinstance(value, str):  # a plan JSON written by hand
+            raise argparse.ArgumentTypeError(f"takes text, got {value!r}")
     except (argparse.ArgumentTypeError, ValueError, TypeError) as exc:
         if isinstance(exc, PlanError):
             raise
