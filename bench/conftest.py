@@ -27,9 +27,9 @@ from bench.measure.environment import (
 from bench.measure.native_logs import drop_native_logs
 from bench.suite import assemble, estimate, facts
 from bench.suite.options import OPTIONS
+from bench.suite.plan import PlanError, RunPlan
 from bench.suite.presenter import CaptureLines, ProgressPlugin, fit_benchmark_table, terminal_stream
 from bench.suite.progress import Display
-from bench.suite.seeds import SeedsError, parse_seeds
 from bench.suite.session import Suite
 
 
@@ -84,46 +84,40 @@ def pytest_configure(config: pytest.Config) -> None:
         configure(settings)
     except EnvironmentError_ as exc:
         raise pytest.UsageError(str(exc)) from None
-    if config.option.accuracy == "load" and config.option.weights_dir is None:
-        raise pytest.UsageError("--accuracy load needs --weights-dir DIR holding <id>.keras files.")
-    entries = _entries(config)
     try:
-        seeds = parse_seeds(config.option.seeds)
-    except SeedsError as exc:
+        plan = RunPlan.from_options(config.option)  # once: every process reads this plan
+    except PlanError as exc:
         raise pytest.UsageError(str(exc)) from None
+    entries = _entries(plan)
     from bench.suite.deployments import DeploymentsOptionError, parse_deployments
 
     try:
         wanted = parse_deployments(config.option.deployments)
     except DeploymentsOptionError as exc:
         raise pytest.UsageError(str(exc)) from None
-    suite = Suite(config.option, settings, entries, seeds)
+    suite = Suite(plan, settings, entries)
     suite.deployments = wanted
     suite.display, suite.show_worker_output = display, verbose
     config.stash[SUITE_KEY] = suite
     _present(config, suite)
 
 
-def _entries(config: pytest.Config) -> list:
+def _entries(plan: RunPlan) -> list:
     """The selected registry entries, once the plugins are imported; a plugin that does not
     import, an unknown id or a user model whose output does not fit the dataset's classes stops
     the run in one sentence."""
     import architectures
-    from bench.suite.options import image_size_of
     from bench.suite.plugins import PluginError, add_references, check_heads, import_plugins
 
-    option = config.option
-    reported = option.accuracy == "reported"
     try:
-        import_plugins(option.plugin)  # first: a plugin may register the dataset too
-        add_references(option.references)
-        entries = architectures.select(option.variants)
+        import_plugins(list(plan.plugin))  # first: a plugin may register the dataset too
+        add_references(plan.references)
+        entries = architectures.select(plan.variants)
     except (PluginError, architectures.UnknownVariantError) as exc:
         raise pytest.UsageError(str(exc)) from None
-    _check_dataset(config)  # before the heads are checked against the data's classes
+    _check_dataset(plan, entries)  # before the heads are checked against the data's classes
     try:
-        check_heads(entries, "cifar10" if reported else option.dataset,
-                    None if reported else image_size_of(option))  # fmt: skip
+        check_heads(entries, plan.data_name, plan.data_image_size)
     except PluginError as exc:
         raise pytest.UsageError(str(exc)) from None
     return entries
@@ -208,28 +202,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.stash[SUITE_KEY].close()
 
 
-def _check_dataset(config: pytest.Config) -> None:
-    """Fail fast, once, in one sentence, when the dataset cannot be read (not once per variant)
-    or `--image-size` is given where there is no dataset to resize."""
-    if config.option.accuracy not in {"train", "load"}:
-        if config.option.image_size:
-            raise pytest.UsageError(
-                "--image-size applies to the images of --accuracy train or load; the reported "
-                "accuracies are the course report's, on 32x32 CIFAR-10."
-            )
+def _check_dataset(plan: RunPlan, entries: list) -> None:
+    """Fail fast, once, in one sentence, when the dataset cannot be read (not once per variant):
+    read as the workers will read it (`bench.suite.plan.load_data`). `--image-size` where there
+    is no dataset to resize was refused with the plan."""
+    if not plan.accuracy.measures:
         return
-    from bench.suite.options import image_size_of
-    from bench.suite.seeds import DATA_SPLIT_SEED
-    from bench.training.datasets import DatasetError, load_dataset
+    from bench.suite.plan import load_data
+    from bench.training.datasets import DatasetError
     from bench.training.images import ImageSizeError
 
     try:
-        load_dataset(
-            config.option.dataset,
-            data_dir=config.option.data_dir,
-            seed=DATA_SPLIT_SEED,
-            image_size=image_size_of(config.option),
-        )
+        load_data(plan, entries[0].recipe.validation_examples if entries else None)
     except (DatasetError, ImageSizeError) as exc:
         raise pytest.UsageError(str(exc)) from None
 

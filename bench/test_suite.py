@@ -99,7 +99,7 @@ def converted(suite: Suite, models: dict) -> dict:
     with _phase(suite, "convert", rounds=False) as phase:
         found = deployments.convert_all(models, suite.deployments, calibration, phase)
     suite.deployment_rows = deployments.records(found)
-    if data is not None and suite.options.accuracy in {"train", "load"}:
+    if data is not None and suite.options.accuracy.measures:
         points = deployments.converted_points(found)
         with suite.display.phase("evaluate", points, suite.expected.get("evaluate")) as phase:
             deployments.evaluate_all(

@@ -5,7 +5,7 @@ Measured: 2 models (v01, v03) x 2 seeds, `--accuracy train --profile smoke --dat
 the first `submit` until the last result: the local executor one job at a time (the suite's
 default when it trains), two at a time, and `RayExecutor` on a local cluster of 2 CPUs (1 CPU per
 job, so two at a time), whose `ray.init` (start-up) and `ray.shutdown` are timed apart. The jobs
-are the suite's own (`bench.suite.jobs.Job` with `worker_argv`); nothing else should run.
+are the suite's own (`bench.suite.jobs.Job` with the run's `RunPlan`); nothing else should run.
 
 Run (CPU-heavy, about four minutes on a 2-core machine; needs the cluster extra):
     python -m experiments.executor_walltime [--repeats 2]
@@ -33,7 +33,7 @@ from typing import Any
 
 from bench.measure.environment import Settings
 from bench.suite.jobs import Job, LocalExecutor
-from bench.suite.options import OPTIONS, worker_argv
+from bench.suite.plan import RunPlan
 from reports import units
 
 MODELS = ("v01", "v03")
@@ -41,14 +41,12 @@ SEEDS = (0, 1)
 
 
 def _jobs(cache: Path, records: Path) -> list[Job]:
-    values: dict[str, Any] = {option.dest: option.default for option in OPTIONS}
-    values.update(
-        accuracy="train", dataset="synthetic", profile="smoke", skip_profiler=True,
-        model_cache=cache, plugin=[],
-    )  # fmt: skip
-    argv = tuple(worker_argv(values))
+    plan = RunPlan.from_options(
+        {"accuracy": "train", "dataset": "synthetic", "profile": "smoke", "skip_profiler": True,
+         "model_cache": cache, "seeds": "2"}
+    ).to_json()  # fmt: skip
     return [
-        Job(model, (*argv, "--seed", str(seed)), records / f"{model}-{seed}.json")
+        Job(model, seed, records / f"{model}-{seed}.json", plan)
         for model in MODELS
         for seed in SEEDS
     ]

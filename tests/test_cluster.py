@@ -3,7 +3,6 @@ hook, the options, and the sentence for a missing install (`tests/test_ray.py` n
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -15,7 +14,8 @@ import bench.suite
 from bench.measure.environment import Settings
 from bench.suite import transfer, worker
 from bench.suite.jobs import ExecutorError
-from bench.suite.options import OPTIONS, worker_argv, worker_parser
+from bench.suite.options import OPTIONS
+from bench.suite.plan import RunPlan
 from bench.suite.session import Suite
 
 
@@ -98,17 +98,17 @@ def test_a_node_sees_the_drivers_cache_through_its_token(tmp_path):
     assert not transfer.visible(token)
 
 
-def _args(variant: str = "v01", seed: int = 1) -> argparse.Namespace:
-    return argparse.Namespace(variant=variant, seed=seed, profile="smoke")
+def _args(variant: str = "v01", seed: int = 1) -> tuple[str, int, str]:
+    return variant, seed, "smoke"
 
 
 def test_the_fault_hook_is_inert_unless_set_for_this_job(monkeypatch, tmp_path):
     monkeypatch.delenv(worker.FAULT_ENV, raising=False)
-    assert worker._fault_hook(_args()) is worker._progress
+    assert worker._fault_hook(*_args()) is worker._progress
     fault = {"variant": "v01", "seed": 0, "after_epoch": 1, "kill": "worker", "marker": "m"}
     monkeypatch.setenv(worker.FAULT_ENV, json.dumps([fault]))
-    assert worker._fault_hook(_args(seed=1)) is worker._progress
-    assert worker._fault_hook(_args(variant="v02", seed=0)) is worker._progress
+    assert worker._fault_hook(*_args(seed=1)) is worker._progress
+    assert worker._fault_hook(*_args(variant="v02", seed=0)) is worker._progress
 
 
 def test_the_fault_hook_kills_once_after_the_epochs_line(monkeypatch, tmp_path, capsys):
@@ -117,7 +117,7 @@ def test_the_fault_hook_kills_once_after_the_epochs_line(monkeypatch, tmp_path, 
     monkeypatch.setenv(worker.FAULT_ENV, json.dumps([fault]))
     kills: list[dict] = []
     monkeypatch.setattr(worker, "_kill", kills.append)
-    progress = worker._fault_hook(_args())
+    progress = worker._fault_hook(*_args())
     progress("v01 [smoke] training: 256 training images")
     progress("v01 [smoke, seed 1] epoch 2/2  loss 2.3")
     assert kills == [] and not marker.exists()
@@ -132,17 +132,16 @@ def test_the_executor_options_stay_with_the_suite():
     flags = {o.flag for o in OPTIONS}
     new = {"--executor", "--ray-address", "--cpus-per-job", "--gpus-per-job", "--shared-cache"}
     assert new <= flags
-    values = {o.dest: o.default for o in OPTIONS} | {"executor": "ray", "ray_address": "h:1"}
-    argv = worker_argv(values)
-    assert not new & set(argv)  # the worker's parser would refuse them
-    worker_parser("w").parse_args(["--variant", "v01", "--out", "x", *argv])
+    plan = RunPlan.from_options({"executor": "ray", "ray_address": "h:1"})
+    assert RunPlan.from_json(plan.to_json()) == plan  # the worker reads them back as given
+    assert (plan.executor, plan.ray_address) == ("ray", "h:1")
 
 
 def test_without_ray_the_executor_is_one_sentence(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if not installed
     monkeypatch.delitem(sys.modules, "bench.suite.ray_executor", raising=False)
     monkeypatch.delattr(bench.suite, "ray_executor", raising=False)  # as if never imported
-    suite = Suite(argparse.Namespace(executor="ray", jobs=None, accuracy="train"), Settings(), [])
+    suite = Suite(RunPlan.from_options({"executor": "ray", "accuracy": "train"}), Settings(), [])
     with pytest.raises(ExecutorError) as caught:
         suite.connect()
     message = str(caught.value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import signal
 import subprocess
@@ -24,7 +25,8 @@ from hypothesis import strategies as st
 
 import architectures
 from bench.suite import assemble
-from bench.suite.options import OPTIONS, worker_parser
+from bench.suite.options import OPTIONS
+from bench.suite.plan import RunPlan
 from bench.suite.plugins import PluginError, check_heads, head_mismatch, import_plugins
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,12 +82,15 @@ def test_a_bad_option_value_is_one_sentence_when_the_command_line_is_read(flag, 
     assert "Traceback" not in message
 
 
-def test_the_worker_checks_its_options_with_the_same_rules():
+def test_the_worker_checks_its_options_with_the_same_rules(tmp_path):
+    from bench.suite.worker import parse_job
+
+    plan = json.loads(RunPlan.from_options({}).to_json())
+    plan["options"]["throughput_batch"] = 0  # a plan written by hand, or by another version
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
     err = io.StringIO()
     with contextlib.redirect_stderr(err), pytest.raises(SystemExit):
-        worker_parser("worker").parse_args(
-            ["--variant", "v01", "--out", "r.json", "--throughput-batch", "0"]
-        )
+        parse_job(["--plan", str(tmp_path / "plan.json"), "--variant", "v01", "--out", "r.json"])
     assert "argument --throughput-batch: needs a whole number of at least 1" in err.getvalue()
 
 
@@ -338,14 +343,18 @@ def test_a_full_disk_during_the_run_keeps_the_previous_benchmark_json(tmp_path):
 
 # --- defect 2: two runs on one model cache -------------------------------------------------------
 
-WORKER = [sys.executable, "-m", "bench.suite.worker", "--variant", "v01", "--accuracy", "train",
-          "--profile", "smoke", "--dataset", "synthetic", "--skip-profiler"]  # fmt: skip
+WORKER = [sys.executable, "-m", "bench.suite.worker", "--variant", "v01"]
+WORKER_PLAN = {"accuracy": "train", "profile": "smoke", "dataset": "synthetic",
+               "skip_profiler": True}  # fmt: skip
 
 
-def _worker(out: Path, cache: Path, *extra: str) -> subprocess.Popen:
+def _worker(out: Path, cache: Path, **options: object) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    plan = RunPlan.from_options({**WORKER_PLAN, "model_cache": cache, **options})
+    plan_file = out.with_suffix(".plan.json")
+    plan_file.write_text(plan.to_json())
     return subprocess.Popen(
-        [*WORKER, "--out", str(out), "--model-cache", str(cache), *extra],
+        [*WORKER, "--plan", str(plan_file), "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env,
     )  # fmt: skip
 
@@ -381,7 +390,7 @@ def test_a_second_run_waits_for_the_entry_the_first_is_training(tmp_path):
         _read_until(first, "training:")  # it holds the entry's lock now
         os.kill(first.pid, signal.SIGSTOP)
         second = stack.enter_context(_worker(tmp_path / "second.json", cache))
-        impatient = stack.enter_context(_worker(tmp_path / "impatient.json", cache, "--no-wait"))
+        impatient = stack.enter_context(_worker(tmp_path / "impatient.json", cache, no_wait=True))
         said = _read_until(second, "waits for process")
         assert f"waits for process {first.pid} on " in said[-1]
         impatient.communicate(timeout=300)

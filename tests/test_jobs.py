@@ -12,12 +12,15 @@ from pathlib import Path
 
 from bench.suite.jobs import Job, LocalExecutor
 
+PLAN = '{"plan_version": 1, "options": {}}'  # the stub only reads it back
+
 STUB = textwrap.dedent(
     """
     import json, sys, time
     args = sys.argv[1:]
     variant = args[args.index("--variant") + 1]
     out = args[args.index("--out") + 1]
+    plan = open(args[args.index("--plan") + 1]).read()
     start = time.time()
     print(f"{variant} epoch 1/1", file=sys.stderr, flush=True)
     print("unrelated noise", file=sys.stderr, flush=True)
@@ -27,7 +30,8 @@ STUB = textwrap.dedent(
         sys.exit(3)
     time.sleep(0.6)
     with open(out, "w") as handle:
-        json.dump({"variant": variant, "start": start, "end": time.time(), "argv": args}, handle)
+        json.dump({"variant": variant, "start": start, "end": time.time(), "argv": args,
+                   "plan": plan}, handle)
     """
 )
 
@@ -45,13 +49,13 @@ def test_jobs_run_two_at_a_time_and_return_their_records(tmp_path):
     executor = _executor(tmp_path, 2, lines)
     started = time.perf_counter()
     futures = [
-        executor.submit(Job(vid, ("--seed", "0"), tmp_path / f"{vid}.json"))
-        for vid in ("a", "b", "c", "d")
+        executor.submit(Job(vid, 0, tmp_path / f"{vid}.json", PLAN)) for vid in ("a", "b", "c", "d")
     ]
     results = [f.result() for f in futures]
     executor.shutdown()
     assert [r.record["variant"] for r in results] == ["a", "b", "c", "d"]
-    assert all(r.returncode == 0 and r.record["argv"][-2:] == ["--seed", "0"] for r in results)
+    assert all(r.returncode == 0 and r.record["argv"][-4:-2] == ["--seed", "0"] for r in results)
+    assert all(r.record["plan"] == PLAN for r in results)  # the plan file holds the job's plan
     spans = [(r.record["start"], r.record["end"]) for r in results]
     most = max(sum(s < t < e for s, e in spans) for t, _ in spans)  # jobs running at a start
     assert most <= 1  # besides the one starting: never more than two at once
@@ -61,7 +65,7 @@ def test_jobs_run_two_at_a_time_and_return_their_records(tmp_path):
 
 def test_a_dead_worker_comes_back_with_its_exit_code_and_last_lines(tmp_path):
     executor = _executor(tmp_path, 1, [])
-    result = executor.submit(Job("dead", (), tmp_path / "dead.json")).result()
+    result = executor.submit(Job("dead", 0, tmp_path / "dead.json", PLAN)).result()
     executor.shutdown()
     assert result.record is None and result.returncode == 3
     assert result.tail[-1] == "Traceback: the stub died"
@@ -80,7 +84,7 @@ def test_other_output_is_kept_apart_from_progress_and_each_start_is_told(tmp_pat
         other=other.append,
         command=(sys.executable, str(stub)),
     )
-    result = executor.submit(Job("a", (), tmp_path / "a.json")).result()
+    result = executor.submit(Job("a", 0, tmp_path / "a.json", PLAN)).result()
     executor.shutdown()
     assert [job.variant for job in started] == ["a"]
     assert lines == ["a epoch 1/1"]
@@ -92,7 +96,7 @@ def test_other_output_is_kept_apart_from_progress_and_each_start_is_told(tmp_pat
 
 def test_a_record_is_read_back_as_written(tmp_path):
     executor = _executor(tmp_path, 1, [])
-    result = executor.submit(Job("x", ("--flag",), tmp_path / "sub" / "x.json")).result()
+    result = executor.submit(Job("x", 0, tmp_path / "sub" / "x.json", PLAN)).result()
     executor.shutdown()
     written = json.loads((tmp_path / "sub" / "x.json").read_text())
     assert result.record == written and result.wall_s >= 0.6

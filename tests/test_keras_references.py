@@ -62,22 +62,25 @@ def test_references_build_for_grey_images_and_refuse_small_ones(references):
 
 @pytest.mark.slow
 def test_a_worker_measures_a_keras_reference(tmp_path):
+    from bench.suite.plan import RunPlan
+
     out = tmp_path / "record.json"
+    plan = RunPlan.from_options(
+        {"references": "keras", "skip_profiler": True, "throughput_batch": 8}
+    )
+    (tmp_path / "plan.json").write_text(plan.to_json())
     env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_OFFLINE": "1"}
     proc = subprocess.run(
         [
             sys.executable,
             "-m",
             "bench.suite.worker",
+            "--plan",
+            str(tmp_path / "plan.json"),
             "--variant",
             "keras_mobilenetv2",
             "--out",
             str(out),
-            "--references",
-            "keras",
-            "--skip-profiler",
-            "--throughput-batch",
-            "8",
         ],
         capture_output=True,
         text=True,

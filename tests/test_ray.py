@@ -26,6 +26,7 @@ ray = pytest.importorskip(
 
 from bench.contract import load  # noqa: E402 (after the skip: these tests need Ray)
 from bench.suite.jobs import ExecutorError, Job  # noqa: E402
+from bench.suite.plan import RunPlan  # noqa: E402
 from bench.suite.ray_executor import CANCELLED, ClusterOptions, RayExecutor  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -38,7 +39,8 @@ STUB = textwrap.dedent(
     args = sys.argv[1:]
     value = lambda flag: args[args.index(flag) + 1]
     variant, seed = value("--variant"), int(value("--seed"))
-    cache, stub = pathlib.Path(value("--model-cache")), pathlib.Path(os.environ["STUB_DIR"])
+    plan = json.loads(pathlib.Path(value("--plan")).read_text())["options"]
+    cache, stub = pathlib.Path(plan["model_cache"]), pathlib.Path(os.environ["STUB_DIR"])
     print(f"{variant} started", file=sys.stderr, flush=True)
     if variant == "dead":
         print("the stub died", file=sys.stderr)
@@ -75,8 +77,8 @@ def _stub_executor(tmp_path: Path, lines: list[str], **options) -> RayExecutor:
 
 
 def _job(tmp_path: Path, variant: str) -> Job:
-    argv = ("--accuracy", "train", "--seed", "0")
-    return Job(variant, argv, tmp_path / "records" / f"{variant}.json")
+    plan = RunPlan.from_options({"accuracy": "train"}).to_json()
+    return Job(variant, 0, tmp_path / "records" / f"{variant}.json", plan)
 
 
 def test_stub_jobs_come_back_with_their_models_and_a_killed_worker_is_retried(tmp_path):

@@ -23,7 +23,8 @@ import architectures
 from bench.measure.environment import Settings
 from bench.suite import record_cache, worker
 from bench.suite.jobs import JobResult
-from bench.suite.options import OPTIONS, worker_parser
+from bench.suite.options import OPTIONS
+from bench.suite.plan import RunPlan
 from bench.suite.session import Suite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,23 +219,24 @@ def test_an_entry_never_holds_a_figure_that_is_not_the_architectures(tmp_path, v
         record_cache.write(tmp_path, v01_inputs, part, variant="v01", note=print)
 
 
-def _worker_args(tmp_path, *extra):
-    return worker_parser("test").parse_args(
-        ["--variant", "v01", "--out", os.devnull, "--model-cache", str(tmp_path / "models"),
-         "--throughput-batch", "8", *extra]
-    )  # fmt: skip
+def _worker_args(tmp_path, **extra):
+    """The plan and job of v01's worker, as the suite would hand them over."""
+    plan = RunPlan.from_options(
+        {"model_cache": tmp_path / "models", "throughput_batch": 8, **extra}
+    )
+    return plan, worker.WorkerJob(plan, "v01", 0, Path(os.devnull))
 
 
 @pytest.mark.slow
 def test_the_record_says_its_figures_came_from_the_cache_and_they_are_the_measured_ones(tmp_path):
     args = _worker_args(tmp_path)
-    measured = worker.measure(args)
-    cached = worker.measure(args)
+    measured = worker.measure(*args)
+    cached = worker.measure(*args)
     assert measured["cached_from"] is None and measured["errors"] == []
     assert (cached["params_total"], cached["macs"]) == (V01_PARAMS, V01_MACS)
     assert cached["cached_from"]["file"].startswith(str(tmp_path / "records"))  # beside models
     assert {k for k in cached if cached[k] != measured[k]} == {"cached_from"}
-    off = worker.measure(_worker_args(tmp_path, "--records-cache", "off"))
+    off = worker.measure(*_worker_args(tmp_path, records_cache="off"))
     assert off["cached_from"] is None
 
 
@@ -242,10 +244,10 @@ def _suite_options(tmp_path, *argv):
     parser = argparse.ArgumentParser()
     for option in OPTIONS:
         option.add_to(parser.add_argument)
-    return parser.parse_args(
+    return RunPlan.from_options(parser.parse_args(
         ["--variants", "v01", "--model-cache", str(tmp_path / "models"), "--throughput-batch",
          "8", *argv]
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 class NoWorkers:
@@ -263,7 +265,7 @@ class NoWorkers:
 
 @pytest.mark.slow
 def test_a_rerun_with_reported_accuracies_starts_no_worker_for_a_cached_model(tmp_path):
-    worker.measure(_worker_args(tmp_path))  # the first run's worker fills the cache
+    worker.measure(*_worker_args(tmp_path))  # the first run's worker fills the cache
     suite = Suite(_suite_options(tmp_path), Settings(), [architectures.get("v01")])
     suite._executor = executor = NoWorkers()
     (result,) = suite.wait(suite.jobs("v01"))
@@ -276,7 +278,7 @@ def test_a_rerun_with_reported_accuracies_starts_no_worker_for_a_cached_model(tm
 @pytest.mark.slow
 @pytest.mark.parametrize("argv", [["--records-cache", "off"], ["--executor", "ray"]])
 def test_a_rerun_starts_its_worker_with_the_cache_off_or_on_another_executor(tmp_path, argv):
-    worker.measure(_worker_args(tmp_path))
+    worker.measure(*_worker_args(tmp_path))
     suite = Suite(_suite_options(tmp_path, *argv), Settings(), [architectures.get("v01")])
     suite._executor = executor = NoWorkers()
     with pytest.raises(AssertionError, match="a worker was started"):

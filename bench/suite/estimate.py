@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.suite import budgets
+from bench.suite.options import Accuracy
 from bench.training.datasets import DEFAULT_VALIDATION_EXAMPLES, SYNTHETIC_DEFAULT_SIZES
 from bench.training.profiles import Profile
 
@@ -79,7 +80,7 @@ class Plan:
         models: the selected models, in order.
         jobs: (progress label, model id) of every worker job.
         parallel: worker jobs at once.
-        accuracy: "reported", "train" or "load".
+        accuracy: where the accuracies come from (`Accuracy`, or its text).
         profile: the training profile (train only).
         dataset: the dataset id.
         latency_budget_s: seconds of batch-1 samples per model.
@@ -92,7 +93,7 @@ class Plan:
     models: tuple[Model, ...]
     jobs: tuple[tuple[str, str], ...]
     parallel: int
-    accuracy: str
+    accuracy: Accuracy | str
     profile: Profile | None
     dataset: str
     latency_budget_s: float
@@ -107,9 +108,9 @@ def _same_jobs(run: Mapping[str, Any], plan: Plan) -> bool:
     training or loading the same profile and dataset."""
     if run.get("accuracy_source") != plan.accuracy:
         return False
-    if plan.accuracy == "reported":
+    if not Accuracy(plan.accuracy).measures:
         return True
-    profile = plan.profile.name if plan.accuracy == "train" and plan.profile else None
+    profile = plan.profile.name if Accuracy(plan.accuracy).trains and plan.profile else None
     return (run.get("profile"), run.get("dataset")) == (profile, plan.dataset)
 
 
@@ -229,9 +230,9 @@ def _worker_s(model: Model, plan: Plan, previous: Previous) -> tuple[float, bool
     if model.id in previous.worker_s:
         return previous.worker_s[model.id], True
     seconds = WORKER_BASE_S + _macs(model) * WORKER_PER_MAC_S
-    if plan.accuracy == "train":
+    if Accuracy(plan.accuracy).trains:
         seconds += _training_s(model, plan)
-    elif plan.accuracy == "load":
+    elif Accuracy(plan.accuracy).measures:
         seconds += DATA_LOAD_S + _macs(model) * TEST_IMAGES * INFERENCE_PER_MAC_S
     return seconds, False
 
@@ -307,5 +308,7 @@ def estimate(plan: Plan, previous: Previous | None = None, path: str | None = No
     for phase in SCENARIOS:
         items[phase], known = _timed_phase(phase, plan, previous)
         reused, total = reused + known, total + len(plan.models)
-    upper = plan.accuracy == "train" and plan.profile is not None and plan.profile.steps is None
+    upper = (
+        Accuracy(plan.accuracy).trains and plan.profile is not None and plan.profile.steps is None
+    )
     return Estimate(items, max(plan.parallel, 1), _source(reused, total, path), upper)

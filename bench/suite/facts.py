@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.suite import estimate
-from bench.training.profiles import PROFILES
+from bench.suite.options import Accuracy
 from reports import units
 
 PHASE_NAMES = ("records", "load", "latency", "throughput", "train step")
@@ -84,7 +84,7 @@ def plan_of(suite: Any, device: str, macs: Mapping[str, float | None]) -> estima
         jobs=jobs,
         parallel=suite.parallel_jobs,
         accuracy=opt.accuracy,
-        profile=PROFILES[opt.profile] if opt.accuracy == "train" else None,
+        profile=opt.training,
         dataset=opt.dataset,
         latency_budget_s=opt.latency_budget,
         throughput_batch=opt.throughput_batch,
@@ -95,9 +95,9 @@ def plan_of(suite: Any, device: str, macs: Mapping[str, float | None]) -> estima
 
 
 def _accuracy(opt: Any, seeds: tuple[int, ...]) -> str:
-    if opt.accuracy == "reported":
+    if not Accuracy(opt.accuracy).measures:
         return "reported (the course report's and the papers' figures; nothing is trained)"
-    if opt.accuracy == "load":
+    if not Accuracy(opt.accuracy).trains:
         return f"of the weights in {opt.weights_dir}, tested on {opt.dataset}"
     runs = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))}"
     return f"trained here on {opt.dataset}, profile {opt.profile}, {runs}"
@@ -129,7 +129,9 @@ def _convert(suite: Any) -> str:
     others = [d for d in getattr(suite, "deployments", ("keras",)) if d != "keras"]
     if not others:
         return ""
-    evaluate = "evaluate (each on the test set) · " if suite.options.accuracy != "reported" else ""
+    evaluate = (
+        "evaluate (each on the test set) · " if Accuracy(suite.options.accuracy).measures else ""
+    )
     return f"convert (to {', '.join(others)}) · {evaluate}"
 
 

@@ -1,6 +1,7 @@
 """Per-model jobs (a fresh worker process each) and the executor that runs them on this machine.
 
-Every job is `python -m bench.suite.worker --variant ID --out FILE ...` in its own process, so a
+Every job is `python -m bench.suite.worker --plan FILE --variant ID --seed N --out FILE` in its
+own process (`worker_command`; the plan file holds the run's `RunPlan` as JSON), so a
 crash, an out-of-memory or a memory peak stays with its model. `LocalExecutor` runs them on this
 machine, `parallel` at a time, all before any timed scenario starts (the suite waits for every
 job before it times anything, so no timing ever runs beside a worker). Lines a worker writes to
@@ -47,17 +48,38 @@ class ExecutorError(Exception):
 
 @dataclass(frozen=True)
 class Job:
-    """One model's worker run.
+    """One model's worker run (one model, one seed).
 
     Attributes:
         variant: the registry id.
-        argv: the worker options (`bench.suite.options.worker_argv`).
+        seed: the training seed.
         out: where the worker writes its record.
+        plan: the run's plan as JSON (`bench.suite.plan.RunPlan.to_json`); the executor hands it
+            to the worker in a file (a Ray task: in the task's spec, written on the node).
     """
 
     variant: str
-    argv: tuple[str, ...]
+    seed: int
     out: Path
+    plan: str
+
+
+PLAN_FILE = "plan.json"  # in the job's scratch folder, for the worker's --plan
+
+
+def worker_command(command: Sequence[str], job: Job, plan_file: Path) -> list[str]:
+    """The worker's full command line for `job`, its plan in `plan_file`."""
+    return [
+        *command,
+        "--plan",
+        str(plan_file),
+        "--variant",
+        job.variant,
+        "--seed",
+        str(job.seed),
+        "--out",
+        str(job.out),
+    ]
 
 
 @dataclass
@@ -152,7 +174,6 @@ class LocalExecutor:
 
     def _run(self, job: Job) -> JobResult:
         job.out.parent.mkdir(parents=True, exist_ok=True)
-        command = [*self._command, "--variant", job.variant, "--out", str(job.out), *job.argv]
         self._started(job)
 
         def progress(line: str) -> None:
@@ -166,8 +187,9 @@ class LocalExecutor:
         # The worker's own temporary folder, removed when it ends: what a killed worker (or
         # TensorFlow inside it: autograph's generated files) leaves there goes with it.
         scratch = Path(tempfile.mkdtemp(prefix=f"{job.out.stem}-", dir=job.out.parent))
+        (scratch / PLAN_FILE).write_text(job.plan, encoding="utf-8")
         returncode, tail, wall_s = run_worker(
-            command,
+            worker_command(self._command, job, scratch / PLAN_FILE),
             variant=job.variant,
             env={**self._env, "TMPDIR": str(scratch)},
             cwd=Path.cwd(),

@@ -1,10 +1,9 @@
-"""The suite's options, declared once: pytest's options, the worker's parser and its argv.
+"""The suite's options, declared once: what `pytest bench` and `python -m bench run` accept.
 
-`pytest bench` (through `bench/conftest.py`) and `python -m bench run` accept every `OPTIONS` row;
-the rows marked `to_worker` are handed to each per-model worker process (`bench.suite.worker`),
-whose parser is built from the same rows, so an option cannot be known to one side and not the
-other. `tests/test_options.py` round-trips every worker option through `worker_argv` and the
-worker's parser.
+`pytest bench` (through `bench/conftest.py`) declares every `OPTIONS` row, and `python -m bench
+run --help` lists every row (`bench.suite.runner`); the README's option table is checked against
+the rows both ways (`tests/test_plan.py`). The values parsed become one typed `RunPlan`
+(`bench.suite.plan`), which every worker process and Ray task receives as JSON.
 
 This module imports no TensorFlow: it is read when pytest starts.
 """
@@ -12,8 +11,9 @@ This module imports no TensorFlow: it is read when pytest starts.
 from __future__ import annotations
 
 import argparse
+import enum
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -21,17 +21,46 @@ from typing import Any, Literal
 from bench.measure.environment import DEVICES, PRECISIONS
 from bench.suite.plugins import REFERENCE_SETS
 from bench.training.datasets import DATASETS
-from bench.training.images import parse_image_size
 from bench.training.profiles import PROFILE_NAMES
 
-ACCURACY_MODES = ("reported", "train", "load")
+
+class Accuracy(enum.StrEnum):
+    """Where the accuracies come from (`--accuracy`). A `StrEnum`: it equals its text."""
+
+    REPORTED = "reported"  # the course report's and the papers' figures; nothing is trained
+    TRAIN = "train"  # trained here with the recipe and the profile
+    LOAD = "load"  # the user's own weights (`--weights-dir`), tested here
+
+    @property
+    def trains(self) -> bool:
+        """Models are trained here (one job per seed; a training profile applies)."""
+        return self is Accuracy.TRAIN
+
+    @property
+    def measures(self) -> bool:
+        """Accuracies are measured here, on `--dataset` (train or load)."""
+        return self is not Accuracy.REPORTED
+
+    @property
+    def untrained_because(self) -> str:
+        """Why a record's training figures may stay null, in this mode."""
+        return {
+            Accuracy.REPORTED: "accuracy taken from the report; nothing was trained here (use "
+            "--accuracy train)",
+            Accuracy.LOAD: "no training run in this mode",
+            Accuracy.TRAIN: "training did not complete",
+        }[self]
+
+
+ACCURACY_MODES = tuple(mode.value for mode in Accuracy)
 DISPLAYS = ("pytest", "progress")
 EXECUTORS = ("local", "ray")  # bench/suite/jobs.py: LocalExecutor; bench/suite/ray_executor.py
 DEFAULT_MODEL_CACHE = Path("results/models")  # trained models, one folder per training run
 
 
-# Value checks, run by argparse (pytest's parser and the worker's) when the command line is read,
-# so a bad value stops the run in one sentence before anything starts ("argument --jobs: ...").
+# Value checks, run by argparse (pytest's parser) when the command line is read, and by `RunPlan`
+# when a worker reads the plan's JSON, so a bad value stops the run in one sentence before
+# anything starts ("argument --jobs: ...").
 def positive_int(text: str) -> int:
     """A whole number of at least 1 (batch sizes, jobs, MiB)."""
     try:
@@ -118,7 +147,6 @@ class Option:
         type: converts the text given on the command line.
         choices: the values allowed, when there is a closed list.
         action: argparse's action ("store", "store_true" or "append").
-        to_worker: the per-model worker process needs it too.
         metavar: how `--help` names the value.
     """
 
@@ -128,7 +156,6 @@ class Option:
     type: Callable[[str], Any] | None = None
     choices: tuple[str, ...] | None = None
     action: Literal["store", "store_true", "append"] = "store"
-    to_worker: bool = False
     metavar: str | None = None
 
     @property
@@ -155,22 +182,20 @@ OPTIONS: tuple[Option, ...] = (
     Option("--variants", "comma-separated model ids, or 'all' (default)", default="all",
            type=model_ids),
     Option("--accuracy", "where accuracy comes from", default="reported",
-           choices=ACCURACY_MODES, to_worker=True),
+           choices=ACCURACY_MODES),
     Option("--profile", "training profile for --accuracy train", default="smoke",
-           choices=PROFILE_NAMES, to_worker=True),
+           choices=PROFILE_NAMES),
     Option("--dataset", f"dataset for --accuracy train/load: {', '.join(DATASETS)}, a name a "
            "plugin registered, or a folder of images (train/<class>/*.png, optional val/, "
-           "test/)", default="cifar10", to_worker=True, metavar="NAME|FOLDER"),
+           "test/)", default="cifar10", metavar="NAME|FOLDER"),
     Option("--image-size", "resize the dataset's images to HxW (default: their own size)",
-           to_worker=True, metavar="HxW"),
-    Option("--data-dir", "folder or tarball holding the dataset", type=path, to_worker=True),
-    Option("--weights-dir", "folder of <id>.keras files for --accuracy load", type=path,
-           to_worker=True),
+           metavar="HxW"),
+    Option("--data-dir", "folder or tarball holding the dataset", type=path),
+    Option("--weights-dir", "folder of <id>.keras files for --accuracy load", type=path),
     Option("--model-cache", "trained-model cache (resumable)", default=DEFAULT_MODEL_CACHE,
-           type=path, to_worker=True),
+           type=path),
     Option("--no-wait", "when another run is training the same model into the same "
-           "--model-cache, fail that model at once instead of waiting for it", action="store_true",
-           to_worker=True),
+           "--model-cache, fail that model at once instead of waiting for it", action="store_true"),
     Option("--device", "where to run", default="auto", choices=DEVICES),
     Option("--xla", "jit_compile every timed function", action="store_true"),
     Option("--precision", "Keras dtype policy", default="float32", choices=PRECISIONS),
@@ -181,7 +206,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--seeds", "training seeds: a count (3 = seeds 0, 1, 2) or a list (0,4,7); each "
            "is one training run", default="1", type=seed_list, metavar="N|S1,S2,..."),
     Option("--throughput-batch", "images per call for throughput", default=256,
-           type=positive_int, to_worker=True),
+           type=positive_int),
     Option("--latency-budget", "seconds of batch-1 samples per model", default=3.0,
            type=positive_float),
     Option("--deployments", "comma-separated: keras (default), xla, bf16, litert_fp32, "
@@ -200,12 +225,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("--shared-cache", "with --executor ray: a folder every node mounts at the same path; "
            "jobs on nodes that cannot see --model-cache checkpoint there", type=path),
     Option("--plugin", "module or .py file that registers models (repeatable)",
-           action="append", to_worker=True),
+           action="append"),
     Option("--references", "reference models beside yours: 'keras' adds MobileNetV2, "
            "EfficientNetB0 and ResNet50 (keras.applications, weights=None, built for the "
-           "dataset's images)", default="none", choices=REFERENCE_SETS, to_worker=True),
-    Option("--skip-profiler", "analytic FLOPs only (faster)", action="store_true",
-           to_worker=True),
+           "dataset's images)", default="none", choices=REFERENCE_SETS),
+    Option("--skip-profiler", "analytic FLOPs only (faster)", action="store_true"),
     Option("--display", "what the terminal shows: 'pytest' (its dots and pytest-benchmark's "
            "table) or 'progress' (the run's facts and one line per phase, as `python -m bench "
            "run` shows them); TensorFlow's logs are silenced in both unless -v/--verbose",
@@ -217,46 +241,3 @@ OPTIONS: tuple[Option, ...] = (
            "--model-cache (results/records); 'off' measures every record afresh", type=path,
            to_worker=True, metavar="DIR|off"),
 )  # fmt: skip
-
-
-def image_size_of(values: Any) -> tuple[int, int] | None:
-    """The (height, width) of `--image-size`, or None when it was not given.
-
-    Raises:
-        ImageSizeError: the value is malformed (one sentence).
-    """
-    text = getattr(values, "image_size", None)
-    return None if not text else parse_image_size(text)
-
-
-def worker_options() -> tuple[Option, ...]:
-    """The options a worker process receives."""
-    return tuple(o for o in OPTIONS if o.to_worker)
-
-
-def worker_argv(values: Mapping[str, Any] | argparse.Namespace) -> list[str]:
-    """The worker's command-line arguments for the suite's option values (by `Option.dest`)."""
-    if isinstance(values, argparse.Namespace):
-        values = vars(values)
-    argv: list[str] = []
-    for option in worker_options():
-        value = values.get(option.dest)
-        if option.action == "store_true":
-            argv += [option.flag] if value else []
-        elif option.action == "append":
-            for item in value or ():
-                argv += [option.flag, str(item)]
-        elif value is not None:
-            argv += [option.flag, str(value)]
-    return argv
-
-
-def worker_parser(prog: str) -> argparse.ArgumentParser:
-    """The worker's parser: which model, where to write its record, and the worker options."""
-    parser = argparse.ArgumentParser(prog=prog)
-    parser.add_argument("--variant", required=True, help="the registry id to measure")
-    parser.add_argument("--out", required=True, type=path, help="where to write the record")
-    parser.add_argument("--seed", type=int, default=0, help="this job's training seed")
-    for option in worker_options():
-        option.add_to(parser.add_argument)
-    return parser

@@ -64,6 +64,7 @@ from bench import atomic
 from bench.suite import transfer
 from bench.suite.jobs import (
     CONCURRENT_JOBS_ENV,
+    PLAN_FILE,
     ROOT,
     WORKER_MODULE,
     ExecutorError,
@@ -71,9 +72,10 @@ from bench.suite.jobs import (
     JobResult,
     pythonpath,
     run_worker,
+    worker_command,
 )
 from bench.suite.jobs import die_with_parent as _die_with_parent
-from bench.suite.options import worker_argv, worker_parser
+from bench.suite.plan import RunPlan
 
 MAX_RETRIES = 3  # Ray's default for tasks; each retry resumes from the last saved epoch
 CANCELLED = -2  # JobResult.returncode of a job cancelled before it ended
@@ -180,14 +182,15 @@ def _finished_entry(
 
 
 def _worker_command(spec: Mapping[str, Any], out: Path, root: Path) -> list[str]:
-    values = {
-        **spec["values"],
-        "model_cache": str(root),
-        "plugin": _node_plugins(spec["values"].get("plugin") or ()),
-    }
+    """The worker's command line on this node; its plan, with this node's model cache and
+    plugin names, written beside its record."""
+    plan = RunPlan.from_json(spec["plan"])
+    plan = plan.replace(model_cache=root, plugin=tuple(_node_plugins(plan.plugin)))
+    plan_file = out.parent / PLAN_FILE
+    plan_file.write_text(plan.to_json(), encoding="utf-8")
     command = spec["command"] or (sys.executable, "-m", WORKER_MODULE)
-    argv = [*worker_argv(values), "--seed", str(spec["seed"])]
-    return [*command, "--variant", spec["variant"], "--out", str(out), *argv]
+    job = Job(spec["variant"], spec["seed"], out, spec["plan"])
+    return worker_command(command, job, plan_file)
 
 
 def run_on_node(
@@ -463,7 +466,7 @@ class RayExecutor:
                 self._model_cache,
                 variant=job.variant,
                 seed=spec["seed"],
-                profile=spec["values"].get("profile"),
+                profile=spec["profile"],
             )
         task = _job_task.options(num_cpus=self.options.cpus_per_job, num_gpus=self.gpus_per_job)
         ref = task.remote(spec, outgoing, self._lines)
@@ -495,23 +498,25 @@ class RayExecutor:
             ray.shutdown()
 
     def _spec(self, job: Job) -> dict[str, Any]:
-        """The job for its node: the worker's option values with absolute paths, and where the
+        """The job for its node: the run's plan as JSON with absolute paths, and where the
         driver's cache is."""
-        argv = ["--variant", job.variant, "--out", str(job.out), *job.argv]
-        values = vars(worker_parser("ray job").parse_args(argv))
-        for key in ("data_dir", "weights_dir"):
-            if values.get(key) is not None:
-                values[key] = str(Path(values[key]).resolve())
-        values["plugin"] = [
-            str(Path(p).resolve()) if p.endswith(".py") else p for p in values.get("plugin") or ()
-        ]
-        values["model_cache"] = str(self._model_cache)
-        values = {k: str(v) if isinstance(v, Path) else v for k, v in values.items()}
+        plan = RunPlan.from_json(job.plan)
+        resolved = {
+            key: getattr(plan, key).resolve()
+            for key in ("data_dir", "weights_dir")
+            if getattr(plan, key) is not None
+        }
+        plan = plan.replace(
+            **resolved,
+            plugin=tuple(str(Path(p).resolve()) if p.endswith(".py") else p for p in plan.plugin),
+            model_cache=self._model_cache,
+        )
         shared = self.options.shared_cache
         return {
             "variant": job.variant,
-            "seed": values["seed"],
-            "values": values,
+            "seed": job.seed,
+            "plan": plan.to_json(),
+            "profile": plan.profile,
             "model_cache": str(self._model_cache),
             "token": str(self._token),
             "ship": self._ship,

@@ -306,23 +306,17 @@ def figures(
     return part, None
 
 
-def record_without_worker(
-    options: Any, settings: Any, variant: str, seed: int
-) -> dict[str, Any] | None:
-    """The worker's record of `variant`, made in this process from the cache, or None when a
-    worker must run: an accuracy that is not the reported figure, an executor other than the
-    local one (another node's memory is not this machine's), the cache off or without a usable
-    entry, or a model the worker would refuse (it says why)."""
-    if options.accuracy != "reported" or options.executor != "local":
+def record_without_worker(plan: Any, settings: Any, job: Any) -> dict[str, Any] | None:
+    """The worker's record of `job` (`bench.suite.jobs.Job`), made in this process from the
+    cache, or None when a worker must run: an accuracy that is not the reported figure, an
+    executor other than the local one (another node's memory is not this machine's), the cache
+    off or without a usable entry, or a model the worker would refuse (it says why)."""
+    if plan.accuracy.measures or plan.executor != "local":
         return None
-    if folder_of(options) is None:
+    if folder_of(plan) is None:
         return None
     from bench.suite import worker
-    from bench.suite.options import worker_argv, worker_parser
 
-    args = worker_parser("bench.suite.worker").parse_args(
-        [*worker_argv(vars(options)), "--variant", variant, "--out", os.devnull,
-         "--seed", str(seed)]
-    )  # fmt: skip
-    record = worker.measure(args, settings, cached_only=True)
+    here = worker.WorkerJob(plan, job.variant, job.seed, Path(os.devnull))
+    record = worker.measure(plan, here, settings, cached_only=True)
     return record if record is not None and record.get("cached_from") else None

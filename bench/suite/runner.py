@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from bench import atomic
 from bench.suite.jobs import die_with_parent
@@ -44,15 +45,56 @@ QUIET = ("-qq", "--tb=no", "-rN", "--disable-warnings")
 VERBOSE = ("-v", "--tb=short")
 
 
-def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+class _PassOn(argparse.Action):
+    """A suite option: listed by `--help`, passed on to pytest unchanged (pytest checks it, so a
+    bad value is its usage error, exit 4), in the order given."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+        flag = self.option_strings[0]
+        namespace.passthrough.append(flag if self.nargs == 0 else f"{flag}={values}")
+
+
+def _suite_options(parser: argparse.ArgumentParser) -> None:
+    """Every row of `bench.suite.options.OPTIONS`, as `--help` lists them."""
+    from bench.suite.options import OPTIONS
+
+    group = parser.add_argument_group(
+        "suite options", "passed on to pytest, which also accepts them (`pytest bench --help`)"
+    )
+    for option in OPTIONS:
+        flag = option.action == "store_true"
+        group.add_argument(
+            option.flag,
+            action=_PassOn,
+            nargs=0 if flag else None,
+            metavar=None if flag else _metavar(option),
+            help=_with_default(option),
+            default=argparse.SUPPRESS,
+        )
+
+
+def _metavar(option: Any) -> str:
+    if option.metavar:
+        return option.metavar
+    return "|".join(option.choices) if option.choices else option.dest.upper()
+
+
+def _with_default(option: Any) -> str:
+    """The option's help, and its default unless the help says it."""
+    said = option.help.replace("%", "%%")
+    if option.action == "store" and option.default is not None and "default" not in said:
+        said += f" (default {option.default})"
+    return said
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The command line of `python -m bench run`: its own options, then every suite option
+    (`OPTIONS`), which are passed on to pytest."""
     parser = argparse.ArgumentParser(
         prog="python -m bench run",
         description=(
-            "Run the efficiency suite and build the Pareto report. Other options are passed to "
-            "pytest (suite options such as --variants, --accuracy, --profile, --dataset, "
-            "--data-dir, --weights-dir, --model-cache, --device, --xla, --precision, "
-            "--threads, --plugin; see "
-            "`pytest bench --help`)."
+            "Run the efficiency suite and build the Pareto report. The suite options below, and "
+            "any other option, are passed to pytest."
         ),
     )
     parser.add_argument("--out", type=Path, default=Path("results"), help="results folder")
@@ -70,7 +112,25 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         action="store_true",
         help="show TensorFlow's logs (also the workers'), pytest's own output and tracebacks",
     )
-    return parser.parse_known_args(argv)
+    _suite_options(parser)
+    return parser
+
+
+def own_flags() -> list[str]:
+    """The long flags `python -m bench run` takes itself (not passed on), besides --help."""
+    return [
+        action.option_strings[-1]
+        for action in make_parser()._actions
+        if not isinstance(action, (_PassOn, argparse._HelpAction))
+    ]
+
+
+def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """(The runner's own options, the arguments passed on to pytest, in the order given.)"""
+    args, others = make_parser().parse_known_args(argv, argparse.Namespace(passthrough=[]))
+    passthrough = args.passthrough + others
+    del args.passthrough
+    return args, passthrough
 
 
 def suite_command(args: argparse.Namespace, passthrough: list[str], json_path: Path) -> list[str]:

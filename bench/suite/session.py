@@ -23,34 +23,33 @@ from typing import Any
 
 from bench.measure.environment import Settings
 from bench.suite.jobs import CONCURRENT_JOBS_ENV, ExecutorError, Job, JobResult, LocalExecutor
-from bench.suite.options import image_size_of, worker_argv
+from bench.suite.plan import RunPlan, load_data
 from bench.suite.progress import Display, Phase, epoch_detail
 from bench.suite.seeds import DATA_SPLIT_SEED
-
-
-def _class_names(opt: Any) -> tuple[str, ...]:
-    """The class names of the dataset the accuracies are on (CIFAR-10 for reported ones)."""
-    from bench.training import datasets
-
-    return datasets.class_names_of(opt.dataset if opt.accuracy != "reported" else "cifar10")
 
 
 class Suite:
     """Per-session state: the selected entries, worker records, and what the JSON hook adds.
 
     Args:
-        options: the suite's option values (pytest's `config.option`).
+        plan: the run's plan (`bench.suite.plan.RunPlan`, built once from the options); also
+            `options`, by the options' names (`suite.options.throughput_batch`).
         settings: the process settings applied to this process and given to every worker.
         entries: the selected registry entries, in registry order.
+        seeds: the training seeds (default: the plan's).
     """
 
     def __init__(
-        self, options: Any, settings: Settings, entries: list, seeds: tuple[int, ...] = (0,)
+        self,
+        plan: RunPlan,
+        settings: Settings,
+        entries: list,
+        seeds: tuple[int, ...] | None = None,
     ) -> None:
-        self.options = options
+        self.plan = plan
         self.settings = settings
         self.entries = entries
-        self.seeds = seeds
+        self.seeds = plan.seeds if seeds is None else seeds
         self.records: dict[str, dict[str, Any]] = {}
         self.labels: dict[str, Any] = {}  # test labels by checksum, from the workers
         self._jobs: dict[str, list[Future[JobResult]]] = {}
@@ -68,16 +67,18 @@ class Suite:
         # The workers' record files, read as each job ends; removed when the run ends (`close`).
         self._records_folder: Path | None = None
 
+    @property
+    def options(self) -> RunPlan:
+        """The plan, by the options' names (`suite.options.latency_budget`)."""
+        return self.plan
+
     @functools.cached_property
     def shape(self) -> tuple[tuple[int, int, int], int]:
         """(input_shape, num_classes) every model is built for: the dataset's (CIFAR-10's for
         reported accuracies), at `--image-size` when given."""
         from bench.training import datasets
 
-        opt = self.options
-        if opt.accuracy == "reported":
-            return datasets.dataset_shape("cifar10")
-        return datasets.dataset_shape(opt.dataset, image_size=image_size_of(opt))
+        return datasets.dataset_shape(self.plan.data_name, image_size=self.plan.data_image_size)
 
     @property
     def parallel_jobs(self) -> int:
@@ -92,7 +93,7 @@ class Suite:
             return self._executor.parallel
         if self.options.jobs is not None:
             return self.options.jobs
-        return 2 if self.options.accuracy == "reported" else 1
+        return 1 if self.plan.accuracy.measures else 2
 
     def entry(self, variant: str) -> Any:
         return next(e for e in self.entries if e.id == variant)
@@ -101,7 +102,7 @@ class Suite:
     def job_seeds(self) -> tuple[int, ...]:
         """The seeds a model's jobs run: every seed when training, else the first only (a
         reported or loaded accuracy does not depend on a training seed)."""
-        return self.seeds if self.options.accuracy == "train" else self.seeds[:1]
+        return self.seeds if self.plan.accuracy.trains else self.seeds[:1]
 
     def job_label(self, variant: str, seed: int) -> str:
         """How progress names one job: the model id, and the seed when there are several."""
@@ -158,23 +159,21 @@ class Suite:
             "records", labels, self.expected.get("records"), parallel=self._executor.parallel
         )
         folder = self._records_folder = Path(tempfile.mkdtemp(prefix="bench-records-"))
-        argv = tuple(worker_argv(vars(self.options)))
+        plan = self.plan.to_json()
         for entry in self.entries:
             self._jobs[entry.id] = []
             for seed in self.job_seeds:
-                job = Job(
-                    entry.id, (*argv, "--seed", str(seed)), folder / f"{entry.id}-{seed}.json"
-                )
-                future = self._cached(job, seed) or self._executor.submit(job)
+                job = Job(entry.id, seed, folder / f"{entry.id}-{seed}.json", plan)
+                future = self._cached(job) or self._executor.submit(job)
                 future.add_done_callback(lambda _, job=job: events.put(("end", job)))
                 self._jobs[entry.id].append(future)
 
-    def _cached(self, job: Job, seed: int) -> Future[JobResult] | None:
+    def _cached(self, job: Job) -> Future[JobResult] | None:
         """A finished job when the records cache holds the whole record (no worker runs:
         `record_cache.record_without_worker`), else None."""
         from bench.suite.record_cache import record_without_worker
 
-        record = record_without_worker(self.options, self.settings, job.variant, seed)
+        record = record_without_worker(self.plan, self.settings, job)
         if record is None:
             return None
         self._events.put(("start", job))
@@ -183,7 +182,7 @@ class Suite:
         return future
 
     def _label(self, job: Job) -> str:
-        return self.job_label(job.variant, int(job.argv[job.argv.index("--seed") + 1]))
+        return self.job_label(job.variant, job.seed)
 
     def _show(self, kind: str, payload: Any) -> None:
         """One event of the workers, on the display (from the main thread)."""
@@ -268,26 +267,11 @@ class Suite:
         """The run's dataset, for calibration (training images) and per-deployment accuracy
         (test images, split as in the workers); None when it cannot be read (reported mode on a
         machine without the dataset: full int8 then says it has no calibration images)."""
-        from bench.training import datasets
-        from bench.training.profiles import PROFILES
+        from bench.training.datasets import DatasetError
 
-        opt = self.options
-        profile = PROFILES[opt.profile] if opt.accuracy == "train" else None
-        name = opt.dataset if opt.accuracy != "reported" else "cifar10"
-        validation = (profile.validation_examples if profile else None) or (
-            None if name == "synthetic" else self.entries[0].recipe.validation_examples
-        )
         try:
-            return datasets.load_dataset(
-                name,
-                data_dir=opt.data_dir,
-                seed=DATA_SPLIT_SEED,
-                validation_examples=validation,
-                train_examples=profile.train_examples if profile else None,
-                test_examples=profile.test_examples if profile else None,
-                image_size=image_size_of(opt) if opt.accuracy != "reported" else None,
-            )
-        except datasets.DatasetError:
+            return load_data(self.plan, self.entries[0].recipe.validation_examples)
+        except DatasetError:
             return None
 
     def extra(self, variant: str, scenario: str, timed: Any) -> dict[str, Any]:
@@ -307,18 +291,20 @@ class Suite:
 
     def run_options(self) -> dict[str, Any]:
         """The contract's `run` section: the options this run was made with."""
-        opt = self.options
+        from bench.training import datasets
+
+        opt = self.plan
         return {
             "variants": [e.id for e in self.entries],
-            "accuracy_source": opt.accuracy,
-            "profile": opt.profile if opt.accuracy == "train" else None,
+            "accuracy_source": str(opt.accuracy),
+            "profile": opt.profile if opt.accuracy.trains else None,
             "dataset": opt.dataset,
             "input_shape": list(self.shape[0]),
             "num_classes": self.shape[1],
             "seed": self.seeds[0],
             "seeds": list(self.job_seeds),
             "data_split_seed": DATA_SPLIT_SEED,
-            "class_names": list(_class_names(opt)),
+            "class_names": list(datasets.class_names_of(opt.data_name)),
             "latency_batch_size": 1,
             "throughput_batch_size": opt.throughput_batch,
             "latency_budget_s": opt.latency_budget,

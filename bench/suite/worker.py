@@ -1,10 +1,12 @@
 """One model, one fresh process: parameters, FLOPs, accuracy, training, memory -> a JSON record.
 
-The suite starts `python -m bench.suite.worker` once per model so that memory peaks cannot leak
-from one model into the next (TensorFlow never hands allocator memory back within a process),
-and so that a crash, an out-of-memory or a NaN in one model costs only that model. The record
-has every key of the contract (docs/contract.md, `bench.contract.variant_keys`) except the
-timing figures, which the suite measures in its own process and adds.
+The suite starts `python -m bench.suite.worker --plan FILE --variant ID --seed N --out FILE` once
+per model and seed (`FILE`: the run's `RunPlan` as JSON, `bench.suite.plan`; nothing else of the
+run is on the command line) so that memory peaks cannot leak from one model into the next
+(TensorFlow never hands allocator memory back within a process), and so that a crash, an
+out-of-memory or a NaN in one model costs only that model. The record has every key of the
+contract (docs/contract.md, `bench.contract.variant_keys`) except the timing figures, which the
+suite measures in its own process and adds.
 
 `measure` is a few named steps, each filling its part of the record. The architecture-only part
 (parameters to memory) comes from the records cache when it holds it, and is kept there when
@@ -30,6 +32,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +40,18 @@ from bench import atomic
 from bench.contract import empty_variant_record
 from bench.measure.environment import Settings, configure
 from bench.suite.jobs import CONCURRENT_JOBS_ENV
-from bench.suite.options import image_size_of, worker_parser
+from bench.suite.options import path
+from bench.suite.plan import PlanError, RunPlan, load_data, read_plan
 from bench.suite.plugins import add_references, build_failure, head_mismatch, import_plugins
-from bench.suite.seeds import DATA_SPLIT_SEED
 from bench.training.profiles import run_label
 
-__all__ = ["import_plugins", "main", "measure"]  # import_plugins: for callers of the old route
+__all__ = [
+    "WorkerJob",
+    "import_plugins",
+    "main",
+    "measure",
+    "parse_job",
+]  # import_plugins: for callers of the old route
 
 FAULT_ENV = "BENCH_TEST_FAULT"  # test-only: see _fault_hook
 INTERRUPTED = 130  # the shell's status for a process ended by SIGINT
@@ -60,7 +69,7 @@ def _kill(fault: dict[str, Any]) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _fault_hook(args: argparse.Namespace) -> Callable[[str], None]:
+def _fault_hook(variant: str, seed: int, profile: str) -> Callable[[str], None]:
     """The training's progress sink, with the test-only fault of `FAULT_ENV` when it is set.
 
     Inert by default. For tests of retries and resumption, `BENCH_TEST_FAULT` holds a JSON list
@@ -73,12 +82,12 @@ def _fault_hook(args: argparse.Namespace) -> Callable[[str], None]:
     faults = [
         fault
         for fault in json.loads(os.environ.get(FAULT_ENV) or "[]")
-        if fault["variant"] == args.variant and fault["seed"] == args.seed
+        if fault["variant"] == variant and fault["seed"] == seed
     ]
     if not faults:
         return _progress
 
-    label = f"{run_label(args.variant, args.profile, args.seed)} epoch"  # fit's epoch line
+    label = f"{run_label(variant, profile, seed)} epoch"  # fit's epoch line
 
     def progress(line: str) -> None:
         _progress(line)
@@ -107,41 +116,28 @@ def _new_record(entry: Any, seed: int) -> dict[str, Any]:
     return record
 
 
-def _load_data(args: argparse.Namespace, entry: Any, record: dict[str, Any]) -> Any:
-    """The dataset for `train`/`load` at the profile's sizes; None (and an error) otherwise."""
-    if args.accuracy == "reported":
+def _load_data(plan: RunPlan, entry: Any, record: dict[str, Any]) -> Any:
+    """The dataset for `train`/`load` (`bench.suite.plan.load_data`); None (and an error when
+    it cannot be read) otherwise."""
+    if not plan.accuracy.measures:
         return None
-    from bench.training import datasets
-    from bench.training.profiles import PROFILES
+    from bench.training.datasets import DatasetError
 
-    profile = PROFILES[args.profile] if args.accuracy == "train" else None
-    validation = profile.validation_examples if profile else None
-    if not validation and args.dataset != "synthetic":  # synthetic keeps its own default
-        validation = entry.recipe.validation_examples
     try:
-        return datasets.load_dataset(
-            args.dataset,
-            data_dir=args.data_dir,
-            seed=DATA_SPLIT_SEED,  # the same split for every seed: the same test images
-            validation_examples=validation,
-            train_examples=profile.train_examples if profile else None,
-            test_examples=profile.test_examples if profile else None,
-            image_size=image_size_of(args),
-        )
-    except datasets.DatasetError as exc:
+        return load_data(plan, entry.recipe.validation_examples)
+    except DatasetError as exc:
         record["errors"].append(str(exc))
         return None
 
 
-def _accuracy(args: argparse.Namespace, entry: Any, data: Any, record: dict[str, Any]) -> None:
+def _accuracy(plan: RunPlan, job: WorkerJob, entry: Any, data: Any, record: dict[str, Any]) -> None:
     """Fill the accuracy fields (the trained or loaded model stays in the cache or the user's
     file; the suite loads it for the timed scenarios from `model_path`)."""
     from bench.suite import accuracy
     from bench.training.fit import TrainingError
-    from bench.training.profiles import PROFILES
     from bench.training.weights import WeightsError
 
-    if args.accuracy == "reported":
+    if not plan.accuracy.measures:
         fields, unavailable = accuracy.reported(entry)
         record.update(fields)
         record["unavailable"].update(unavailable)
@@ -149,20 +145,20 @@ def _accuracy(args: argparse.Namespace, entry: Any, data: Any, record: dict[str,
     if data is None:
         return
     try:
-        if args.accuracy == "train":
+        if plan.training is not None:
             fields = accuracy.trained(
                 entry,
                 data,
-                profile=PROFILES[args.profile],
-                cache_root=args.model_cache,
-                seed=args.seed,
-                progress=_fault_hook(args),
+                profile=plan.training,
+                cache_root=plan.model_cache,
+                seed=job.seed,
+                progress=_fault_hook(job.variant, job.seed, plan.profile),
                 jit_compile=Settings.from_env().xla,
                 concurrent_jobs=int(os.environ.get(CONCURRENT_JOBS_ENV) or 1),
-                wait=not args.no_wait,
+                wait=not plan.no_wait,
             )
         else:
-            fields = accuracy.loaded(entry, data, weights_dir=args.weights_dir)
+            fields = accuracy.loaded(entry, data, weights_dir=plan.weights_dir)
     except (TrainingError, WeightsError) as exc:
         record["errors"].append(str(exc))
         return
@@ -170,30 +166,24 @@ def _accuracy(args: argparse.Namespace, entry: Any, data: Any, record: dict[str,
     record.update(fields)
 
 
-def _explain_missing(args: argparse.Namespace, record: dict[str, Any]) -> None:
+def _explain_missing(plan: RunPlan, record: dict[str, Any]) -> None:
     """A reason for every accuracy or training figure that stayed null."""
     unavailable, errors = record["unavailable"], record["errors"]
     if record["accuracy"] is None and "accuracy" not in unavailable:
         unavailable["accuracy"] = errors[-1] if errors else "no accuracy was measured"
-    why = {
-        "reported": "accuracy taken from the report; nothing was trained here (use --accuracy "
-        "train)",
-        "load": "no training run in this mode",
-        "train": "training did not complete",
-    }[args.accuracy]
     for key in ("train_time_s", "epochs", "energy_train_j"):
         if record[key] is None:
-            unavailable.setdefault(key, why)
+            unavailable.setdefault(key, plan.accuracy.untrained_because)
 
 
-def _memory(model: Any, entry: Any, args: argparse.Namespace, record: dict[str, Any]) -> None:
+def _memory(model: Any, entry: Any, plan: RunPlan, record: dict[str, Any]) -> None:
     """Peaks of a freshly built model, before any dataset is loaded or any model trained."""
     from bench.measure import memory
 
     figures, unavailable, error = memory.one_step_peaks(
         model,
         entry.recipe,
-        inference_batch=args.throughput_batch,
+        inference_batch=plan.throughput_batch,
         num_classes=int(model.outputs[0].shape[-1]),  # the dataset's classes
     )
     record.update(figures)
@@ -201,13 +191,13 @@ def _memory(model: Any, entry: Any, args: argparse.Namespace, record: dict[str, 
     if error:
         record["errors"].append(error)
     record["memory_phase"] = (
-        f"one inference at batch {args.throughput_batch} and one training step at batch "
+        f"one inference at batch {plan.throughput_batch} and one training step at batch "
         f"{entry.recipe.batch_size} of a freshly built model, in a fresh process per model, "
         "before any dataset is loaded or any model trained"
     )
 
 
-def _architecture(model: Any, entry: Any, args: argparse.Namespace) -> dict[str, Any]:
+def _architecture(model: Any, entry: Any, plan: RunPlan) -> dict[str, Any]:
     """Measure the architecture-only part (`bench.suite.record_cache`): parameters, the saved
     file's size, FLOPs with the profiler cross-check and the fresh-process memory peaks."""
     from bench.measure import flops
@@ -221,10 +211,10 @@ def _architecture(model: Any, entry: Any, args: argparse.Namespace) -> dict[str,
         part["unavailable"]["model_file_bytes"] = (
             f"the model could not be saved as a .keras file ({type(exc).__name__}: {exc})"
         )
-    figures, unavailable = flops.flop_figures(model, profiler=not args.skip_profiler)
+    figures, unavailable = flops.flop_figures(model, profiler=not plan.skip_profiler)
     part.update(figures)
     part["unavailable"].update(unavailable)
-    _memory(model, entry, args, part)
+    _memory(model, entry, plan, part)
     unavailable, errors = part.pop("unavailable"), part.pop("errors")
     return {"figures": part, "unavailable": unavailable, "errors": errors}
 
@@ -232,7 +222,7 @@ def _architecture(model: Any, entry: Any, args: argparse.Namespace) -> dict[str,
 def _cached_or_measured(
     model: Any,
     entry: Any,
-    args: argparse.Namespace,
+    plan: RunPlan,
     shape: tuple[tuple[int, ...], int],
     settings: Settings,
     cached_only: bool,
@@ -248,26 +238,31 @@ def _cached_or_measured(
             input_shape=shape[0],
             num_classes=shape[1],
             settings=settings,
-            throughput_batch=args.throughput_batch,
-            profiler=not args.skip_profiler,
+            throughput_batch=plan.throughput_batch,
+            profiler=not plan.skip_profiler,
         )
 
     return record_cache.figures(
-        record_cache.folder_of(args),
+        record_cache.folder_of(plan),
         inputs,
-        None if cached_only else lambda: _architecture(model, entry, args),
+        None if cached_only else lambda: _architecture(model, entry, plan),
         variant=entry.id,
         note=lambda line: _progress(f"{entry.id} {line}"),
     )
 
 
 def measure(
-    args: argparse.Namespace, settings: Settings | None = None, *, cached_only: bool = False
+    plan: RunPlan,
+    job: WorkerJob,
+    settings: Settings | None = None,
+    *,
+    cached_only: bool = False,
 ) -> dict[str, Any] | None:
     """Fill one model's record; user-caused faults go into `errors`, never raise.
 
     Args:
-        args: the worker's options.
+        plan: the run's plan.
+        job: which model and seed.
         settings: the process settings (default: this worker's, from the environment).
         cached_only: take the architecture figures from the records cache only, and return
             None when it has none (the suite's process, `record_cache.record_without_worker`).
@@ -276,60 +271,90 @@ def measure(
     from bench.measure.params import parameter_counts
     from bench.training.datasets import dataset_shape
 
-    entry = architectures.get(args.variant)
-    record = _new_record(entry, args.seed)
-    name = args.dataset if args.accuracy != "reported" else "cifar10"
-    input_shape, num_classes = dataset_shape(name, image_size=image_size_of(args))
+    entry = architectures.get(job.variant)
+    record = _new_record(entry, job.seed)
+    input_shape, num_classes = dataset_shape(plan.data_name, image_size=plan.data_image_size)
     record["input_shape"] = list(input_shape)
     try:
         model = entry.build(input_shape=input_shape, num_classes=num_classes)
     except Exception as exc:  # a builder that cannot take this size: the user's to fix
         record["errors"].append(build_failure(entry.id, input_shape, exc))
         return record
-    wrong_head = head_mismatch(entry.id, model, num_classes, name)
+    wrong_head = head_mismatch(entry.id, model, num_classes, plan.data_name)
     if wrong_head is not None:  # nothing to measure that would mean anything: refuse it now
         record.update(parameter_counts(model))
         record["errors"].append(wrong_head)
         record["unavailable"]["all"] = wrong_head
-        _explain_missing(args, record)
+        _explain_missing(plan, record)
         return record
     settings = settings or Settings.from_env()
     part, record["cached_from"] = _cached_or_measured(
-        model, entry, args, (input_shape, num_classes), settings, cached_only
+        model, entry, plan, (input_shape, num_classes), settings, cached_only
     )
     if part is None:
         return None
     record.update(part["figures"])
     record["unavailable"].update(part["unavailable"])
     record["errors"].extend(part["errors"])
-
-    data = _load_data(args, entry, record)
-    _accuracy(args, entry, data, record)
-    _explain_missing(args, record)
+    data = _load_data(plan, entry, record)
+    _accuracy(plan, job, entry, data, record)
+    _explain_missing(plan, record)
     return record
 
 
+@dataclass(frozen=True)
+class WorkerJob:
+    """This process's job, from its command line: the model, its seed, where its record goes.
+
+    Attributes:
+        plan: the run's plan (`--plan FILE`, written by the executor).
+        variant: the registry id to measure.
+        seed: this job's training seed.
+        out: where the record is written.
+    """
+
+    plan: RunPlan
+    variant: str
+    seed: int
+    out: Path
+
+
+def parse_job(argv: list[str]) -> WorkerJob:
+    """The worker's command line: `--plan FILE --variant ID --seed N --out FILE`; a plan that
+    cannot be read or does not check is argparse's refusal (one sentence, exit 2)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.suite.worker")
+    parser.add_argument("--plan", required=True, help="the run plan's JSON (RunPlan.to_json)")
+    parser.add_argument("--variant", required=True, help="the registry id to measure")
+    parser.add_argument("--seed", type=int, default=0, help="this job's training seed")
+    parser.add_argument("--out", required=True, type=path, help="where to write the record")
+    args = parser.parse_args(argv)
+    try:
+        plan = read_plan(args.plan)
+    except PlanError as exc:
+        parser.error(str(exc))
+    return WorkerJob(plan, args.variant, args.seed, args.out)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = worker_parser("python -m bench.suite.worker").parse_args(
-        sys.argv[1:] if argv is None else argv
-    )
+    job = parse_job(sys.argv[1:] if argv is None else argv)
+    plan = job.plan
     configure(Settings.from_env())
     try:
-        import_plugins(args.plugin)
-        add_references(args.references)
-        record = measure(args)
+        import_plugins(list(plan.plugin))
+        add_references(plan.references)
+        record = measure(plan, job)
         status = 0
     except KeyboardInterrupt:  # Ctrl-C reached the whole group: the suite says what was kept
         return INTERRUPTED
     except Exception as exc:  # a bug of ours: keep the traceback, and still write a record
         traceback.print_exc()
-        record = empty_variant_record(args.variant)
-        record["errors"].append(f"internal error while measuring {args.variant}: {exc!r}")
+        record = empty_variant_record(job.variant)
+        record["errors"].append(f"internal error while measuring {job.variant}: {exc!r}")
         status = 1
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    job.out.parent.mkdir(parents=True, exist_ok=True)
     try:  # whole or not at all: the suite reads it as soon as this process ends
         atomic.write_atomic(
-            args.out, json.dumps(record, indent=1, default=str).encode(), check=json.loads
+            job.out, json.dumps(record, indent=1, default=str).encode(), check=json.loads
         )
     except atomic.PublishError as exc:
         print(exc, file=sys.stderr, flush=True)
