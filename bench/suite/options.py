@@ -239,5 +239,5 @@ OPTIONS: tuple[Option, ...] = (
     Option("--records-cache", "architecture-only figures kept between runs (params, MACs, "
            "FLOPs, memory; bench/suite/record_cache.py); default: 'records' beside "
            "--model-cache (results/records); 'off' measures every record afresh", type=path,
-           to_worker=True, metavar="DIR|off"),
+           metavar="DIR|off"),
 )  # fmt: skip

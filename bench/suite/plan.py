@@ -143,6 +143,7 @@ class RunPlan:
     skip_profiler: bool
     display: str
     estimate_from: Path | None
+    records_cache: Path | None
 
     @classmethod
     def from_options(cls, values: Mapping[str, Any] | Any) -> RunPlan:
