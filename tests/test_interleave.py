@@ -7,12 +7,13 @@ of samples and the guard are checked exactly, without timing anything real.
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 
 from bench.measure import interleave
 from bench.measure.timing import Timed
-from bench.suite.scenarios import ReplayTimer
+from bench.suite.replay import ReplayClock
 
 
 class _Function:
@@ -107,13 +108,25 @@ def test_rounds_fit_the_budget_within_bounds():
 
 def test_replay_timer_gives_back_each_sample_as_one_round():
     samples = [0.5, 0.25, 2.0]
-    timer = ReplayTimer(samples)
+    timer = ReplayClock()
     durations = []
-    for _ in samples:
-        start = timer()
-        end = timer()
-        durations.append(end - start)
+    with timer.replaying(samples):
+        for _ in samples:
+            start = timer()
+            end = timer()
+            durations.append(end - start)
     assert durations == pytest.approx(samples)
+
+
+def test_replay_refuses_samples_the_timer_did_not_give_back_as_rounds():
+    timer = ReplayClock()
+    with (
+        pytest.raises(RuntimeError, match="read the timer 1 times for 2 samples"),
+        timer.replaying([0.5, 0.25]),
+    ):
+        timer()
+    before = time.perf_counter()  # outside `replaying`: the ordinary clock
+    assert before <= timer() <= time.perf_counter()
 
 
 def test_a_fast_model_is_primed_and_timed_several_times_per_round():
