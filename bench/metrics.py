@@ -202,6 +202,7 @@ class Scenario:
         name: the one spelling: `extra_info.scenario`, `Metric.scenario`, the estimate's key
             and the name of its pytest test (`test_<name>`).
         label: the progress phase's name ("train step").
+        title: what one sample is, for titles ("Batch-1 latency"; the trend page's series).
         call: what is timed: a forward pass ("inference") or one optimizer step ("train_step").
         batch: images per call: a number, "recipe" (each model's recipe batch), or the option
             (`--dest`'s dest) that gives it.
@@ -220,6 +221,7 @@ class Scenario:
 
     name: str
     label: str
+    title: str
     call: Literal["inference", "train_step"]
     batch: int | str
     budget_s: float | str
@@ -260,19 +262,21 @@ class Scenario:
 # first, timed apart, and one more, timed to size the rounds; a training step's second call
 # builds the optimizer's slots).
 SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("latency", "latency", "inference", batch=1, budget_s="latency_budget",
-             rounds=(30, 2000), fill_s=2e-3, warm_up_calls=10, rate="latency",
+    Scenario("latency", "latency", "Batch-1 latency", "inference", batch=1,
+             budget_s="latency_budget", rounds=(30, 2000), fill_s=2e-3, warm_up_calls=10,
+             rate="latency",
              # sample until decided, from the round where every point has the 200 samples a
              # p99 needs; the cap is the budget's round count (never longer than a fixed budget)
              sequential=Sequential("latency_median_s", first=30, cap=0, min_samples=200),
              reference=True, deployments=True),
-    Scenario("throughput", "throughput", "inference", batch="throughput_batch", budget_s=5.0,
-             rounds=(3, 50), fill_s=0.5, warm_up_calls=2, rate="inference",
+    Scenario("throughput", "throughput", "Call at the throughput batch", "inference",
+             batch="throughput_batch", budget_s=5.0, rounds=(3, 50), fill_s=0.5,
+             warm_up_calls=2, rate="inference",
              # settled models leave, so the close ones get the rounds within the same budget
              sequential=Sequential("time_per_image_s", first=5, cap=50), deployments=True,
              halve_on_oom=True, energy=True),
-    Scenario("train_step", "train step", "train_step", batch="recipe", budget_s=5.0,
-             rounds=(3, 50), fill_s=0.5, warm_up_calls=2, rate="train"),
+    Scenario("train_step", "train step", "Training step", "train_step", batch="recipe",
+             budget_s=5.0, rounds=(3, 50), fill_s=0.5, warm_up_calls=2, rate="train"),
 )  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from bench import contract, metrics
 from bench.suite import assemble, estimate, facts
 
 MADE_UP = metrics.Scenario(
-    "batch4_latency", "batch-4", "inference", batch=4, budget_s="made_up_budget",
+    "batch4_latency", "batch-4", "Batch-4 latency", "inference", batch=4, budget_s="made_up_budget",
     rounds=(7, 9), fill_s=0.0, warm_up_calls=3, rate="latency",
 )  # fmt: skip
 MADE_UP_METRIC = metrics.Metric(
