@@ -13,7 +13,9 @@ from bench.measure import interleave
 from bench.suite import estimate
 from bench.training.profiles import PROFILES
 
-LATENCY, THROUGHPUT, TRAIN_STEP = (metrics.scenario(n) for n in metrics.scenarios())
+LATENCY, THROUGHPUT, TRAIN_STEP = (
+    metrics.scenario(n) for n in ("latency", "throughput", "train_step")
+)
 MODELS = (
     estimate.Model("v01", 10_387_776, batch_size=64, max_epochs=200),
     estimate.Model("v10", 851_847_168, batch_size=32, max_epochs=200),

@@ -41,7 +41,7 @@ def test_every_timed_metric_names_a_scenario_of_the_table_and_the_names_are_uniq
     assert len(set(names)) == len(names)
     assert set(metrics.scenarios()) <= set(names)
     assert metrics.scenario("train_step").label == "train step"  # one name, one label
-    with pytest.raises(KeyError, match="known: latency, throughput, train_step"):
+    with pytest.raises(KeyError, match=r"known: latency, .*train_step"):
         metrics.scenario("train step")
 
 
