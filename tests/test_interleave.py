@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 import time
+from types import SimpleNamespace
 
 import pytest
 
 from bench.measure import interleave
 from bench.measure.timing import Timed
-from bench.suite.replay import ReplayClock
+from bench.suite.replay import ReplayClock, TimerOptionError, use_replay_clock
 
 
 class _Function:
@@ -146,3 +147,11 @@ def test_calls_per_round_fill_the_target_within_bounds():
         {"v01": 0.6e-3, "v03": 1.5e-3, "v10": 36e-3}, target_s=2e-3, most=8
     )
     assert calls == {"v01": 4, "v03": 2, "v10": 1}  # ceil(2 / 0.6) = 4, ceil(2 / 1.5) = 2
+
+
+def test_the_suite_names_its_clock_as_the_timer_and_refuses_another():
+    option = SimpleNamespace(benchmark_timer="time.perf_counter")  # pytest-benchmark's default
+    use_replay_clock(option)
+    assert option.benchmark_timer == "bench.suite.replay.interleaved_rounds"
+    with pytest.raises(TimerOptionError, match=r"--benchmark-timer time\.process_time cannot"):
+        use_replay_clock(SimpleNamespace(benchmark_timer="time.process_time"))
