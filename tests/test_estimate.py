@@ -50,6 +50,8 @@ EARLIER = {
     "benchmarks": [
         bench("v01", "latency", 6e-4, 0.06),
         bench("v10", "latency", 3.6e-2, 0.2),
+        bench("v01", "latency_b8", 1.2e-3, 0.07, batch=8),
+        bench("v10", "latency_b8", 0.25, 0.5, batch=8),
         bench("v01", "throughput", 0.05, 0.1, batch=256),
         bench("v10", "throughput", 3.9, 4.2, batch=256),
         bench("v01", "train_step", 0.04, 0.35),
