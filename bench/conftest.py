@@ -30,6 +30,7 @@ from bench.suite.options import OPTIONS
 from bench.suite.plan import PlanError, RunPlan
 from bench.suite.presenter import CaptureLines, ProgressPlugin, fit_benchmark_table, terminal_stream
 from bench.suite.progress import Display
+from bench.suite.replay import TimerOptionError, use_replay_clock
 from bench.suite.session import Suite
 
 
@@ -65,6 +66,10 @@ def pytest_configure(config: pytest.Config) -> None:
     quiet = quiet_logs(verbose=verbose)
     _warnings(config, quiet)
     fit_benchmark_table(config.option)
+    try:  # before pytest-benchmark's own pytest_configure (trylast) reads the option
+        use_replay_clock(config.option)
+    except TimerOptionError as exc:
+        raise pytest.UsageError(str(exc)) from None
     if config.option.display == "progress":  # now, while pytest's capture is suspended
         display: Display = Display.for_stream(terminal_stream())
     else:

@@ -16,6 +16,13 @@ So a new metric with an existing unit is one row here plus the module that measu
 (`docs/architecture.md` has the recipe; `tests/test_metrics.py` adds a made-up metric and follows
 it to the contract, the report's table and an axis).
 
+Beside it, `SCENARIOS` declares every timed scenario once (`Scenario`): its one name (the
+`extra_info.scenario` of its entries, `Metric.scenario`, the keys of the estimate), its phase
+label, batch, time budget, how its rounds are sized, what the estimate costs a call by, and
+(through `Metric.scenario`) which metrics it fills. The estimate (`bench.suite.estimate`), the
+facts, the orchestrator (`bench.suite.stages`), the pytest front (`bench/test_suite.py`) and the
+assembly read it; `tests/test_scenarios.py` adds a made-up scenario and follows it there.
+
 This module imports nothing but the standard library (no TensorFlow): `reports/` and the gates
 read it cheaply.
 
@@ -129,6 +136,10 @@ METRICS: tuple[Metric, ...] = (
     Metric("latency_p99_s", "s", "lower", "Batch-1 latency, p99", "p99 latency", axis=True,
            column=True, scenario="latency", statistic="p99", min_samples=200,
            heading="Latency p99", **_TAIL),
+    # Recorded, not a column or an axis: it lies between two figures the report shows (batch-1
+    # latency, time per image at the throughput batch); the CSV and the trend page show it.
+    Metric("latency_b8_median_s", "s", "lower", "Batch-8 latency, median", "batch-8 latency",
+           scenario="latency_b8", statistic="median", **_TIMED),
     Metric("throughput_images_per_s", "images/s", "higher", "Throughput", "throughput",
            column=True, scenario="throughput", statistic="images_per_s", **_TIMED),
     Metric("time_per_image_s", "s", "lower",
@@ -160,6 +171,131 @@ METRICS: tuple[Metric, ...] = (
            "Energy per 1,000 images at the throughput batch", "energy per 1,000 images",
            axis=True, column=True, heading="J / 1k images", noise="tolerance", tolerance=0.10),
 )  # fmt: skip
+
+
+# A call shorter than its scenario's `fill_s` is repeated within a round (primed, up to this
+# many timed calls), so small models get as many samples as their noise needs.
+MOST_CALLS_PER_ROUND = 8
+# How the estimate costs one call from MACs (`bench.suite.estimate`): at batch 1 ("latency"),
+# at a large batch ("inference"), or one optimizer step with augmentation ("train").
+Rate = Literal["latency", "inference", "train"]
+
+
+@dataclass(frozen=True)
+class Sequential:
+    """How a session samples until decided (`bench.measure.sequential`).
+
+    Attributes:
+        metric: the figure whose comparisons decide (a `METRICS` key).
+        first: the first look, in rounds.
+        cap: the most rounds (0: the round count the budget gives).
+        min_samples: no model leaves before it has this many samples (a p99 needs 200).
+    """
+
+    metric: str
+    first: int
+    cap: int
+    min_samples: int = 0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One timed scenario: one interleaved session over every model.
+
+    Attributes:
+        name: the one spelling: `extra_info.scenario`, `Metric.scenario`, the estimate's key
+            and the name of its pytest test (`test_<name>`).
+        label: the progress phase's name ("train step").
+        title: what one sample is, for titles ("Batch-1 latency"; the trend page's series).
+        call: what is timed: a forward pass ("inference") or one optimizer step ("train_step").
+        batch: images per call: a number, "recipe" (each model's recipe batch), or the option
+            (`--dest`'s dest) that gives it.
+        budget_s: seconds of samples per model, or the option that gives them.
+        rounds: (fewest, most) rounds.
+        fill_s: calls shorter than this are repeated within a round (0: one call per round).
+        warm_up_calls: calls before the rounds (the first, timed apart, included).
+        rate: how the estimate costs a call from MACs (see `Rate`).
+        sequential: sample until decided (None: the budget's rounds).
+        reference: the reference workload runs in every round (machine drift beside each
+            sample).
+        deployments: the models in other deployments join the session.
+        halve_on_oom: a model out of memory at `batch` is timed at half of it (recorded).
+        energy: inference energy is measured on this scenario's warmed-up calls.
+    """
+
+    name: str
+    label: str
+    title: str
+    call: Literal["inference", "train_step"]
+    batch: int | str
+    budget_s: float | str
+    rounds: tuple[int, int]
+    fill_s: float
+    warm_up_calls: int
+    rate: Rate
+    sequential: Sequential | None = None
+    reference: bool = False
+    deployments: bool = False
+    halve_on_oom: bool = False
+    energy: bool = False
+
+    def batch_of(self, options: object, recipe_batch: int | None = None) -> int | None:
+        """Images per call: the row's number, the option's value, or the recipe's batch."""
+        if isinstance(self.batch, int):
+            return self.batch
+        if self.batch == "recipe":
+            return recipe_batch
+        return int(getattr(options, self.batch))
+
+    def budget_of(self, options: object) -> float:
+        """Seconds of samples per model."""
+        if isinstance(self.budget_s, str):
+            return float(getattr(options, self.budget_s))
+        return float(self.budget_s)
+
+    @property
+    def metrics(self) -> tuple[Metric, ...]:
+        """The metrics filled from this scenario's raw samples."""
+        return timed_metrics(self.name)
+
+
+# Round bounds, budgets and warm-up (docs/measurement.md §1, §4). Batch 1: >= 5-10 warm-up calls
+# (cuDNN autotuning runs on first calls on GPU); calls under 2 ms are repeated within a round.
+# Batched calls and training steps: 5 s of samples per model, calls under 0.5 s repeated, so
+# small models still get dozens of samples when the rounds are few; two warm-up calls (the
+# first, timed apart, and one more, timed to size the rounds; a training step's second call
+# builds the optimizer's slots).
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("latency", "latency", "Batch-1 latency", "inference", batch=1,
+             budget_s="latency_budget", rounds=(30, 2000), fill_s=2e-3, warm_up_calls=10,
+             rate="latency",
+             # sample until decided, from the round where every point has the 200 samples a
+             # p99 needs; the cap is the budget's round count (never longer than a fixed budget)
+             sequential=Sequential("latency_median_s", first=30, cap=0, min_samples=200),
+             reference=True, deployments=True),
+    # A small serving batch: between batch 1 (the call's fixed cost) and the throughput batch
+    # (the compute), sized like batch 1 from the same per-model budget, with the reference.
+    Scenario("latency_b8", "latency b8", "Batch-8 latency", "inference", batch=8,
+             budget_s="latency_budget", rounds=(30, 2000), fill_s=2e-3, warm_up_calls=10,
+             rate="latency", sequential=Sequential("latency_b8_median_s", first=30, cap=0),
+             reference=True),
+    Scenario("throughput", "throughput", "Call at the throughput batch", "inference",
+             batch="throughput_batch", budget_s=5.0, rounds=(3, 50), fill_s=0.5,
+             warm_up_calls=2, rate="inference",
+             # settled models leave, so the close ones get the rounds within the same budget
+             sequential=Sequential("time_per_image_s", first=5, cap=50), deployments=True,
+             halve_on_oom=True, energy=True),
+    Scenario("train_step", "train step", "Training step", "train_step", batch="recipe",
+             budget_s=5.0, rounds=(3, 50), fill_s=0.5, warm_up_calls=2, rate="train"),
+)  # fmt: skip
+
+
+def scenario(name: str) -> Scenario:
+    """The scenario called `name`; an unknown name raises KeyError naming the known ones."""
+    for row in SCENARIOS:
+        if row.name == name:
+            return row
+    raise KeyError(f"unknown scenario {name!r}; known: {', '.join(s.name for s in SCENARIOS)}")
 
 
 def get(key: str) -> Metric:

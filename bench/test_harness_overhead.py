@@ -16,9 +16,10 @@ import time
 
 import pytest
 
+from bench import metrics
 from bench.measure import interleave
 from bench.measure import timing as latency
-from bench.suite import scenarios
+from bench.suite import replay
 from bench.suite.session import Suite
 
 OVERHEAD_VARIANTS = ("v01", "v10")
@@ -32,13 +33,13 @@ def test_harness_overhead(
 
     model = architectures.get(overhead_variant).build()
     timed = latency.inference(model, batch_size=1, xla=suite.settings.xla)
-    interleave.warm_up({overhead_variant: timed}, calls=scenarios.LATENCY_WARM_UP_CALLS)
+    interleave.warm_up({overhead_variant: timed}, calls=metrics.scenario("latency").warm_up_calls)
     per_round = interleave.per_call_s(timed) + interleave.per_call_s(reference)
     rounds = interleave.rounds_for(
         per_round, budget_s=suite.options.latency_budget, min_rounds=30, max_rounds=2000
     )
     session = interleave.run_rounds({overhead_variant: timed}, rounds=rounds, reference=reference)
-    scenarios.replay(benchmark, session.samples[overhead_variant])
+    replay.replay(benchmark, session.samples[overhead_variant])
     suite_median = benchmark.stats.stats.median
     rounds = benchmark.stats.stats.rounds
 

@@ -4,13 +4,18 @@ timings it may reuse, and the sources it names. Hand-made numbers; no suite run.
 from __future__ import annotations
 
 import copy
+from types import SimpleNamespace
 
 import pytest
 
+from bench import metrics
 from bench.measure import interleave
-from bench.suite import budgets, estimate
+from bench.suite import estimate
 from bench.training.profiles import PROFILES
 
+LATENCY, THROUGHPUT, TRAIN_STEP = (
+    metrics.scenario(n) for n in ("latency", "throughput", "train_step")
+)
 MODELS = (
     estimate.Model("v01", 10_387_776, batch_size=64, max_epochs=200),
     estimate.Model("v10", 851_847_168, batch_size=32, max_epochs=200),
@@ -25,8 +30,7 @@ def plan(**changes) -> estimate.Plan:
         accuracy="reported",
         profile=None,
         dataset="cifar10",
-        latency_budget_s=3.0,
-        throughput_batch=256,
+        options=SimpleNamespace(latency_budget=3.0, throughput_batch=256),
         device="CPU",
     )
     return estimate.Plan(**{**fields, **changes})
@@ -46,6 +50,8 @@ EARLIER = {
     "benchmarks": [
         bench("v01", "latency", 6e-4, 0.06),
         bench("v10", "latency", 3.6e-2, 0.2),
+        bench("v01", "latency_b8", 1.2e-3, 0.07, batch=8),
+        bench("v10", "latency_b8", 0.25, 0.5, batch=8),
         bench("v01", "throughput", 0.05, 0.1, batch=256),
         bench("v10", "throughput", 3.9, 4.2, batch=256),
         bench("v01", "train_step", 0.04, 0.35),
@@ -57,9 +63,9 @@ EARLIER = {
 @pytest.mark.parametrize(
     ("per_call", "fill_s", "budget_s", "rounds"),
     [
-        ({"a": 6e-4, "b": 3.6e-2}, budgets.LATENCY_FILL_S, 6.0, budgets.LATENCY_ROUNDS),
-        ({"a": 0.05, "b": 3.9}, budgets.STEP_FILL_S, 10.0, budgets.THROUGHPUT_ROUNDS),
-        ({"a": 0.04, "b": 0.1}, budgets.STEP_FILL_S, 10.0, budgets.TRAIN_STEP_ROUNDS),
+        ({"a": 6e-4, "b": 3.6e-2}, LATENCY.fill_s, 6.0, LATENCY.rounds),
+        ({"a": 0.05, "b": 3.9}, THROUGHPUT.fill_s, 10.0, THROUGHPUT.rounds),
+        ({"a": 0.04, "b": 0.1}, TRAIN_STEP.fill_s, 10.0, TRAIN_STEP.rounds),
     ],
 )
 def test_rounds_are_sized_as_the_suite_sizes_them(per_call, fill_s, budget_s, rounds):
@@ -71,7 +77,7 @@ def test_rounds_are_sized_as_the_suite_sizes_them(per_call, fill_s, budget_s, ro
         fill_s=fill_s,
         warm_up_calls=2,
     )
-    calls = interleave.calls_per_round(per_call, target_s=fill_s, most=budgets.MOST_CALLS_PER_ROUND)
+    calls = interleave.calls_per_round(per_call, target_s=fill_s, most=metrics.MOST_CALLS_PER_ROUND)
     per_round = sum(s * (calls[k] + (calls[k] > 1)) for k, s in per_call.items())
     count = interleave.rounds_for(
         per_round, budget_s=budget_s, min_rounds=rounds[0], max_rounds=rounds[1]
@@ -111,9 +117,10 @@ def test_timings_of_unlike_runs_are_not_reused(where, change):
 
 
 def test_a_throughput_at_another_batch_is_not_reused():
-    previous = estimate.Previous.from_document(EARLIER, plan(throughput_batch=64))
+    previous_options = SimpleNamespace(latency_budget=3.0, throughput_batch=64)
+    previous = estimate.Previous.from_document(EARLIER, plan(options=previous_options))
     assert "throughput" not in previous.calls and "latency" in previous.calls
-    est = estimate.estimate(plan(throughput_batch=64), previous, "r.json")
+    est = estimate.estimate(plan(options=previous_options), previous, "r.json")
     assert "where it has them, else from MACs" in est.source
 
 

@@ -7,12 +7,14 @@ of samples and the guard are checked exactly, without timing anything real.
 from __future__ import annotations
 
 import math
+import time
+from types import SimpleNamespace
 
 import pytest
 
 from bench.measure import interleave
 from bench.measure.timing import Timed
-from bench.suite.scenarios import ReplayTimer
+from bench.suite.replay import ReplayClock, TimerOptionError, use_replay_clock
 
 
 class _Function:
@@ -107,13 +109,25 @@ def test_rounds_fit_the_budget_within_bounds():
 
 def test_replay_timer_gives_back_each_sample_as_one_round():
     samples = [0.5, 0.25, 2.0]
-    timer = ReplayTimer(samples)
+    timer = ReplayClock()
     durations = []
-    for _ in samples:
-        start = timer()
-        end = timer()
-        durations.append(end - start)
+    with timer.replaying(samples):
+        for _ in samples:
+            start = timer()
+            end = timer()
+            durations.append(end - start)
     assert durations == pytest.approx(samples)
+
+
+def test_replay_refuses_samples_the_timer_did_not_give_back_as_rounds():
+    timer = ReplayClock()
+    with (
+        pytest.raises(RuntimeError, match="read the timer 1 times for 2 samples"),
+        timer.replaying([0.5, 0.25]),
+    ):
+        timer()
+    before = time.perf_counter()  # outside `replaying`: the ordinary clock
+    assert before <= timer() <= time.perf_counter()
 
 
 def test_a_fast_model_is_primed_and_timed_several_times_per_round():
@@ -133,3 +147,11 @@ def test_calls_per_round_fill_the_target_within_bounds():
         {"v01": 0.6e-3, "v03": 1.5e-3, "v10": 36e-3}, target_s=2e-3, most=8
     )
     assert calls == {"v01": 4, "v03": 2, "v10": 1}  # ceil(2 / 0.6) = 4, ceil(2 / 1.5) = 2
+
+
+def test_the_suite_names_its_clock_as_the_timer_and_refuses_another():
+    option = SimpleNamespace(benchmark_timer="time.perf_counter")  # pytest-benchmark's default
+    use_replay_clock(option)
+    assert option.benchmark_timer == "bench.suite.replay.interleaved_rounds"
+    with pytest.raises(TimerOptionError, match=r"--benchmark-timer time\.process_time cannot"):
+        use_replay_clock(SimpleNamespace(benchmark_timer="time.process_time"))

@@ -96,7 +96,7 @@ def test_derived_lists_follow_the_table():
         "flops_analytic",
     }
     assert [m.key for m in metrics.gated("latency")] == ["latency_median_s"]
-    assert metrics.scenarios() == ("latency", "throughput", "train_step")
+    assert metrics.scenarios() == ("latency", "latency_b8", "throughput", "train_step")
 
 
 def test_every_metric_is_declared_once_with_a_known_unit():

@@ -46,13 +46,6 @@ from bench.history.decide import HIGHER, LOWER, accuracy_estimate, differs
 from bench.history.store import Entry
 
 BEFORE = 3  # earlier runs a step must differ from, by majority (rule 2 above)
-# A timed scenario's figure here is the gate's statistic of one call, not the metric table's
-# median or images per second, hence labels of its own.
-SCENARIO_LABELS = {
-    "latency": "Batch-1 latency",
-    "throughput": "Call at the throughput batch",
-    "train_step": "Training step",
-}
 
 
 @dataclass(frozen=True)
@@ -77,9 +70,11 @@ class Cost:
 def costs() -> tuple[Cost, ...]:
     """What the trend page draws, from the metric table: every timed scenario and every figure
     the gate judges that is a cost axis or accuracy or memory."""
+    # A timed scenario's figure here is the gate's statistic of one call, not the metric
+    # table's median or images per second: titled by what one call is (`Scenario.title`).
     timed = [
-        Cost(scenario, SCENARIO_LABELS.get(scenario, scenario), "s", "latency", "lower")
-        for scenario in metrics.scenarios()
+        Cost(name, metrics.scenario(name).title, "s", "latency", "lower")
+        for name in metrics.scenarios()
     ]
     figures = [
         Cost(m.key, m.label, m.unit, m.gate, m.better)

@@ -8,9 +8,9 @@ Claims, checked by `tests/test_estimate.py`:
   to a default run on the 2-core CPU box (rough anywhere else, and said to be). A worker's time is
   reused only from a run with the same accuracy source, profile and dataset; a throughput call
   only at the same batch. The estimate says which source it used.
-- The timed phases are sized by the suite's own rules (`bench.suite.budgets`): warm-up calls,
-  calls per round, rounds from the budget within their bounds; `tests/test_estimate.py` compares
-  the sizing with `bench.measure.interleave`'s.
+- The timed phases are the rows of `bench.metrics.SCENARIOS`, sized by their own rules: warm-up
+  calls, calls per round, rounds from the budget within their bounds; `tests/test_estimate.py`
+  compares the sizing with `bench.measure.interleave`'s, and follows a made-up row through.
 - Worker jobs run `parallel` at a time: the records phase takes the sum of its jobs' times
   divided by `parallel`.
 
@@ -24,7 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.suite import budgets
+from bench import metrics
+from bench.metrics import Scenario
 from bench.suite.options import Accuracy
 from bench.training.datasets import DEFAULT_VALIDATION_EXAMPLES, SYNTHETIC_DEFAULT_SIZES
 from bench.training.profiles import Profile
@@ -50,7 +51,12 @@ MISSING_MACS = 1e8  # a model whose MACs are unknown is costed like a mid-sized 
 # synthetic: bench.training.datasets' default).
 TRAIN_IMAGES = {"cifar10": 50_000, "fashion_mnist": 60_000, "synthetic": SYNTHETIC_DEFAULT_SIZES[0]}
 TEST_IMAGES = 10_000
-SCENARIOS = {"latency": "latency", "throughput": "throughput", "train step": "train_step"}
+# Seconds of one call per MAC and image, and its fixed cost, by the scenario's `rate`.
+RATES = {
+    "latency": (LATENCY_BASE_S, LATENCY_PER_MAC_S),
+    "inference": (STEP_BASE_S, INFERENCE_PER_MAC_S),
+    "train": (STEP_BASE_S, TRAIN_PER_MAC_S),
+}
 
 
 @dataclass(frozen=True)
@@ -83,8 +89,8 @@ class Plan:
         accuracy: where the accuracies come from (`Accuracy`, or its text).
         profile: the training profile (train only).
         dataset: the dataset id.
-        latency_budget_s: seconds of batch-1 samples per model.
-        throughput_batch: images per throughput call.
+        options: the option values a scenario's batch or budget may name (`Scenario.batch`,
+            `Scenario.budget_s`: `latency_budget`, `throughput_batch`), as attributes.
         device: where it runs (`machine_info.device`).
         xla: XLA on.
         precision: the Keras dtype policy.
@@ -96,8 +102,7 @@ class Plan:
     accuracy: Accuracy | str
     profile: Profile | None
     dataset: str
-    latency_budget_s: float
-    throughput_batch: int
+    options: Any
     device: str
     xla: bool = False
     precision: str = "float32"
@@ -140,15 +145,19 @@ class Previous:
 
     def _add_call(self, bench: Mapping[str, Any], plan: Plan) -> None:
         extra, stats = bench.get("extra_info") or {}, bench.get("stats") or {}
-        scenario, vid = extra.get("scenario"), extra.get("variant")
+        name, vid = extra.get("scenario"), extra.get("variant")
         median, first = stats.get("median"), extra.get("first_call_s")
         if not isinstance(median, int | float) or not isinstance(first, int | float):
             return
-        if scenario == "throughput" and extra.get("batch_size") != plan.throughput_batch:
+        row = next((s for s in metrics.SCENARIOS if s.name == name), None)
+        if row is None or extra.get("deployment", "keras") != "keras":
             return
-        self.calls.setdefault(scenario, {})[vid] = (float(median), float(first))
+        # a fixed or optioned batch must be this run's (a recipe's batch is the model's own)
+        if row.batch != "recipe" and extra.get("batch_size") != row.batch_of(plan.options):
+            return
+        self.calls.setdefault(name, {})[vid] = (float(median), float(first))
         references = extra.get("reference_samples_s")
-        if scenario == "latency" and references and self.reference_s is None:
+        if references and self.reference_s is None:
             self.reference_s = sorted(references)[len(references) // 2]
 
 
@@ -196,7 +205,7 @@ def session_items(
 ) -> dict[str, float]:
     """Seconds per model (first call and warm-up) and for "rounds" of one timed session, sized
     as `bench.suite.scenarios._run` sizes it."""
-    most = budgets.MOST_CALLS_PER_ROUND
+    most = metrics.MOST_CALLS_PER_ROUND
     calls = {k: max(1, min(most, math.ceil(fill_s / max(s, 1e-9)))) for k, s in per_call.items()}
     per_round = sum(s * (calls[k] + (calls[k] > 1)) for k, s in per_call.items()) + reference_s
     count = int(min(max(budget_s / max(per_round, 1e-9), rounds[0]), rounds[1]))
@@ -237,44 +246,34 @@ def _worker_s(model: Model, plan: Plan, previous: Previous) -> tuple[float, bool
     return seconds, False
 
 
-def _call_from_macs(phase: str, model: Model, plan: Plan) -> float:
-    macs = _macs(model)
-    if phase == "latency":
-        return LATENCY_BASE_S + macs * LATENCY_PER_MAC_S
-    if phase == "throughput":
-        return STEP_BASE_S + macs * plan.throughput_batch * INFERENCE_PER_MAC_S
-    return STEP_BASE_S + macs * model.batch_size * TRAIN_PER_MAC_S
+def _call_from_macs(scenario: Scenario, model: Model, plan: Plan) -> float:
+    """One call of `scenario` from the model's MACs, at the scenario's rate and batch."""
+    base, per_mac = RATES[scenario.rate]
+    batch = scenario.batch_of(plan.options, model.batch_size) or 1
+    return base + _macs(model) * batch * per_mac
 
 
-_SESSIONS = {
-    "latency": (budgets.LATENCY_ROUNDS, budgets.LATENCY_FILL_S, budgets.LATENCY_WARM_UP_CALLS),
-    "throughput": (budgets.THROUGHPUT_ROUNDS, budgets.STEP_FILL_S, budgets.STEP_WARM_UP_CALLS),
-    "train step": (budgets.TRAIN_STEP_ROUNDS, budgets.STEP_FILL_S, budgets.STEP_WARM_UP_CALLS),
-}
-
-
-def _timed_phase(phase: str, plan: Plan, previous: Previous) -> tuple[dict[str, float], int]:
+def _timed_phase(
+    scenario: Scenario, plan: Plan, previous: Previous
+) -> tuple[dict[str, float], int]:
     """The items of one timed phase, and how many models' calls came from the earlier run."""
-    known = previous.calls.get(SCENARIOS[phase], {})
+    known = previous.calls.get(scenario.name, {})
     per_call, first, reused = {}, {}, 0
     for model in plan.models:
         if model.id in known:
             per_call[model.id], first[model.id] = known[model.id]
             reused += 1
         else:
-            per_call[model.id] = _call_from_macs(phase, model, plan)
+            per_call[model.id] = _call_from_macs(scenario, model, plan)
             first[model.id] = FIRST_CALL_S + per_call[model.id]
-    rounds, fill_s, warm_up = _SESSIONS[phase]
-    n = len(plan.models)
-    budget = plan.latency_budget_s * n if phase == "latency" else budgets.STEP_BUDGET_S * n
-    reference = (previous.reference_s or REFERENCE_CALL_S) if phase == "latency" else 0.0
+    reference = (previous.reference_s or REFERENCE_CALL_S) if scenario.reference else 0.0
     items = session_items(
         per_call,
         first,
-        budget_s=budget,
-        rounds=rounds,
-        fill_s=fill_s,
-        warm_up_calls=warm_up,
+        budget_s=scenario.budget_of(plan.options) * len(plan.models),
+        rounds=scenario.rounds,
+        fill_s=scenario.fill_s,
+        warm_up_calls=scenario.warm_up_calls,
         reference_s=reference,
     )
     return items, reused
@@ -305,8 +304,8 @@ def estimate(plan: Plan, previous: Previous | None = None, path: str | None = No
         reused, total = reused + known, total + 1
     items: dict[str, dict[str, float]] = {"records": records}
     items["load"] = {m.id: LOAD_MODEL_S for m in plan.models}
-    for phase in SCENARIOS:
-        items[phase], known = _timed_phase(phase, plan, previous)
+    for scenario in metrics.SCENARIOS:  # keyed by phase label: the progress lines' names
+        items[scenario.label], known = _timed_phase(scenario, plan, previous)
         reused, total = reused + known, total + len(plan.models)
     upper = (
         Accuracy(plan.accuracy).trains and plan.profile is not None and plan.profile.steps is None

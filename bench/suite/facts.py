@@ -14,11 +14,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bench import metrics
 from bench.suite import estimate
 from bench.suite.options import Accuracy
 from reports import units
 
-PHASE_NAMES = ("records", "load", "latency", "throughput", "train step")
+
+def phase_names() -> tuple[str, ...]:
+    """The estimated phases, in run order: the workers, loading, then each timed scenario."""
+    return ("records", "load", *(s.label for s in metrics.SCENARIOS))
 
 
 def read_previous(path: Path | None) -> dict[str, Any] | None:
@@ -86,8 +90,7 @@ def plan_of(suite: Any, device: str, macs: Mapping[str, float | None]) -> estima
         accuracy=opt.accuracy,
         profile=opt.training,
         dataset=opt.dataset,
-        latency_budget_s=opt.latency_budget,
-        throughput_batch=opt.throughput_batch,
+        options=opt,
         device=device,
         xla=suite.settings.xla,
         precision=suite.settings.precision,
@@ -117,7 +120,7 @@ def _device(info: Mapping[str, Any]) -> str:
 
 def expected_line(est: estimate.Estimate) -> str:
     """ "about 4.6 min (records 49 s, ...; from ...)"."""
-    phases = [p for p in PHASE_NAMES if p in est.items]
+    phases = [p for p in phase_names() if p in est.items]
     parts = [f"{p} {units.seconds(est.phase_s(p), digits=2)}" for p in phases]
     parts.append(f"report {units.seconds(estimate.REPORT_S, digits=2)}")
     most = "at most about" if est.upper_bound else "about"
@@ -135,6 +138,16 @@ def _convert(suite: Any) -> str:
     return f"convert (to {', '.join(others)}) · {evaluate}"
 
 
+def _timed(opt: Any) -> str:
+    """Each timed scenario's phase: "latency (batch 1, 3 s of samples per model) · ..."."""
+    parts = []
+    for row in metrics.SCENARIOS:
+        batch = "each recipe's batch" if row.batch == "recipe" else f"batch {row.batch_of(opt)}"
+        budget = f", {units.seconds(row.budget_of(opt))} of samples per model"
+        parts.append(f"{row.label} ({batch}{budget if isinstance(row.budget_s, str) else ''})")
+    return " · ".join(parts)
+
+
 def facts(suite: Any, info: Mapping[str, Any], est: estimate.Estimate) -> list[str]:
     """The up-front facts, one line per subject (the display wraps them)."""
     opt = suite.options
@@ -144,9 +157,8 @@ def facts(suite: Any, info: Mapping[str, Any], est: estimate.Estimate) -> list[s
         f"cnn-bench: {count}: {', '.join(ids)}",
         f"  accuracy: {_accuracy(opt, suite.job_seeds)}",
         f"  phases:   records (params, MACs, memory, accuracy; {suite.parallel_jobs} worker"
-        f"{'s' if suite.parallel_jobs != 1 else ''} at once) · {_convert(suite)}latency (batch 1, "
-        f"{units.seconds(opt.latency_budget)} of samples per model) · throughput (batch "
-        f"{opt.throughput_batch}) · train step (each recipe's batch) · report",
+        f"{'s' if suite.parallel_jobs != 1 else ''} at once) · {_convert(suite)}{_timed(opt)} · "
+        "report",
         f"  device:   {_device(info)}",
         f"  expected: {expected_line(est)}",
     ]

@@ -1,11 +1,13 @@
 """The timed scenarios of the suite, each run once for all models, interleaved.
 
-Batch-1 latency, throughput at a large batch and one training step are each one interleaved
-session (`bench.measure.interleave`): every model is built or loaded once (`load_models`), its
+Each row of `bench.metrics.SCENARIOS` (batch-1 latency, throughput at a large batch, one
+training step, ...) is one interleaved session (`bench.measure.interleave`), run by
+`inference_scenario` or `train_step_scenario` with the row's warm-up, round bounds and fill:
+every model is built or loaded once (`load_models`), its
 timed function is warmed up (first call apart), and then every round calls every model once, in a
 new random order. pytest-benchmark still gets one entry per model and scenario, holding that
-model's raw per-round samples (`replay`), so `pytest-benchmark compare` and the gates read the
-file as before; round `i` of every entry of one session is the same round
+model's raw per-round samples (`bench.suite.replay`), so `pytest-benchmark compare` and the
+gates read the file as before; round `i` of every entry of one session is the same round
 (`extra_info.session`), which lets the report compare two models through per-round ratios.
 
 Each scenario tells its `progress` (`bench.suite.progress`) which model it warms up and, before
@@ -26,6 +28,7 @@ sentence; a function that retraced is dropped with its reason (`bench.measure.in
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import math
 import uuid
@@ -38,17 +41,7 @@ from bench import metrics
 from bench.measure import interleave, sequential
 from bench.measure import timing as latency
 from bench.measure.interleave import Session
-from bench.suite.budgets import (
-    LATENCY_FILL_S,
-    LATENCY_ROUNDS,
-    LATENCY_WARM_UP_CALLS,
-    MOST_CALLS_PER_ROUND,
-    STEP_BUDGET_S,
-    STEP_FILL_S,
-    STEP_WARM_UP_CALLS,
-    THROUGHPUT_ROUNDS,
-    TRAIN_STEP_ROUNDS,
-)
+from bench.metrics import MOST_CALLS_PER_ROUND
 from bench.suite.progress import UNSEEN, Progress
 
 ROUNDS = "rounds"  # the progress item of a session's interleaved rounds
@@ -109,11 +102,11 @@ def same_architecture(models: Mapping[str, Any], points: Iterable[str]) -> tuple
 
 
 @dataclass
-class Scenario:
+class Timing:
     """One timed scenario's session, and what each model's benchmark entry needs.
 
     Attributes:
-        name: "latency", "throughput" or "train_step".
+        name: the scenario (`bench.metrics.Scenario.name`).
         session: the interleaved samples (None when no model could be timed).
         timed: the `Timed` of each model that took part (batch size, first call, traces).
         dropped: model id -> one sentence saying why it has no samples.
@@ -162,33 +155,32 @@ def load_models(
 
 
 def _run(
-    name: str,
+    row: metrics.Scenario,
     timed: dict[str, latency.Timed],
     *,
-    warm_up_calls: int,
     budget_s: float,
-    rounds: tuple[int, int],
     reference: latency.Timed | None = None,
     seed: int = 0,
-    fill_s: float = 0.0,
     progress: Progress = UNSEEN,
     until: Until | None = None,
-) -> Scenario:
-    """Warm up, size the rounds to `budget_s`, and run the session.
+) -> Timing:
+    """Warm up (`row.warm_up_calls`), size the rounds to `budget_s` within `row.rounds`, and run
+    the session.
 
     With `until`, the session samples until decided (`bench.measure.sequential`): it looks at
     its data at planned round counts, lets the models whose comparisons are decided leave, and
     ends when none is left, at `until.cap` rounds, or once `budget_s` has passed.
 
-    `fill_s`: models whose call is shorter are called several times per round (primed), up to
-    `MOST_CALLS_PER_ROUND`; 0 keeps one call per round. `progress` hears of each model's warm-up
+    `row.fill_s`: models whose call is shorter are called several times per round (primed), up
+    to `MOST_CALLS_PER_ROUND`; 0 keeps one call per round. `progress` hears of each model's warm-up
     and of the rounds (item "rounds", with their expected duration), before they run: nothing
     is reported while they run.
     """
-    scenario = Scenario(name, None, timed)
+    scenario = Timing(row.name, None, timed)
+    rounds, fill_s = row.rounds, row.fill_s
     for vid, t in timed.items():  # one model at a time, as `warm_up` would, to say which
         progress.start(vid, "warm-up")
-        scenario.dropped.update(interleave.warm_up({vid: t}, calls=warm_up_calls))
+        scenario.dropped.update(interleave.warm_up({vid: t}, calls=row.warm_up_calls))
         progress.done(vid)
     keep = {k: t for k, t in timed.items() if k not in scenario.dropped}
     if not keep:
@@ -217,34 +209,44 @@ def _run(
     return scenario
 
 
-def latency_scenario(
+def inference_scenario(
+    row: metrics.Scenario,
     models: Mapping[str, Any],
     *,
     xla: bool,
+    batch: int,
     budget_s: float,
-    reference: latency.Timed,
+    reference: latency.Timed | None = None,
     extra: Mapping[str, latency.Timed] | None = None,
     progress: Progress = UNSEEN,
-) -> Scenario:
-    """Batch-1 latency of every model (and of every `extra` point: a model in another
-    deployment, `bench.suite.deployments`), `budget_s` seconds of samples per point."""
-    timed = {vid: latency.inference(m, batch_size=1, xla=xla) for vid, m in models.items()}
-    timed.update(extra or {})
-    # Sample until decided, from the round where every point has the 200 samples a p99 needs;
-    # the cap is the budget's round count (never longer than a fixed budget).
-    until = Until("latency_median_s", first=LATENCY_ROUNDS[0], cap=0, min_samples=200,
-                  groups=same_architecture(models, timed))  # fmt: skip
-    return _run(
-        "latency",
+) -> Timing:
+    """Forward passes at `batch` of every model (and of every `extra` point: a model in another
+    deployment, `bench.suite.deployments`), `budget_s` seconds of samples per point, sized by
+    `row` (a `bench.metrics.Scenario` whose `call` is "inference"). With `row.halve_on_oom`, a
+    model out of memory at `batch` is timed at half of it (recorded) and an `extra` point whose
+    first call fails is dropped with its reason."""
+    if row.halve_on_oom:
+        timed, notes, dropped = _first_calls(models, xla=xla, batch=batch, extra=extra,
+                                             progress=progress)  # fmt: skip
+    else:
+        timed = {v: latency.inference(m, batch_size=batch, xla=xla) for v, m in models.items()}
+        timed.update(extra or {})
+        notes, dropped = {}, {}
+    until = None
+    if row.sequential is not None:
+        groups = same_architecture(models, timed)
+        until = Until(**dataclasses.asdict(row.sequential), groups=groups)
+    timing = _run(
+        row,
         timed,
-        warm_up_calls=LATENCY_WARM_UP_CALLS,
-        budget_s=budget_s * len(timed),
-        rounds=LATENCY_ROUNDS,
-        reference=reference,
-        fill_s=LATENCY_FILL_S,
+        budget_s=budget_s * max(len(timed), 1),
+        reference=reference if row.reference else None,
         progress=progress,
         until=until,
     )
+    timing.dropped.update(dropped)
+    timing.notes.update(notes)
+    return timing
 
 
 def _fitting(build: Callable[[int], latency.Timed], batch: int) -> tuple[latency.Timed, int]:
@@ -266,16 +268,16 @@ def _fitting(build: Callable[[int], latency.Timed], batch: int) -> tuple[latency
             batch //= 2
 
 
-def throughput_scenario(
+def _first_calls(
     models: Mapping[str, Any],
     *,
     xla: bool,
     batch: int,
     extra: Mapping[str, latency.Timed] | None = None,
     progress: Progress = UNSEEN,
-) -> Scenario:
-    """Images per second at `batch` (halved per model on out-of-memory, recorded), and of the
-    `extra` points at `batch` (a failing first call drops the point with its reason)."""
+) -> tuple[dict[str, latency.Timed], dict[str, dict[str, Any]], dict[str, str]]:
+    """(timed, notes, dropped): each point's first call at `batch`, a model's halved on
+    out-of-memory (noted), a point whose first call fails dropped with its reason."""
     import tensorflow as tf
 
     timed, notes, dropped = {}, {}, {}
@@ -300,33 +302,20 @@ def throughput_scenario(
                 "requested_batch_size": batch,
                 "batch_reduced_because": f"out of memory at batch {used * 2}",
             }
-    # Sample until decided: settled models leave, so the close ones get the rounds within the
-    # same time budget, up to THROUGHPUT_ROUNDS' cap.
-    until = Until("time_per_image_s", first=THROUGHPUT_ROUNDS[0] + 2, cap=THROUGHPUT_ROUNDS[1],
-                  groups=same_architecture(models, timed))  # fmt: skip
-    scenario = _run(
-        "throughput",
-        timed,
-        warm_up_calls=STEP_WARM_UP_CALLS,  # the first call, run by `_fitting`, and one more
-        budget_s=STEP_BUDGET_S * max(len(timed), 1),
-        rounds=THROUGHPUT_ROUNDS,
-        fill_s=STEP_FILL_S,
-        progress=progress,
-        until=until,
-    )
-    scenario.dropped.update(dropped)
-    scenario.notes.update(notes)
-    return scenario
+    return timed, notes, dropped
 
 
 def train_step_scenario(
+    row: metrics.Scenario,
     models: Mapping[str, Any],
     recipes: Mapping[str, Any],
     *,
     xla: bool,
+    budget_s: float,
     progress: Progress = UNSEEN,
-) -> Scenario:
-    """One optimizer step at each recipe's batch size, its augmentation included."""
+) -> Timing:
+    """One optimizer step at each recipe's batch size, its augmentation included, `budget_s`
+    seconds of samples per model, sized by `row` (its `call` is "train_step")."""
     import tensorflow as tf
 
     timed, dropped = {}, {}
@@ -346,17 +335,10 @@ def train_step_scenario(
             progress.done(vid)
             continue
         timed[vid] = step
-    scenario = _run(
-        "train_step",
-        timed,
-        warm_up_calls=STEP_WARM_UP_CALLS,  # the first (run above) and one more: it builds slots
-        budget_s=STEP_BUDGET_S * max(len(timed), 1),
-        rounds=TRAIN_STEP_ROUNDS,
-        fill_s=STEP_FILL_S,
-        progress=progress,
-    )
-    scenario.dropped.update(dropped)
-    return scenario
+    # warm-up: the first call (run above) and the rest of the row's (the second builds slots)
+    timing = _run(row, timed, budget_s=budget_s * max(len(timed), 1), progress=progress)
+    timing.dropped.update(dropped)
+    return timing
 
 
 def energy_scenario(
@@ -400,34 +382,3 @@ def energy_scenario(
             "reason": reason,
         }
     return rows
-
-
-class ReplayTimer:
-    """pytest-benchmark's timer for samples already measured in the interleaved rounds.
-
-    `benchmark.pedantic` reads the timer before and after each call; this one advances by the
-    next stored sample between the two reads, so each round's duration is exactly the sample
-    measured (with `time.perf_counter`) in that round of the session.
-    """
-
-    __name__ = "perf_counter (interleaved rounds)"
-
-    def __init__(self, samples: list[float]) -> None:
-        self._samples = samples
-        self._reads = 0
-        self._clock = 0.0
-
-    def __call__(self) -> float:
-        if self._reads % 2:
-            self._clock += self._samples[self._reads // 2]
-        self._reads += 1
-        return self._clock
-
-    def __repr__(self) -> str:
-        return self.__name__
-
-
-def replay(benchmark: Any, samples: list[float]) -> None:
-    """Give the benchmark fixture one model's samples, one round each."""
-    benchmark._timer = ReplayTimer(samples)  # pytest-benchmark reads it for every round
-    benchmark.pedantic(lambda: None, rounds=len(samples), iterations=1, warmup_rounds=0)
