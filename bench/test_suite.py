@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import pytest
 
+from bench import units
 from bench.atomic import EXIT_UNWRITTEN
 from bench.conftest import SUITE_KEY, Suite
 from bench.measure import timing as latency
 from bench.suite import deployments, scenarios, seeds
 from bench.suite.progress import Phase
 from bench.suite.scenarios import ROUNDS, Scenario
-from reports import units
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -76,7 +76,7 @@ def test_architectures_imports_nothing_of_ours():
 
 
 def test_reports_imports_only_the_metric_table_the_contract_and_the_decision_core_of_bench():
-    allowed = ("bench.metrics", "bench.contract", "bench.compare")
+    allowed = ("bench.metrics", "bench.contract", "bench.compare", "bench.units")
     for path in _modules("reports"):
         names = _imports(path)
         bench = {n for n in _ours(names) if n.startswith("bench")}
@@ -88,7 +88,9 @@ def test_reports_imports_only_the_metric_table_the_contract_and_the_decision_cor
 
 def test_reports_metrics_and_contract_load_without_tensorflow():
     modules = [_dotted(p) for p in _modules("reports") if p.name != "__main__.py"]
-    loaded = _loaded_after_import([*modules, "bench.metrics", "bench.contract", "bench.compare"])
+    loaded = _loaded_after_import(
+        [*modules, "bench.metrics", "bench.contract", "bench.compare", "bench.units"]
+    )
     assert "tensorflow" not in loaded and "keras" not in loaded
     assert not {m for m in loaded if m.startswith(("bench.measure", "bench.training"))}
 

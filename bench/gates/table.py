@@ -1,6 +1,6 @@
 """The gates' human-readable output: aligned tables for a CI log and the final verdict line.
 
-Claim: every number printed by either gate goes through `reports.units` (the only place where
+Claim: every number printed by either gate goes through `bench.units` (the only place where
 numbers are rounded); rows that carry nothing but a shared verdict are folded into one line per
 variant so the rows a reader looks for are not buried. The JSON summary keeps every row.
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from bench import units
 from bench.gates.decision import EXIT_UNUSABLE, LOST, MISSING, NOT_COMPARABLE, OK, REGRESSION
-from reports import units
 
 if TYPE_CHECKING:  # only for annotations: both gate modules import this one
     from bench.gates.paired import PairedRow

@@ -109,7 +109,7 @@ from typing import Any
 
 import numpy as np
 
-from bench import metrics
+from bench import metrics, units
 from bench.compare import Decision, Outcome, compare
 from bench.contract import ContractError, load
 from bench.gates import files
@@ -146,7 +146,6 @@ from bench.gates.policy import (
     parser,
 )
 from bench.gates.table import render
-from reports import units
 
 __all__ = [
     "EXIT_PASS",

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench import units
 from bench.history.store import DEFAULT_STORAGE, Entry, Store, StoreError
-from reports import units
 
 USAGE = """usage: python -m bench history {list,report} [--storage DIR] ...
 

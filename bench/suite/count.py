@@ -91,7 +91,7 @@ def count_one(
 
 
 def _table(records: list[dict[str, Any]]) -> str:
-    from reports import units
+    from bench import units
 
     rows = [("Model", "Input", "Params", "MACs", "FLOPs")]
     for r in records:

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bench import units
 from bench.suite import estimate
 from bench.training.profiles import PROFILES
-from reports import units
 
 PHASE_NAMES = ("records", "load", "latency", "throughput", "train step")
 
