@@ -50,6 +50,7 @@ import numpy as np
 import tensorflow as tf
 
 from architectures.augmentation import build_augmentation
+from architectures.recipes import compile_for_training
 from architectures.spec import Recipe
 from bench import units
 from bench.measure import energy
@@ -68,7 +69,6 @@ from bench.training.cache import (
 )
 from bench.training.pipeline import make_pipeline
 from bench.training.profiles import Profile, run_label
-from bench.training.recipes import compile_for_training
 
 Progress = Callable[[str], None]
 
