@@ -109,8 +109,9 @@ def _entries(config: pytest.Config) -> list:
     import, an unknown id or a user model whose output does not fit the dataset's classes stops
     the run in one sentence."""
     import architectures
+    from architectures.plugins import PluginError, import_plugins
     from bench.suite.options import image_size_of
-    from bench.suite.plugins import PluginError, add_references, check_heads, import_plugins
+    from bench.suite.plugins import add_references, check_heads
 
     option = config.option
     reported = option.accuracy == "reported"

@@ -23,9 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import architectures
+from architectures.plugins import PluginError, import_plugins
 from bench.suite import assemble
 from bench.suite.options import OPTIONS, worker_parser
-from bench.suite.plugins import PluginError, check_heads, head_mismatch, import_plugins
+from bench.suite.plugins import check_heads, head_mismatch
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ROOT / "tests" / "plugins"

@@ -11,15 +11,11 @@ line) and `tests/test_paired.py` runs the paired command end to end.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from bench import units
 from bench.gates.decision import EXIT_UNUSABLE, LOST, MISSING, NOT_COMPARABLE, OK, REGRESSION
-
-if TYPE_CHECKING:  # only for annotations: both gate modules import this one
-    from bench.gates.paired import PairedRow
-    from bench.gates.policy import Policy
-    from bench.gates.twofile import GateResult, Row
+from bench.gates.policy import Policy
+from bench.gates.rows import GateResult, PairedRow, Row
 
 HEADER = ("variant", "check", "baseline", "current", "ratio", "interval", "p", "norm", "verdict")
 PAIRED_HEADER = ("variant", "baseline", "current", "ratio", "interval", "p", "core", "verdict")

@@ -31,12 +31,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from architectures.plugins import import_plugins
 from bench import atomic
 from bench.contract import empty_variant_record
 from bench.measure.environment import Settings, configure
 from bench.suite.jobs import CONCURRENT_JOBS_ENV
 from bench.suite.options import image_size_of, worker_parser
-from bench.suite.plugins import add_references, build_failure, head_mismatch, import_plugins
+from bench.suite.plugins import add_references, build_failure, head_mismatch
 from bench.suite.seeds import DATA_SPLIT_SEED
 from bench.training.profiles import run_label
 
