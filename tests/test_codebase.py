@@ -1,15 +1,16 @@
 """The shape of the house: which room may import which, and no long functions.
 
 - `architectures/` imports nothing of ours (it only builds models);
-- `reports/` imports no TensorFlow or Keras, and nothing of `bench/` but the metric table and the
-  contract (the JSON is the one thing `bench/` hands to `reports/`);
+- `reports/` imports no TensorFlow or Keras, and nothing of `bench/` but the metric table, the
+  contract, the decision core and number formatting (`bench/units.py`);
 - `bench/metrics.py` and `bench/contract.py` import no TensorFlow (reports and gates read them
   cheaply);
 - measurement (`bench/measure/`) imports neither the gates nor `reports/`;
 - no production function is longer than 60 lines.
 
 Direct imports are read from the source (AST); the "no TensorFlow" and transitive claims are
-checked by importing the modules in a fresh interpreter and looking at `sys.modules`.
+checked by importing the modules in a fresh interpreter and looking at `sys.modules`. The layers
+as a whole (no circle, no arrow back up) are import-linter's contracts: `tests/test_layers.py`.
 """
 
 from __future__ import annotations
