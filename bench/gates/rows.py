@@ -1,8 +1,8 @@
 """The gates' row types: one line of a gate's table, and one comparison's result.
 
 They live apart from the gates that fill them (`twofile`, `paired`) and the tables that print
-them (`table`), so that those three import this module and not each other (`tests/test_layers.py`
-checks there is no import circle).
+them (`table`): the gates import the tables and the rows, the tables import only the rows, and
+no import goes round in a circle (`tests/test_layers.py`).
 """
 
 from __future__ import annotations
