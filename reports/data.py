@@ -3,9 +3,10 @@
 Claims:
 
 * Every file goes through `bench.contract.load`, so a file that is not a suite JSON is refused in
-  one sentence (`ContractError`) before anything is read from it; figures of the wrong type or an
-  accuracy outside [0, 1] (a percentage written as a fraction's place) are refused the same way
-  (`ReportInputError`).
+  one sentence (`ContractError`) before anything is read from it, and a file of an older contract
+  is read upgraded, its migration in `Suite.notes` (tests/test_contract_migrations.py); figures
+  of the wrong type or an accuracy outside [0, 1] (a percentage written as a fraction's place)
+  are refused the same way (`ReportInputError`).
 * `Suite.runs` has one row per variant per file, column names from docs/contract.md (SI units,
   unit in the name) plus `time_per_image_s` (1 / `throughput_images_per_s`, so that throughput
   is a cost to minimise like the others) and the provenance columns `run`, `file`, `device`,
@@ -422,7 +423,12 @@ def suite_from_documents(
         raise ReportInputError("no input file was given; pass at least one suite JSON.")
     tables = _Tables()
     for index, (name, doc) in enumerate(documents):
-        contract.validate(doc, source=name)
+        # A file of an older contract comes in upgraded, its migration noted once.
+        doc = contract.validate(contract.upgrade(doc, source=name), source=name)
+        run = doc.get("run")
+        migration = run.get("contract_migration") if isinstance(run, dict) else None
+        if migration:
+            tables.notes.append(f"{name}: {migration['note']}.")
         tables.add(index, name, doc)
     if not tables.runs:
         names = ", ".join(name for name, _ in documents)

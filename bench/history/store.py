@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.contract import ContractError, validate
+from bench.contract import ContractError, upgrade, validate
 from bench.gates.files import MACHINE_KEYS, MIXED_KEYS, RUN_KEYS
 
 DEFAULT_STORAGE = Path(".benchmarks")  # pytest-benchmark's default --benchmark-storage
@@ -419,7 +419,7 @@ class Store:
 
         Raises:
             StoreError: the file, its samples or a referenced blob are damaged, or it is not a
-                suite JSON of this contract version.
+                suite JSON of a contract version this code reads (older ones are upgraded).
         """
         path = entry.path if isinstance(entry, Entry) else Path(entry)
         data = _read_json(path)
@@ -429,7 +429,7 @@ class Store:
         _expand_benchmarks(data["benchmarks"], str(path))
         data = _restore(data, lambda sha: self._read_blob(sha, path))
         try:
-            return validate(data, source=str(path))
+            return validate(upgrade(data, source=str(path)), source=str(path))
         except ContractError as exc:
             raise StoreError(str(exc)) from None
 

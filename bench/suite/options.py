@@ -212,6 +212,10 @@ OPTIONS: tuple[Option, ...] = (
            default="pytest", choices=DISPLAYS),
     Option("--estimate-from", "suite JSON of an earlier run on this machine whose timings size "
            "the expected duration (default: from MACs)", type=path, metavar="JSON"),
+    Option("--records-cache", "architecture-only figures kept between runs (params, MACs, "
+           "FLOPs, memory; bench/suite/record_cache.py); default: 'records' beside "
+           "--model-cache (results/records); 'off' measures every record afresh", type=path,
+           to_worker=True, metavar="DIR|off"),
 )  # fmt: skip
 
 

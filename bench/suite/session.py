@@ -1,13 +1,14 @@
 """One suite run's state: the selected models, their worker jobs and records, the settings.
 
-`bench/conftest.py` makes one `Suite` when pytest starts; the tests of `bench/test_suite.py`
-read it. The worker jobs start together at the first `job()` call, `parallel` at a time, on the
-executor `--executor` names (`LocalExecutor`, or `RayExecutor` of `bench/suite/ray_executor.py`,
-imported only then), and `finish_jobs()` waits for all of them before any timed scenario (so no
-timing ever runs beside a worker). Ctrl-C while waiting cancels the jobs that have not ended. The
-workers' progress reaches `display` from the main thread only (pytest's output capture can only
-be lifted there): their lines, and in the "records" phase which jobs are running, how many are
-done and the latest epoch of each training run. Nothing here imports TensorFlow.
+`bench/conftest.py` makes one `Suite` when pytest starts; the tests of `bench/test_suite.py` read
+it. The worker jobs start together at the first `job()` call, `parallel` at a time, on the executor
+`--executor` names (`LocalExecutor`, or `RayExecutor` of `bench/suite/ray_executor.py`, imported
+only then; a model whose whole record the records cache holds needs no worker at all:
+`bench/suite/record_cache.py`), and `finish_jobs()` waits for all of them before any timed scenario
+(so no timing ever runs beside a worker). Ctrl-C while waiting cancels the jobs that have not
+ended. The workers' progress reaches `display` from the main thread only (pytest's output capture
+can only be lifted there): their lines, and in the "records" phase which jobs are running, how many
+are done and the latest epoch of each training run. Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -164,9 +165,22 @@ class Suite:
                 job = Job(
                     entry.id, (*argv, "--seed", str(seed)), folder / f"{entry.id}-{seed}.json"
                 )
-                future = self._executor.submit(job)
+                future = self._cached(job, seed) or self._executor.submit(job)
                 future.add_done_callback(lambda _, job=job: events.put(("end", job)))
                 self._jobs[entry.id].append(future)
+
+    def _cached(self, job: Job, seed: int) -> Future[JobResult] | None:
+        """A finished job when the records cache holds the whole record (no worker runs:
+        `record_cache.record_without_worker`), else None."""
+        from bench.suite.record_cache import record_without_worker
+
+        record = record_without_worker(self.options, self.settings, job.variant, seed)
+        if record is None:
+            return None
+        self._events.put(("start", job))
+        future: Future[JobResult] = Future()
+        future.set_result(JobResult(record, 0, [], 0.0))
+        return future
 
     def _label(self, job: Job) -> str:
         return self.job_label(job.variant, int(job.argv[job.argv.index("--seed") + 1]))

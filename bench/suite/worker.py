@@ -6,10 +6,12 @@ and so that a crash, an out-of-memory or a NaN in one model costs only that mode
 has every key of the contract (docs/contract.md, `bench.contract.variant_keys`) except the
 timing figures, which the suite measures in its own process and adds.
 
-`measure` is a few named steps, each filling its part of the record. Faults a user can cause
-become one sentence in `record["errors"]`; the worker still writes the record and exits 0. Exit 1
-means a bug in the harness (the traceback is printed for us). The record names the machine that
-ran the worker (`node`, its host name), whichever executor started it.
+`measure` is a few named steps, each filling its part of the record. The architecture-only part
+(parameters to memory) comes from the records cache when it holds it, and is kept there when
+measured (`bench/suite/record_cache.py`; the record's `cached_from` says which). Faults a user can
+cause become one sentence in `record["errors"]`; the worker still writes the record and exits 0.
+Exit 1 means a bug in the harness (the traceback is printed for us). The record names the machine
+that ran the worker (`node`, its host name), whichever executor started it.
 
 One test-only fault is built in, inert unless its environment variable is set (`FAULT_ENV`,
 `_fault_hook`): SIGKILL after a given epoch's checkpoint, once, to test retries and resumption
@@ -206,11 +208,72 @@ def _memory(model: Any, entry: Any, args: argparse.Namespace, record: dict[str, 
     )
 
 
-def measure(args: argparse.Namespace) -> dict[str, Any]:
-    """Fill one model's record; user-caused faults go into `errors`, never raise."""
-    import architectures
+def _architecture(model: Any, entry: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """Measure the architecture-only part (`bench.suite.record_cache`): parameters, the saved
+    file's size, FLOPs with the profiler cross-check and the fresh-process memory peaks."""
     from bench.measure import flops
     from bench.measure.deploy import keras_file_size_bytes
+    from bench.measure.params import parameter_counts
+
+    part: dict[str, Any] = {**parameter_counts(model), "unavailable": {}, "errors": []}
+    try:
+        part["model_file_bytes"] = keras_file_size_bytes(model)
+    except Exception as exc:  # a model Keras cannot save; the other figures still stand
+        part["unavailable"]["model_file_bytes"] = (
+            f"the model could not be saved as a .keras file ({type(exc).__name__}: {exc})"
+        )
+    figures, unavailable = flops.flop_figures(model, profiler=not args.skip_profiler)
+    part.update(figures)
+    part["unavailable"].update(unavailable)
+    _memory(model, entry, args, part)
+    unavailable, errors = part.pop("unavailable"), part.pop("errors")
+    return {"figures": part, "unavailable": unavailable, "errors": errors}
+
+
+def _cached_or_measured(
+    model: Any,
+    entry: Any,
+    args: argparse.Namespace,
+    shape: tuple[tuple[int, ...], int],
+    settings: Settings,
+    cached_only: bool,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The architecture part and its `cached_from` (`record_cache.figures`); `shape` is the
+    input shape and class count the model was built for."""
+    from bench.suite import record_cache
+
+    def inputs() -> dict[str, Any] | None:
+        return record_cache.key_inputs(
+            model,
+            entry.recipe,
+            input_shape=shape[0],
+            num_classes=shape[1],
+            settings=settings,
+            throughput_batch=args.throughput_batch,
+            profiler=not args.skip_profiler,
+        )
+
+    return record_cache.figures(
+        record_cache.folder_of(args),
+        inputs,
+        None if cached_only else lambda: _architecture(model, entry, args),
+        variant=entry.id,
+        note=lambda line: _progress(f"{entry.id} {line}"),
+    )
+
+
+def measure(
+    args: argparse.Namespace, settings: Settings | None = None, *, cached_only: bool = False
+) -> dict[str, Any] | None:
+    """Fill one model's record; user-caused faults go into `errors`, never raise.
+
+    Args:
+        args: the worker's options.
+        settings: the process settings (default: this worker's, from the environment).
+        cached_only: take the architecture figures from the records cache only, and return
+            None when it has none (the suite's process, `record_cache.record_without_worker`).
+    """
+    import architectures
     from bench.measure.params import parameter_counts
     from bench.training.datasets import dataset_shape
 
@@ -224,24 +287,22 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     except Exception as exc:  # a builder that cannot take this size: the user's to fix
         record["errors"].append(build_failure(entry.id, input_shape, exc))
         return record
-    record.update(parameter_counts(model))
-    dataset = args.dataset if args.accuracy != "reported" else "cifar10"
-    wrong_head = head_mismatch(entry.id, model, num_classes, dataset)
+    wrong_head = head_mismatch(entry.id, model, num_classes, name)
     if wrong_head is not None:  # nothing to measure that would mean anything: refuse it now
+        record.update(parameter_counts(model))
         record["errors"].append(wrong_head)
         record["unavailable"]["all"] = wrong_head
         _explain_missing(args, record)
         return record
-    try:
-        record["model_file_bytes"] = keras_file_size_bytes(model)
-    except Exception as exc:  # a model Keras cannot save; the other figures still stand
-        record["unavailable"]["model_file_bytes"] = (
-            f"the model could not be saved as a .keras file ({type(exc).__name__}: {exc})"
-        )
-    figures, unavailable = flops.flop_figures(model, profiler=not args.skip_profiler)
-    record.update(figures)
-    record["unavailable"].update(unavailable)
-    _memory(model, entry, args, record)
+    settings = settings or Settings.from_env()
+    part, record["cached_from"] = _cached_or_measured(
+        model, entry, args, (input_shape, num_classes), settings, cached_only
+    )
+    if part is None:
+        return None
+    record.update(part["figures"])
+    record["unavailable"].update(part["unavailable"])
+    record["errors"].extend(part["errors"])
 
     data = _load_data(args, entry, record)
     _accuracy(args, entry, data, record)
