@@ -172,7 +172,7 @@ class Suite:
     def _cached(self, job: Job, seed: int) -> Future[JobResult] | None:
         """A finished job when the records cache holds the whole record (no worker runs:
         `record_cache.record_without_worker`), else None."""
-        from bench.suite.record_cache import record_without_worker
+        from bench.suite.cached_record import record_without_worker
 
         record = record_without_worker(self.options, self.settings, job.variant, seed)
         if record is None:
