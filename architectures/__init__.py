@@ -1,5 +1,6 @@
 """The models the harness measures, as data: the report's ten variants, published references, and
-whatever a user registers. This package only builds models: no I/O, no timing, no training loop.
+whatever a user registers. This package only builds models and the Keras objects of their recipes
+(augmentation layers, optimizer): no I/O, no timing, no training loop.
 """
 
 from architectures.references import register_references

@@ -112,7 +112,8 @@ def _entries(plan: RunPlan) -> list:
     import, an unknown id or a user model whose output does not fit the dataset's classes stops
     the run in one sentence."""
     import architectures
-    from bench.suite.plugins import PluginError, add_references, check_heads, import_plugins
+    from architectures.plugins import PluginError, import_plugins
+    from bench.suite.plugins import add_references, check_heads
 
     try:
         import_plugins(list(plan.plugin))  # first: a plugin may register the dataset too

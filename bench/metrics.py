@@ -9,7 +9,7 @@ table, never retyped:
 - `bench.suite.assemble`: which benchmark statistic fills which key (`timed_metrics`);
 - `reports.data`: the numeric columns it reads (`numeric_keys`) and the costs it aggregates;
 - `reports.pareto`: the cost axes (`axes`);
-- `reports.render`: the main table's columns (`columns`); `reports.units`: the formatting (`unit`);
+- `reports.render`: the main table's columns (`columns`); `bench.units`: the formatting (`unit`);
 - `bench.gates`: exact figures, tolerances and the latency rule (`gated`).
 
 So a new metric with an existing unit is one row here plus the module that measures it
@@ -56,7 +56,7 @@ class Metric:
 
     Attributes:
         key: the JSON key in `variants[id]` (SI unit in the name).
-        unit: how `reports.units` renders it.
+        unit: how `bench.units` renders it.
         better: which direction is an improvement.
         label: for headings and axis titles ("Batch-1 latency, median").
         short: for prose ("5.4x the {short}").

@@ -31,10 +31,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import units
 from bench.measure.environment import Settings
 from bench.suite.jobs import Job, LocalExecutor
 from bench.suite.plan import RunPlan
-from reports import units
 
 MODELS = ("v01", "v03")
 SEEDS = (0, 1)

@@ -87,8 +87,8 @@ def _model() -> Any:
 def check_memory() -> dict[str, Any]:
     """TF allocator peak and NVML process memory are non-null and at least the weights' size."""
     import architectures
+    from bench import units
     from bench.measure import memory, params
-    from reports import units
 
     model = _model()
     weights = 4 * params.parameter_counts(model)["params_total"]
@@ -110,8 +110,8 @@ def check_sync() -> dict[str, Any]:
     import tensorflow as tf
 
     import architectures
+    from bench import units
     from bench.measure import timing
-    from reports import units
 
     step = timing.train_step(_model(), architectures.get(MODEL).recipe, num_classes=10, xla=False)
     step.warm_up(3)
@@ -131,9 +131,9 @@ def check_sync() -> dict[str, Any]:
 
 def check_energy() -> dict[str, Any]:
     """Energy per 1,000 images of v10 at batch 256 from NVML, plausible."""
+    from bench import units
     from bench.measure import timing
     from bench.suite import scenarios
-    from reports import units
 
     timed = timing.inference(_model(), batch_size=BATCH, xla=False)
     timed.warm_up(10)

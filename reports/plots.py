@@ -33,8 +33,8 @@ from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, LogLocator
 from matplotlib.transforms import Bbox
 
+from bench import units
 from bench.metrics import Unit
-from reports import units
 from reports.pareto import AxisResult, lowercase_label
 
 MARKERS = {"measured": "o", "reported": "s", "published": "D"}

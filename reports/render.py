@@ -26,10 +26,9 @@ from typing import Any
 
 import pandas as pd
 
-from bench import metrics
+from bench import metrics, units
 from bench.compare import ALPHA_ACCURACY, ALPHA_COSTS
 from bench.metrics import Metric
-from reports import units
 from reports.data import ACCURACY_SOURCE_PHRASES, Suite
 from reports.deployments import DeploymentReport
 from reports.marks import LEGEND, all_marks

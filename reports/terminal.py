@@ -8,7 +8,7 @@ What `python -m bench run` prints last, before the report's path. Claims, checke
   batch-1 latency p50, throughput, and on how many of the measured cost axes it is on the
   Pareto frontier ("reference" for a reference architecture, which is compared with the
   frontier but not part of it, as in the report). The columns come from the metric table
-  (`bench.metrics`); every number is rendered by `reports.units`.
+  (`bench.metrics`); every number is rendered by `bench.units`.
 - A figure is followed by "=" when it is equivalent to its neighbour by that figure and by "?"
   when the data cannot tell them apart (`reports.marks`), with a legend under the table.
 - Under it, per measured axis, the frontier from its cheapest model to its dearest; the
@@ -28,8 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from bench import metrics
-from reports import units
+from bench import metrics, units
 from reports.data import ACCURACY_SOURCE_PHRASES, Suite
 from reports.marks import LEGEND, all_marks
 from reports.noise import Evidence

@@ -34,7 +34,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from reports import units
+from bench import units
 from reports.render import page_head
 
 TITLE = "History: each model's figures across commits"

@@ -43,8 +43,8 @@ from typing import Any, Literal
 import pandas as pd
 from scipy import stats as scipy_stats
 
+from bench import units
 from bench.compare import Decision, Outcome, holm
-from reports import units
 from reports.data import ACCURACY_SOURCE_PHRASES, SAMPLE_COLUMNS
 from reports.noise import Evidence
 from reports.pareto import Analysis, AxisResult, Judges, Step

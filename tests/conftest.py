@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bench.suite.plugins import import_plugins
+from architectures.plugins import import_plugins
 
 USER_PLUGIN = Path(__file__).resolve().parent / "plugins" / "depthwise_net.py"
 

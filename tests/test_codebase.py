@@ -1,15 +1,16 @@
 """The shape of the house: which room may import which, and no long functions.
 
 - `architectures/` imports nothing of ours (it only builds models);
-- `reports/` imports no TensorFlow or Keras, and nothing of `bench/` but the metric table and the
-  contract (the JSON is the one thing `bench/` hands to `reports/`);
+- `reports/` imports no TensorFlow or Keras, and nothing of `bench/` but the metric table, the
+  contract, the decision core and number formatting (`bench/units.py`);
 - `bench/metrics.py` and `bench/contract.py` import no TensorFlow (reports and gates read them
   cheaply);
 - measurement (`bench/measure/`) imports neither the gates nor `reports/`;
 - no production function is longer than 60 lines.
 
 Direct imports are read from the source (AST); the "no TensorFlow" and transitive claims are
-checked by importing the modules in a fresh interpreter and looking at `sys.modules`.
+checked by importing the modules in a fresh interpreter and looking at `sys.modules`. The layers
+as a whole (no circle, no arrow back up) are import-linter's contracts: `tests/test_layers.py`.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def test_architectures_imports_nothing_of_ours():
 
 
 def test_reports_imports_only_the_metric_table_the_contract_and_the_decision_core_of_bench():
-    allowed = ("bench.metrics", "bench.contract", "bench.compare")
+    allowed = ("bench.metrics", "bench.contract", "bench.compare", "bench.units")
     for path in _modules("reports"):
         names = _imports(path)
         bench = {n for n in _ours(names) if n.startswith("bench")}
@@ -88,7 +89,9 @@ def test_reports_imports_only_the_metric_table_the_contract_and_the_decision_cor
 
 def test_reports_metrics_and_contract_load_without_tensorflow():
     modules = [_dotted(p) for p in _modules("reports") if p.name != "__main__.py"]
-    loaded = _loaded_after_import([*modules, "bench.metrics", "bench.contract", "bench.compare"])
+    loaded = _loaded_after_import(
+        [*modules, "bench.metrics", "bench.contract", "bench.compare", "bench.units"]
+    )
     assert "tensorflow" not in loaded and "keras" not in loaded
     assert not {m for m in loaded if m.startswith(("bench.measure", "bench.training"))}
 

@@ -11,9 +11,9 @@ import time
 import pytest
 from test_reports import make_record, make_suite
 
+from bench import units
 from bench.measure.energy import CounterSet
 from bench.suite import accuracy, assemble, scenarios, seeds
-from reports import units
 from reports.data import suite_from_documents
 
 

@@ -24,10 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import architectures
+from architectures.plugins import PluginError, import_plugins
 from bench.suite import assemble
 from bench.suite.options import OPTIONS
 from bench.suite.plan import RunPlan
-from bench.suite.plugins import PluginError, check_heads, head_mismatch, import_plugins
+from bench.suite.plugins import check_heads, head_mismatch
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ROOT / "tests" / "plugins"

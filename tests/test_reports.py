@@ -21,10 +21,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from bench import metrics
+from bench import metrics, units
 from bench.compare import Outcome, Seeds, compare
 from bench.contract import empty_variant_record, validate
-from reports import units
 from reports.data import ReportInputError, aggregate, suite_from_documents
 from reports.noise import judges
 from reports.pareto import (

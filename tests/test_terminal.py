@@ -12,7 +12,7 @@ import copy
 
 from test_reports import REPORT_FIGURES, build, make_record, make_suite
 
-from reports import units
+from bench import units
 from reports.data import aggregate, suite_from_documents
 from reports.terminal import summary, table_lines
 

@@ -24,10 +24,10 @@ import pytest
 import tensorflow as tf
 
 from architectures import Entry, Recipe
+from bench import units
 from bench.training import cache, fit, weights
 from bench.training.datasets import Dataset
 from bench.training.profiles import PROFILE_NAMES, PROFILES, Profile
-from reports import units
 
 TRAIN, VALIDATION, TEST = 96, 32, 32
 BATCH = 32
@@ -292,7 +292,7 @@ def test_early_stopping_stops_after_patience_plus_one_epochs(tmp_path: Path) -> 
     assert result.stopped_by == "val_loss"
     assert len({h["val_loss"] for h in result.history}) == 1  # the premise: nothing changed
     assert "epoch 3/10" in lines.epoch_lines()[-1] and "stopped early" in lines.epoch_lines()[-1]
-    # Numbers in the progress lines are rendered by reports.units, nowhere else.
+    # Numbers in the progress lines are rendered by bench.units, nowhere else.
     last = result.history[-1]
     assert (
         f"loss {units.number(last['loss'])}  acc {units.percent(last['accuracy'])}"

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as scipy_stats
 
-from reports import units
+from bench import units
 
 # Verdicts. REGRESSION (slower, changed, dropped, grew) and LOST (what the baseline has, the
 # current run lacks, or a current record holds errors) fail the gate; MISSING is a loss or an

@@ -47,6 +47,7 @@ import numpy as np
 from bench import metrics
 from bench.compare import Rounds, compare
 from bench.gates import decision
+from bench.gates.rows import PairedRow
 from bench.gates.table import render_paired
 
 if TYPE_CHECKING:  # only for annotations: architectures imports Keras
@@ -56,23 +57,6 @@ DEFAULT_THRESHOLD = 1.10
 DEFAULT_ALPHA = 0.002
 DEFAULT_FLOOR_S = 50e-6
 DEFAULT_BUDGET_S = 3.0
-
-
-@dataclass
-class PairedRow:
-    """One variant's verdict; times in seconds (medians of the raw calls)."""
-
-    variant: str
-    baseline_s: float
-    current_s: float
-    ratio: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    rounds: int
-    verdict: str
-    note: str = ""
-    outcome: str = ""
 
 
 def round_ratios(base: np.ndarray, cur: np.ndarray) -> np.ndarray:
@@ -346,7 +330,7 @@ def main(argv: list[str]) -> int:
 
     configure(Settings())
     import architectures
-    from bench.suite.worker import import_plugins
+    from architectures.plugins import import_plugins
 
     result = PairedResult()
     try:

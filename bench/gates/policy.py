@@ -20,10 +20,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench import metrics
+from bench import metrics, units
 from bench.gates.decision import GateInputError
 from bench.gates.files import MACHINE_KEYS, MIXED_KEYS, RUN_KEYS
-from reports import units
 
 # Scenarios a user may gate on time: every benchmark scenario that fills a metric.
 SCENARIOS = metrics.scenarios()

@@ -1,6 +1,6 @@
 """The gates' human-readable output: aligned tables for a CI log and the final verdict line.
 
-Claim: every number printed by either gate goes through `reports.units` (the only place where
+Claim: every number printed by either gate goes through `bench.units` (the only place where
 numbers are rounded); rows that carry nothing but a shared verdict are folded into one line per
 variant so the rows a reader looks for are not buried. The JSON summary keeps every row.
 
@@ -11,15 +11,11 @@ line) and `tests/test_paired.py` runs the paired command end to end.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from bench import units
 from bench.gates.decision import EXIT_UNUSABLE, LOST, MISSING, NOT_COMPARABLE, OK, REGRESSION
-from reports import units
-
-if TYPE_CHECKING:  # only for annotations: both gate modules import this one
-    from bench.gates.paired import PairedRow
-    from bench.gates.policy import Policy
-    from bench.gates.twofile import GateResult, Row
+from bench.gates.policy import Policy
+from bench.gates.rows import GateResult, PairedRow, Row
 
 HEADER = ("variant", "check", "baseline", "current", "ratio", "interval", "p", "norm", "verdict")
 PAIRED_HEADER = ("variant", "baseline", "current", "ratio", "interval", "p", "core", "verdict")

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.history.store import DEFAULT_STORAGE, Entry, Store, StoreError
-from reports import units
+from bench import units
+from bench.history.store import DEFAULT_STORAGE, Entry, Store, StoreError, group_heading
 
 USAGE = """usage: python -m bench history {list,report} [--storage DIR] ...
 
@@ -45,12 +45,6 @@ def _parser(command: str) -> argparse.ArgumentParser:
 
 def _short(commit: str) -> str:
     return commit[:10] if len(commit) == 40 else commit
-
-
-def group_heading(entry: Entry) -> str:
-    """One line naming a group's machine and its settings."""
-    shown = ", ".join(f"{k} {v}" for k, v in entry.settings.items() if v is not None)
-    return f"machine {entry.machine} · settings {entry.settings_key}: {shown}"
 
 
 def list_lines(entries: Sequence[Entry], ignored: Sequence[Path], root: Path) -> list[str]:

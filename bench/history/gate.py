@@ -35,8 +35,8 @@ from bench.contract import ContractError, load
 from bench.gates.decision import EXIT_UNUSABLE, FAILING, GateInputError
 from bench.gates.policy import Policy, build_policy
 from bench.gates.policy import parser as gate_parser
+from bench.gates.rows import GateResult, Row
 from bench.gates.table import render
-from bench.gates.twofile import GateResult, Row
 from bench.history.decide import gate_pair
 from bench.history.store import DEFAULT_STORAGE, Entry, Store, StoreError, entry_of
 

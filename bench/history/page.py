@@ -15,9 +15,8 @@ from typing import Any
 import pandas as pd
 
 from bench.gates.policy import Policy
-from bench.history.cli import group_heading
 from bench.history.series import Point, Series, build_series
-from bench.history.store import Entry, Store, StoreError
+from bench.history.store import Entry, Store, StoreError, group_heading
 
 # For the page: how a step is found, in one paragraph (bench.history.series says it in full).
 RULE = (

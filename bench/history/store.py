@@ -432,3 +432,9 @@ class Store:
             return validate(upgrade(data, source=str(path)), source=str(path))
         except ContractError as exc:
             raise StoreError(str(exc)) from None
+
+
+def group_heading(entry: Entry) -> str:
+    """One line naming a group's machine and its settings."""
+    shown = ", ".join(f"{k} {v}" for k, v in entry.settings.items() if v is not None)
+    return f"machine {entry.machine} · settings {entry.settings_key}: {shown}"

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from architectures import Recipe
 from architectures.augmentation import build_augmentation
-from bench.training.recipes import make_optimizer
+from architectures.recipes import make_optimizer
 
 
 @dataclass

@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from bench import units
 from bench.contract import encode_classes
 from bench.training import fit as training
 from bench.training.weights import load_user_model
-from reports import units
 
 CHANCE_MARGIN = 0.05  # within 5 points of chance (10 % for ten classes): it did not learn
 TRAIN_TEST_GAP = 0.25  # training accuracy 25 points above test accuracy in inference mode

@@ -91,7 +91,7 @@ def count_one(
 
 
 def _table(records: list[dict[str, Any]]) -> str:
-    from reports import units
+    from bench import units
 
     rows = [("Model", "Input", "Params", "MACs", "FLOPs")]
     for r in records:
@@ -138,7 +138,8 @@ def main(argv: list[str]) -> int:
 
     native_logs.drop_native_logs()
     import architectures
-    from bench.suite.plugins import add_references, import_plugins
+    from architectures.plugins import import_plugins
+    from bench.suite.plugins import add_references
 
     try:
         import_plugins(args.plugin)

@@ -14,7 +14,7 @@ Claims, checked by `tests/test_estimate.py`:
 - Worker jobs run `parallel` at a time: the records phase takes the sum of its jobs' times
   divided by `parallel`.
 
-Nothing here imports TensorFlow; numbers are seconds, unrounded (`reports.units` renders them).
+Nothing here imports TensorFlow; numbers are seconds, unrounded (`bench.units` renders them).
 """
 
 from __future__ import annotations

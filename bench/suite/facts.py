@@ -4,7 +4,7 @@
 model's MACs (an earlier run's record, else the analytic count of a freshly built model: a few
 seconds for the registry, spent only when no earlier run knows the model); `facts` words it all
 in a few lines. `tests/test_progress.py` checks the words on a made-up suite; the numbers are
-rendered by `reports.units`.
+rendered by `bench.units`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bench import metrics
+from bench import metrics, units
 from bench.suite import estimate
 from bench.suite.options import Accuracy
-from reports import units
 
 
 def phase_names() -> tuple[str, ...]:

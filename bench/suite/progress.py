@@ -17,7 +17,7 @@ Claims, checked by `tests/test_progress.py` (and on a real terminal by `tests/te
   only when the caller reports an event or calls `tick`, so nothing runs beside the rounds of a
   timed session; while they run the line says how long they should take and stays still.
 
-Numbers are rendered by `reports.units`; this module imports no TensorFlow.
+Numbers are rendered by `bench.units`; this module imports no TensorFlow.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Protocol, TextIO
 
 from tqdm import tqdm
 
-from reports import units
+from bench import units
 
 WIDTH = 100  # columns: the widest line the suite prints
 LABEL_WIDTH = 12  # "train step" and a space or two

@@ -13,7 +13,7 @@ a change in any of them is a miss.
 
 A second run reads the entry instead of measuring: in the worker (every accuracy mode, every
 executor), or, for reported accuracies on the local executor, in the suite's own process with
-no worker at all (`record_without_worker`). The record names its entry in `cached_from`.
+no worker at all (`bench.suite.cached_record`). The record names its entry in `cached_from`.
 
 Not cached: accuracy (a reported figure is read from the registry every run, at no cost; a
 trained model resumes from the model cache), a part measured with an error (an out-of-memory
@@ -304,19 +304,3 @@ def figures(
     if known is not None and not part["errors"]:
         write(folder, known, part, variant=variant, note=note)
     return part, None
-
-
-def record_without_worker(plan: Any, settings: Any, job: Any) -> dict[str, Any] | None:
-    """The worker's record of `job` (`bench.suite.jobs.Job`), made in this process from the
-    cache, or None when a worker must run: an accuracy that is not the reported figure, an
-    executor other than the local one (another node's memory is not this machine's), the cache
-    off or without a usable entry, or a model the worker would refuse (it says why)."""
-    if plan.accuracy.measures or plan.executor != "local":
-        return None
-    if folder_of(plan) is None:
-        return None
-    from bench.suite import worker
-
-    here = worker.WorkerJob(plan, job.variant, job.seed, Path(os.devnull))
-    record = worker.measure(plan, here, settings, cached_only=True)
-    return record if record is not None and record.get("cached_from") else None

@@ -170,8 +170,8 @@ class Suite:
 
     def _cached(self, job: Job) -> Future[JobResult] | None:
         """A finished job when the records cache holds the whole record (no worker runs:
-        `record_cache.record_without_worker`), else None."""
-        from bench.suite.record_cache import record_without_worker
+        `cached_record.record_without_worker`), else None."""
+        from bench.suite.cached_record import record_without_worker
 
         record = record_without_worker(self.plan, self.settings, job)
         if record is None:

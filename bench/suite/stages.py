@@ -19,11 +19,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench import metrics
+from bench import metrics, units
 from bench.suite import deployments, scenarios
 from bench.suite.progress import Phase
 from bench.suite.scenarios import ROUNDS, Timing
-from reports import units
 
 
 @dataclass(frozen=True)

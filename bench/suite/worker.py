@@ -36,13 +36,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from architectures.plugins import import_plugins
 from bench import atomic
 from bench.contract import empty_variant_record
 from bench.measure.environment import Settings, configure
 from bench.suite.jobs import CONCURRENT_JOBS_ENV
 from bench.suite.options import path
 from bench.suite.plan import PlanError, RunPlan, load_data, read_plan
-from bench.suite.plugins import add_references, build_failure, head_mismatch, import_plugins
+from bench.suite.plugins import add_references, build_failure, head_mismatch
 from bench.training.profiles import run_label
 
 __all__ = [
@@ -265,7 +266,7 @@ def measure(
         job: which model and seed.
         settings: the process settings (default: this worker's, from the environment).
         cached_only: take the architecture figures from the records cache only, and return
-            None when it has none (the suite's process, `record_cache.record_without_worker`).
+            None when it has none (the suite's process, `cached_record.record_without_worker`).
     """
     import architectures
     from bench.measure.params import parameter_counts

@@ -30,7 +30,7 @@ Claims, and how `tests/test_training.py` checks each on a tiny model:
 
 Times are seconds of wall clock (`time.perf_counter`). `train_time_s` is the sum of the epochs'
 wall times (training and validation passes), accumulated across resumes; checkpoint writing and the
-final test evaluation are outside it. Progress lines render numbers with `reports.units` only.
+final test evaluation are outside it. Progress lines render numbers with `bench.units` only.
 """
 
 from __future__ import annotations
@@ -50,7 +50,9 @@ import numpy as np
 import tensorflow as tf
 
 from architectures.augmentation import build_augmentation
+from architectures.recipes import compile_for_training
 from architectures.spec import Recipe
+from bench import units
 from bench.measure import energy
 from bench.measure.environment import device_name
 from bench.training import precise_bn
@@ -67,8 +69,6 @@ from bench.training.cache import (
 )
 from bench.training.pipeline import make_pipeline
 from bench.training.profiles import Profile, run_label
-from bench.training.recipes import compile_for_training
-from reports import units
 
 Progress = Callable[[str], None]
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.training.datasets import Dataset, DatasetError, stratified_sample
+from bench.training.splits import Dataset, DatasetError, stratified_sample
 
 _SIZE = re.compile(r"^\s*(\d+)\s*(?:[xX]\s*(\d+))?\s*$")
 

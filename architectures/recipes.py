@@ -2,9 +2,10 @@
 
 Claim: this is the one definition of "the recipe's optimizer", used both by training
 (`compile_for_training`) and by the timed training step (`bench.measure.timing.train_step`), so
-the step that is timed is the step that is trained. `tests/test_measurement.py` checks the
-optimizer's class and settings for an Adam and an SGD recipe; `tests/test_training.py` trains
-through `compile_for_training`.
+the step that is timed is the step that is trained. It lives here, under both, so that
+measurement does not import training (`tests/test_layers.py`). `tests/test_measurement.py`
+checks the optimizer's class and settings for an Adam and an SGD recipe;
+`tests/test_training.py` trains through `compile_for_training`.
 """
 
 from __future__ import annotations

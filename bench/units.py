@@ -1,5 +1,9 @@
 """Human-readable rendering of SI figures: the only place in the project where numbers are rounded.
 
+It sits in `bench/`'s bottom layer (it imports only `bench.metrics`), so the measuring half (the
+gates, training progress, the suite's progress lines) and `reports/` share it without `bench/`
+importing `reports/`.
+
 Everything upstream (the suite's JSON, `reports.data`, `reports.pareto`, `reports.stats`) keeps SI
 units and full precision; the verdict, the tables and the plot labels call these functions at the
 last moment. `tests/test_reports.py` checks each unit against hand-written strings.
