@@ -23,9 +23,13 @@ Re-analyse the runs already in `--out-dir` without running anything:
 Exit status: 0 when every ratio is in the band, 3 when one is not, 1 when a run fails or a saved
 run cannot be read (one sentence on stderr), 2 for bad options.
 
-Results: not yet run on a quiet machine (the 5-run experiment is left to the merger). A 2-run
-smoke run with `--variants v01,v02` on the loaded 2-core dev box, 2026-12-05, is in
-docs/measurement.md §1 (throughput clock).
+Results: the 5-run experiment over all models is not yet run (it needs a quiet machine). A 2-run
+smoke run, `--runs 2 --variants v01,v02`, on the 2-core dev box with other jobs on it, 2026-12-05:
+  run 1 (busy neighbour): 70 s wall; rounds latency 660, throughput 5, train step 7 (each model);
+    ratios of medians latency v01/v02 1.013, throughput 1.003
+  run 2 (quiet): 45 s wall; rounds latency 400, throughput 9, train step 9;
+    ratios latency 0.994, throughput 0.987
+  Before the throughput clock (docs/measurement.md §1), a run like run 2 read throughput 1.308.
 """
 
 from __future__ import annotations
