@@ -221,6 +221,9 @@ class Scenario:
         deployments: the models in other deployments join the session.
         halve_on_oom: a model out of memory at `batch` is timed at half of it (recorded).
         energy: inference energy is measured on this scenario's warmed-up calls.
+        cpu_clock: each call spans many scheduler slices; on the CPU with one op thread it is
+            timed in process CPU time, which other processes on the core do not lengthen
+            (`bench.measure.timing.call_clock`; docs/measurement.md, "The throughput clock").
     """
 
     name: str
@@ -238,6 +241,7 @@ class Scenario:
     deployments: bool = False
     halve_on_oom: bool = False
     energy: bool = False
+    cpu_clock: bool = False
 
     def batch_of(self, options: object, recipe_batch: int | None = None) -> int | None:
         """Images per call: the row's number, the option's value, or the recipe's batch."""
@@ -284,7 +288,7 @@ SCENARIOS: tuple[Scenario, ...] = (
              warm_up_calls=2, rate="inference",
              # settled models leave, so the close ones get the rounds within the same budget
              sequential=Sequential("time_per_image_s", first=5, cap=50), deployments=True,
-             halve_on_oom=True, energy=True),
+             halve_on_oom=True, energy=True, cpu_clock=True),
     Scenario("train_step", "train step", "Training step", "train_step", batch="recipe",
              budget_s=5.0, rounds=(3, 50), fill_s=0.5, warm_up_calls=2, rate="train"),
 )  # fmt: skip

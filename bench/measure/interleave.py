@@ -39,7 +39,7 @@ class Session:
 
     Attributes:
         samples: seconds per call, by name, round after round: `calls[name]` samples per round
-            (round i of every name is the same round).
+            (round i of every name is the same round), on each callable's clock (`Timed.clock`).
         reference: the reference workload's sample of each round, or None.
         rounds: rounds run.
         order_seed: seed of the per-round shuffles.
@@ -65,13 +65,13 @@ class Session:
 def per_call_s(timed: Timed, calls: int = 3) -> float:
     """Seconds of one call, to size the rounds: the last warm-up call's when it was timed and
     the call is long (a second or so: timing it again would cost as much as a round), else the
-    mean of `calls` more calls."""
+    mean of `calls` more calls; on the callable's own clock."""
     if timed.warm_call_s >= 0.05:
         return timed.warm_call_s
-    start = time.perf_counter()
+    start = timed.clock()
     for _ in range(calls):
         timed.call()
-    return (time.perf_counter() - start) / calls
+    return (timed.clock() - start) / calls
 
 
 def rounds_for(per_round_s: float, *, budget_s: float, min_rounds: int, max_rounds: int) -> int:
@@ -145,10 +145,10 @@ def run_rounds(
             (keeping the first rounds' samples); the session ends when none is left.
     """
     counts = {name: int((calls or {}).get(name, 1)) for name in timed}
-    jobs = {name: (t.call, counts[name]) for name, t in timed.items()}
+    jobs = {name: (t.call, counts[name], t.clock) for name, t in timed.items()}
     if reference is not None:
-        jobs[REFERENCE] = (reference.call, 1)
-    out = {name: np.empty(rounds * k) for name, (_, k) in jobs.items()}
+        jobs[REFERENCE] = (reference.call, 1, reference.clock)
+    out = {name: np.empty(rounds * k) for name, (_, k, _) in jobs.items()}
     taken = dict.fromkeys(jobs, 0)
     active = set(timed)
     stops: dict[str, str] = {}
@@ -185,12 +185,12 @@ def _one_round(
     i: int, order: np.ndarray, jobs: Mapping[str, tuple], active: set[str],
     out: dict[str, np.ndarray], taken: dict[str, int],
 ) -> None:  # fmt: skip
-    """Round `i`: every active name (and the reference) in `order`, its samples into `out`."""
-    clock = time.perf_counter
+    """Round `i`: every active name (and the reference) in `order`, its samples into `out`, each
+    on its callable's clock (`Timed.clock`)."""
     for name in order:
         if name != REFERENCE and name not in active:
             continue
-        call, k = jobs[name]
+        call, k, clock = jobs[name]
         if k > 1:
             call()  # primer: warm this model's caches, untimed
         for j in range(i * k, (i + 1) * k):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
@@ -28,7 +28,11 @@ from architectures.recipes import make_optimizer
 
 @dataclass
 class Timed:
-    """A zero-argument callable that runs one synchronised call, and what it was built from."""
+    """A zero-argument callable that runs one synchronised call, and what it was built from.
+
+    `clock` times every call after the first (warm-up and rounds): the wall clock, unless
+    `call_clock` chose the process's CPU time.
+    """
 
     call: Callable[[], object]
     batch_size: int
@@ -36,6 +40,7 @@ class Timed:
     first_call_s: float = float("nan")
     warm_call_s: float = float("nan")  # the last warm-up call after the first
     inputs: tuple = ()  # the fixed inputs every call uses (before any augmentation)
+    clock: Callable[[], float] = field(default=time.perf_counter, repr=False)
 
     def warm_up(self, calls: int) -> None:
         """Run the first call (timed apart: trace, compile, cuDNN autotune) and `calls - 1` more.
@@ -43,7 +48,7 @@ class Timed:
         The last of the later calls is timed too (`warm_call_s`): a first estimate of one call,
         to size the rounds without spending calls on it.
         """
-        start = time.perf_counter()
+        start = time.perf_counter()  # wall: tracing and compiling may use several threads
         self.call()
         self.first_call_s = time.perf_counter() - start
         self.more_warm_up(calls - 1)
@@ -51,13 +56,38 @@ class Timed:
     def more_warm_up(self, calls: int) -> None:
         """`calls` more untimed calls, the last one timed into `warm_call_s`."""
         for _ in range(max(calls, 0)):
-            start = time.perf_counter()
+            start = self.clock()
             self.call()
-            self.warm_call_s = time.perf_counter() - start
+            self.warm_call_s = self.clock() - start
 
     @property
     def tracing_count(self) -> int:
         return self.function.experimental_get_tracing_count()
+
+
+def call_clock(*, on_cpu: bool | None = None) -> tuple[Callable[[], float], str]:
+    """The clock for long calls (throughput), and its name for the record.
+
+    On the CPU with one intra-op and one inter-op thread (the suite's CPU default), a call runs
+    on one thread at a time, so the process's CPU time of the call is its time on a core of its
+    own. The wall clock adds whatever time other processes held that core: with a CPU-burning
+    neighbour on a loaded 2-core box a 44 ms batch-256 call of v01 took 127 ms of wall time
+    (spread 49 %) against 44 ms of CPU time (spread 3 %), and two identical graphs read 1.08
+    apart on the wall clock, 1.003 on CPU time (docs/measurement.md §1). A GPU, or several op
+    threads, keep the wall clock: there CPU time is not the call's duration.
+
+    Args:
+        on_cpu: the calls run on the CPU; None: no GPU is visible to TensorFlow.
+    """
+    if on_cpu is None:
+        on_cpu = not tf.config.list_logical_devices("GPU")
+    one_thread = (
+        tf.config.threading.get_intra_op_parallelism_threads() == 1
+        and tf.config.threading.get_inter_op_parallelism_threads() == 1
+    )
+    if on_cpu and one_thread:
+        return time.process_time, "process CPU time (one op thread on the CPU)"
+    return time.perf_counter, "wall clock (perf_counter)"
 
 
 def _on_device(array: np.ndarray) -> tf.Tensor:

@@ -224,7 +224,8 @@ def inference_scenario(
     deployment, `bench.suite.deployments`), `budget_s` seconds of samples per point, sized by
     `row` (a `bench.metrics.Scenario` whose `call` is "inference"). With `row.halve_on_oom`, a
     model out of memory at `batch` is timed at half of it (recorded) and an `extra` point whose
-    first call fails is dropped with its reason."""
+    first call fails is dropped with its reason. With `row.cpu_clock`, every call is timed on
+    `timing.call_clock`'s clock (its name in every point's note "clock")."""
     if row.halve_on_oom:
         timed, notes, dropped = _first_calls(models, xla=xla, batch=batch, extra=extra,
                                              progress=progress)  # fmt: skip
@@ -232,6 +233,11 @@ def inference_scenario(
         timed = {v: latency.inference(m, batch_size=batch, xla=xla) for v, m in models.items()}
         timed.update(extra or {})
         notes, dropped = {}, {}
+    if row.cpu_clock:  # on the CPU with one op thread: process CPU time (`timing.call_clock`)
+        clock, clock_name = latency.call_clock()
+        for key, point in timed.items():
+            point.clock = clock
+            notes.setdefault(key, {})["clock"] = clock_name
     until = None
     if row.sequential is not None:
         groups = same_architecture(models, timed)

@@ -1,0 +1,211 @@
+"""Does the main job meet issue 22's targets run after run? Wall time, rounds, identical ratios.
+
+Claim checked (issue 22, "done when"): `python -m bench run` takes at most 3 min (median) on a
+quiet machine and at most 5 min with a CPU-burning neighbour, and every identical-graph pair
+(v01 = v02, v04 = v05 = v08, v07 = v09: dropout is the identity at inference and L2 only changes
+training) reads within [0.97, 1.03] on batch-1 latency and on throughput, in every run.
+
+Method: `--runs` fresh runs of the main job (default 5), each writing its own results folder
+(`<out-dir>/run-<n>`, its log in `run.log`); the odd runs (1st, 3rd, 5th) with a CPU-burning
+process beside them (`experiments.gate_experiment.busy_machine`), the even runs without. Per run
+it prints the wall time, the rounds each model took in each timed scenario (the suite JSON's
+`extra_info.session.rounds`), and, for every identical-graph pair whose models both ran, the
+RATIO OF THE TWO MEDIANS per image (the figures the table prints: median latency, images/s =
+batch / median call), flagged when outside [0.97, 1.03]. Then per condition: the median wall
+time and the count of pairs within the band. Compare ratios, not absolute times, on a shared box.
+
+Run (needs a quiet machine: each run is minutes; extra arguments after `--` go to the main job):
+    python -m experiments.main_job_runs --runs 5
+    python -m experiments.main_job_runs --runs 2 --variants v01,v02 -- --latency-budget 1
+Re-analyse the runs already in `--out-dir` without running anything:
+    python -m experiments.main_job_runs --analyze-only
+
+Exit status: 0 when every ratio is in the band, 3 when one is not, 1 when a run fails or a saved
+run cannot be read (one sentence on stderr), 2 for bad options.
+
+Results: the 5-run experiment over all models is not yet run (it needs a quiet machine). A 2-run
+smoke run, `--runs 2 --variants v01,v02`, on the 2-core dev box with other jobs on it, 2026-12-05:
+  run 1 (busy neighbour): 70 s wall; rounds latency 660, throughput 5, train step 7 (each model);
+    ratios of medians latency v01/v02 1.013, throughput 1.003
+  run 2 (quiet): 45 s wall; rounds latency 400, throughput 9, train step 9;
+    ratios latency 0.994, throughput 0.987
+  Before the throughput clock (docs/measurement.md §1), a run like run 2 read throughput 1.308.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+from experiments.gate_experiment import busy_machine
+
+ROOT = Path(__file__).resolve().parents[1]
+GROUPS = (("v01", "v02"), ("v04", "v05", "v08"), ("v07", "v09"))
+SCENARIOS = ("latency", "throughput", "train_step")
+RATIO_SCENARIOS = ("latency", "throughput")
+BAND = (0.97, 1.03)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Options before `--`; everything after it is passed to the main job (`extra`)."""
+    cut = argv.index("--") if "--" in argv else len(argv)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs of the main job (default 5)")
+    parser.add_argument("--variants", help="models, passed to the main job (default: its own)")
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "results" / "main-job-runs")
+    parser.add_argument("--analyze-only", action="store_true", help="re-read the saved runs")
+    args = parser.parse_args(argv[:cut])
+    if args.runs < 1:
+        parser.error(f"--runs must be at least 1, got {args.runs}.")
+    args.extra = argv[cut + 1 :]
+    return args
+
+
+def run_main_job(out: Path, *, variants: str | None, extra: list[str], busy: bool) -> float:
+    """One `python -m bench run` writing to `out`; its wall time in seconds.
+
+    Raises:
+        RuntimeError: the main job failed (its exit status and the log's path).
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "bench", "run", "--out", str(out)]
+    if variants:
+        command += ["--variants", variants]
+    command += extra
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
+    log = out / "run.log"
+    start = time.perf_counter()
+    with busy_machine(busy), log.open("w") as sink:
+        code = subprocess.run(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    wall = time.perf_counter() - start
+    if code.returncode != 0:
+        raise RuntimeError(f"the main job exited with {code.returncode}; its output is in {log}.")
+    (out / "wall_s.json").write_text(json.dumps({"wall_s": wall, "busy": busy}))
+    return wall
+
+
+def _entries(doc: Any, source: str) -> list[dict[str, Any]]:
+    """The timed entries of a suite JSON: scenario, variant, rounds, seconds per image."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
+        raise ValueError(f"{source} is not a suite JSON: it has no 'benchmarks' list.")
+    rows = []
+    for bench in doc["benchmarks"]:
+        info = bench.get("extra_info") or {}
+        if info.get("scenario") not in SCENARIOS or info.get("deployment", "keras") != "keras":
+            continue
+        try:
+            median = float(bench["stats"]["median"]) / int(info["batch_size"])
+            rounds = int(info["session"]["rounds"])
+        except (KeyError, TypeError, ValueError) as exc:
+            name = bench.get("name", "?")
+            raise ValueError(
+                f"{source}: entry {name} lacks {exc} (median, batch or rounds)."
+            ) from None
+        rows.append({"scenario": info["scenario"], "variant": info["variant"],
+                     "rounds": rounds, "per_image_s": median})  # fmt: skip
+    return rows
+
+
+def analyze(doc: Any, source: str = "the suite JSON") -> dict[str, Any]:
+    """Rounds per scenario and model, and the identical-graph ratios of medians of one run.
+
+    Returns:
+        {"rounds": {scenario: {variant: rounds}}, "ratios": {scenario: {"a/b": ratio}}, where
+        a ratio is a's median seconds per image over b's.
+
+    Raises:
+        ValueError: `doc` is not a suite JSON, or an entry lacks its median, batch or rounds.
+    """
+    rounds: dict[str, dict[str, int]] = {}
+    medians: dict[str, dict[str, float]] = {}
+    for row in _entries(doc, source):
+        rounds.setdefault(row["scenario"], {})[row["variant"]] = row["rounds"]
+        medians.setdefault(row["scenario"], {})[row["variant"]] = row["per_image_s"]
+    ratios = {}
+    for scenario in RATIO_SCENARIOS:
+        got = medians.get(scenario, {})
+        ratios[scenario] = {
+            f"{a}/{b}": got[a] / got[b]
+            for group in GROUPS
+            for a, b in combinations(group, 2)
+            if a in got and b in got
+        }
+    return {"rounds": rounds, "ratios": ratios}
+
+
+def outside(ratio: float) -> bool:
+    """The ratio is outside the [0.97, 1.03] band of issue 22."""
+    return not BAND[0] <= ratio <= BAND[1]
+
+
+def format_run(number: int, busy: bool, wall_s: float, analysis: dict[str, Any]) -> list[str]:
+    """The lines printed for one run."""
+    lines = [f"run {number} ({'busy neighbour' if busy else 'quiet'}): {wall_s:.0f} s wall"]
+    for scenario, by_model in analysis["rounds"].items():
+        counts = ", ".join(f"{v} {n}" for v, n in by_model.items())
+        lines.append(f"  rounds {scenario}: {counts}")
+    for scenario, pairs in analysis["ratios"].items():
+        shown = [f"{p} {r:.3f}" + (" OUTSIDE [0.97, 1.03]" if outside(r) else "")
+                 for p, r in pairs.items()]  # fmt: skip
+        lines.append(f"  ratio of medians {scenario}: {', '.join(shown) or 'no pair ran'}")
+    return lines
+
+
+def summarise(runs: list[dict[str, Any]]) -> list[str]:
+    """Per condition: median wall time, and how many identical-graph ratios are in the band."""
+    lines = []
+    for busy in (False, True):
+        chosen = [r for r in runs if r["busy"] == busy]
+        if not chosen:
+            continue
+        ratios = [x for r in chosen for s in r["analysis"]["ratios"].values() for x in s.values()]
+        within = sum(not outside(x) for x in ratios)
+        wall = statistics.median(r["wall_s"] for r in chosen)
+        lines.append(
+            f"{'busy' if busy else 'quiet'}: {len(chosen)} runs, median wall {wall:.0f} s, "
+            f"{within}/{len(ratios)} identical-graph ratios within [0.97, 1.03]"
+        )
+    return lines
+
+
+def _one(args: argparse.Namespace, number: int) -> dict[str, Any]:
+    """Run (unless --analyze-only) and read run `number`."""
+    out = args.out_dir / f"run-{number}"
+    busy = number % 2 == 1
+    if args.analyze_only:
+        saved = json.loads((out / "wall_s.json").read_text())
+        wall, busy = saved["wall_s"], saved["busy"]
+    else:
+        wall = run_main_job(out, variants=args.variants, extra=args.extra, busy=busy)
+    path = out / "benchmark.json"
+    analysis = analyze(json.loads(path.read_text()), str(path))
+    return {"busy": busy, "wall_s": wall, "analysis": analysis}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    runs = []
+    for number in range(1, args.runs + 1):
+        try:
+            runs.append(_one(args, number))
+        except (OSError, RuntimeError, ValueError) as exc:
+            print(f"run {number}: {exc}", file=sys.stderr)
+            return 1
+        print("\n".join(format_run(number, runs[-1]["busy"], runs[-1]["wall_s"],
+                                   runs[-1]["analysis"])), flush=True)  # fmt: skip
+    print("\n".join(summarise(runs)))
+    flagged = any(outside(x) for r in runs for s in r["analysis"]["ratios"].values()
+                  for x in s.values())  # fmt: skip
+    return 3 if flagged else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""experiments/main_job_runs.py: its options and its reading of a suite JSON, on hand-made files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from experiments import main_job_runs as runs
+
+
+def _entry(scenario: str, variant: str, median: float, *, batch: int = 1, rounds: int = 9,
+           deployment: str = "keras") -> dict:  # fmt: skip
+    return {
+        "name": f"test_{scenario}[{variant}]",
+        "stats": {"median": median},
+        "extra_info": {"scenario": scenario, "variant": variant, "batch_size": batch,
+                       "deployment": deployment, "session": {"rounds": rounds}},
+    }  # fmt: skip
+
+
+def _doc() -> dict:
+    return {"benchmarks": [
+        _entry("latency", "v01", 0.0010, rounds=400),
+        _entry("latency", "v02", 0.0011, rounds=380),
+        _entry("latency", "v07", 0.0130, rounds=200),
+        _entry("throughput", "v01", 0.0512, batch=256, rounds=5),
+        _entry("throughput", "v02", 0.0500, batch=256, rounds=6),
+        # v02 at half the batch after an out-of-memory would compare per image:
+        _entry("throughput", "v04", 0.7000, batch=256, rounds=3),
+        _entry("throughput", "v05", 0.3535, batch=128, rounds=3),
+        _entry("throughput", "v01@litert_fp32", 0.0300, batch=256, deployment="litert_fp32"),
+        _entry("train_step", "v01", 0.07, batch=64, rounds=4),
+    ]}  # fmt: skip
+
+
+def test_ratios_are_of_medians_per_image_and_rounds_per_scenario() -> None:
+    got = runs.analyze(json.loads(json.dumps(_doc())))
+    assert got["ratios"]["latency"] == pytest.approx({"v01/v02": 0.0010 / 0.0011})
+    assert got["ratios"]["throughput"] == pytest.approx(
+        {"v01/v02": 1.024, "v04/v05": (0.7 / 256) / (0.3535 / 128)}
+    )
+    assert got["rounds"] == {
+        "latency": {"v01": 400, "v02": 380, "v07": 200},
+        "throughput": {"v01": 5, "v02": 6, "v04": 3, "v05": 3},
+        "train_step": {"v01": 4},
+    }
+
+
+def test_the_printed_run_flags_ratios_outside_the_band() -> None:
+    lines = runs.format_run(1, True, 170.4, runs.analyze(_doc()))
+    assert lines[0] == "run 1 (busy neighbour): 170 s wall"
+    assert "  ratio of medians latency: v01/v02 0.909 OUTSIDE [0.97, 1.03]" in lines
+    assert "  ratio of medians throughput: v01/v02 1.024, v04/v05 0.990" in lines
+    assert "  rounds throughput: v01 5, v02 6, v04 3, v05 3" in lines
+    assert runs.outside(0.9699) and runs.outside(1.0301)
+    assert not runs.outside(0.97) and not runs.outside(1.03)
+
+
+def test_summary_counts_per_condition() -> None:
+    analysis = runs.analyze(_doc())
+    got = runs.summarise([
+        {"busy": True, "wall_s": 300.0, "analysis": analysis},
+        {"busy": False, "wall_s": 100.0, "analysis": analysis},
+        {"busy": False, "wall_s": 200.0, "analysis": analysis},
+    ])  # fmt: skip
+    assert got == [
+        "quiet: 2 runs, median wall 150 s, 4/6 identical-graph ratios within [0.97, 1.03]",
+        "busy: 1 runs, median wall 300 s, 2/3 identical-graph ratios within [0.97, 1.03]",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("doc", "says"),
+    [
+        ({"benchmarks": "none"}, "is not a suite JSON"),
+        ([], "is not a suite JSON"),
+        ({"benchmarks": [{"name": "x", "stats": {}, "extra_info": {"scenario": "latency"}}]},
+         "entry x lacks"),
+    ],
+)  # fmt: skip
+def test_a_file_that_is_not_a_suite_json_is_one_sentence(doc: object, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        runs.analyze(doc, "run-1/benchmark.json")
+
+
+def test_options_and_the_main_jobs_own_arguments() -> None:
+    args = runs.parse_args(["--runs", "2", "--variants", "v01,v02", "--", "--latency-budget", "1"])
+    assert (args.runs, args.variants, args.extra) == (2, "v01,v02", ["--latency-budget", "1"])
+    assert runs.parse_args([]).runs == 5 and runs.parse_args([]).extra == []
+    with pytest.raises(SystemExit) as exit_info:
+        runs.parse_args(["--runs", "0"])
+    assert exit_info.value.code == 2
+
+
+def test_a_missing_run_fails_closed(tmp_path, capsys) -> None:
+    code = runs.main(["--analyze-only", "--runs", "1", "--out-dir", str(tmp_path)])
+    assert code == 1
+    assert capsys.readouterr().err.startswith("run 1: ")
