@@ -12,8 +12,6 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from architectures.plugins import PluginError
-
 
 def head_mismatch(variant: str, model: Any, num_classes: int, dataset: str) -> str | None:
     """One sentence when `model` does not end in one score per class of `dataset`, else None.
@@ -42,6 +40,7 @@ def check_heads(
     Raises:
         PluginError: a user model's output does not fit the dataset's classes.
     """
+    from architectures.plugins import PluginError  # here: importing architectures loads Keras
     from bench.training.datasets import dataset_shape
 
     input_shape, num_classes = dataset_shape(dataset, image_size=image_size)
