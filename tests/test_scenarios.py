@@ -91,3 +91,26 @@ def test_a_made_up_row_is_in_the_facts_and_fills_its_metric_in_the_contract(made
     }
     record = assemble.variants_section([entry], {"v01": {}}, [bench])["v01"]
     assert record["latency_b4_median_s"] == pytest.approx(0.02)
+
+
+def test_point_figures_use_only_the_rounds_every_model_of_the_session_shared():
+    # v02 was decided and left after 3 rounds; v01 went on for 3 more, which ran faster (fewer
+    # models per round). Its figures come from the 3 shared rounds, so the two medians compare
+    # like with like; the later rounds stay in stats.data for the paired comparison.
+    def bench(variant, rounds, data, calls=1):
+        session = {"id": "latency-1", "rounds": rounds, "calls_per_round": calls}
+        extra = {"variant": variant, "scenario": "latency", "batch_size": 1, "session": session}
+        return {"extra_info": extra, "stats": {"data": data}}
+
+    entries = [SimpleNamespace(id=v, kind="model", description="") for v in ("v01", "v02")]
+    benches = [bench("v01", 6, [4.0, 4.0, 4.0, 1.0, 1.0, 1.0]), bench("v02", 3, [2.0, 2.0, 2.0])]
+    records = assemble.variants_section(entries, {}, benches)
+    assert records["v01"]["latency_median_s"] == 4.0  # all six samples would give 2.5
+    assert records["v02"]["latency_median_s"] == 2.0
+    # several calls per round: the shared rounds' samples are rounds x calls
+    benches = [bench("v01", 4, [5.0, 5.0, 3.0, 3.0, 1.0, 1.0, 1.0, 1.0], calls=2),
+               bench("v02", 2, [2.0, 2.0])]  # fmt: skip
+    assert assemble.variants_section(entries, {}, benches)["v01"]["latency_median_s"] == 4.0
+    # outside any session (an old file): every sample counts
+    del benches[0]["extra_info"]["session"]
+    assert assemble.variants_section(entries, {}, benches)["v01"]["latency_median_s"] == 2.0
