@@ -28,7 +28,8 @@ from bench.suite.progress import Display
 
 # pytest-benchmark's defaults (pytest_benchmark.plugin.add_display_options): ten figure columns
 # including "Outliers" and "OPS", each number padded for a baseline ratio, one time unit for all
-# tests: about 230 columns. Ours: the median (the figure the report uses), its IQR and the
+# tests: about 230 columns. Ours: the median of all the model's rounds (the report's figure
+# takes the rounds every model of the session shared: bench.suite.assemble), its IQR and the
 # rounds, one time unit per test function (latency in µs or ms, a training step in ms or s) and
 # the name without "test_": about 80 columns for ids of 13 characters. (pytest-benchmark's
 # two-line legend under the table is its own fixed text, 110 columns wide.)
