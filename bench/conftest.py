@@ -135,7 +135,11 @@ def _present(config: pytest.Config, suite: Suite) -> None:
 
     info = machine_info()
     previous = facts.read_previous(config.option.estimate_from)
-    plan = facts.plan_of(suite, info["device"], facts.macs_of(suite.entries, previous, suite.shape))
+    macs = facts.macs_of(suite.entries, previous, suite.shape)
+    plan = facts.plan_of(
+        suite, info["device"], macs, cached=suite.cached_labels(), busy_cores=facts.busy_cores(),
+        cores=info.get("cpu_count_logical"),
+    )  # fmt: skip
     known = estimate.Previous.from_document(previous, plan) if previous else None
     where = str(config.option.estimate_from) if previous else None
     expected = estimate.estimate(plan, known, where)

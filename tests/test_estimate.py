@@ -132,3 +132,48 @@ def test_training_costs_more_than_counting_and_is_a_most_without_a_step_budget()
     assert smoke.upper_bound and not cpu.upper_bound  # cpu: a fixed 250 steps per model
     assert cpu.items["records"]["v10"] > smoke.items["records"]["v10"]
     assert smoke.items["records"]["v10"] > reported.items["records"]["v10"]
+
+
+def test_a_sequential_session_spans_its_first_look_to_its_cap_or_budget():
+    # By hand: one call per round (fill 0), 0.11 s a round; the budget's count is 10 / 0.11 =
+    # 90 rounds, held to the row's most, 50; the cap is max(50, 50). The first look comes at 5
+    # rounds (0.55 s), the end at the cap (5.5 s, under the 10 s budget); the point is the
+    # first look plus a quarter of the rest: 0.55 + 0.25 * 4.95.
+    rule = metrics.Sequential("time_per_image_s", first=5, cap=50)
+    per_call = {"a": 0.01, "b": 0.1}
+    items, low, high = estimate.session_span(
+        per_call, dict.fromkeys(per_call, 0.0), budget_s=10.0, rounds=(3, 50), fill_s=0.0,
+        warm_up_calls=2, sequential=rule,
+    )  # fmt: skip
+    assert (low, high) == pytest.approx((0.55, 5.5))
+    assert items["rounds"] == pytest.approx(1.7875)
+    # a time budget shorter than the cap ends it sooner: 1 s budget + one round in progress
+    _, low, high = estimate.session_span(
+        per_call, dict.fromkeys(per_call, 0.0), budget_s=1.0, rounds=(3, 50), fill_s=0.0,
+        warm_up_calls=2, sequential=rule,
+    )  # fmt: skip
+    assert (low, high) == pytest.approx((0.55, 1.11))
+
+
+def test_the_range_holds_the_point_and_widens_for_rates_from_macs():
+    fitted = estimate.estimate(plan())
+    known = estimate.estimate(plan(), estimate.Previous.from_document(EARLIER, plan()), "r.json")
+    for est in (fitted, known):
+        low, high = est.total_range
+        assert low < est.total_s < high
+    # from MACs: 0.75-1.35 of the point; from an earlier run: 0.85-1.2 (estimate.SPREAD)
+    records = fitted.phase_s("records")
+    assert fitted.phase_range("records") == pytest.approx((0.75 * records, 1.35 * records))
+    assert known.phase_range("records") == pytest.approx((0.85 * 12.0, 1.2 * 12.0))
+
+
+def test_cached_records_cost_a_read_and_a_busy_machine_slows_the_workers():
+    quiet = estimate.estimate(plan(cores=2), estimate.Previous.from_document(EARLIER, plan()))
+    assert quiet.items["records"] == {"v01": 4.0, "v10": 20.0}  # two workers on two cores
+    # one other core's worth busy: three want two cores, each worker takes 1.5 times as long
+    busy = plan(cores=2, busy_cores=1.0)
+    est = estimate.estimate(busy, estimate.Previous.from_document(EARLIER, busy))
+    assert est.items["records"] == pytest.approx({"v01": 6.0, "v10": 30.0})
+    cached = plan(cores=2, busy_cores=1.0, cached=frozenset({"v10"}))
+    est = estimate.estimate(cached, estimate.Previous.from_document(EARLIER, cached))
+    assert est.items["records"] == pytest.approx({"v01": 6.0, "v10": estimate.CACHED_RECORD_S})

@@ -215,3 +215,16 @@ def test_the_facts_say_what_runs_where_and_how_long():
     assert text.endswith("from the last run's timings in x.json")
     trained = "\n".join(facts.facts(_suite("train"), INFO, est))
     assert "trained here on cifar10, profile smoke, seed 0" in trained
+
+
+def test_the_expected_line_says_how_sure_it_is():
+    items = {"records": {"v01": 60.0, "v10": 60.0}, "latency": {"v01": 1.0, "rounds": 5.0}}
+    est = estimate.Estimate(
+        items, parallel=2, source="rough, from MACs", ranges={"records": (45.0, 81.0)},
+        why="allowing for rates that are off on this machine",
+    )  # fmt: skip
+    # 45 + 6 + 20 = 71 s to 81 + 6 + 20 = 107 s around the point of 86 s
+    line = facts.expected_line(est)
+    assert line.startswith(
+        "about 86 s, between 71 s and 107 s allowing for rates that are off on this machine ("
+    )

@@ -12,7 +12,17 @@ Claims, checked by `tests/test_estimate.py`:
   calls, calls per round, rounds from the budget within their bounds; `tests/test_estimate.py`
   compares the sizing with `bench.measure.interleave`'s, and follows a made-up row through.
 - Worker jobs run `parallel` at a time: the records phase takes the sum of its jobs' times
-  divided by `parallel`.
+  divided by `parallel`, lengthened when the workers and the machine's other work want more
+  cores than it has (`Plan.busy_cores`: the other processes' use, read just before). The timed
+  phases run one op thread and were seen unaffected by a CPU-burning neighbour (the 5-run
+  experiment, experiments/main_job_runs.py); they are not scaled.
+- A job whose whole record is in the records cache (`Plan.cached`) costs a read, not a worker.
+- A sequential scenario (`Scenario.sequential`) ends between its first look and its cap or
+  budget: its point is the first look plus a quarter of the rest (the models still undecided
+  after the first look are few, so the later rounds are cheap), and its range spans both ends.
+- How sure: every phase has a range, the point scaled by how far the source's rates may be off
+  (`SPREAD`), widened by a sequential session's span; the whole run's range is their sum (the
+  phases err together when a machine is faster or slower than the rates say).
 
 Nothing here imports TensorFlow; numbers are seconds, unrounded (`bench.units` renders them).
 """
@@ -40,12 +50,27 @@ INFERENCE_PER_MAC_S = 2.2e-11  # per image, at a large batch
 TRAIN_PER_MAC_S = 7.0e-11  # per image, one optimizer step with augmentation
 STEP_BASE_S = 2e-3  # a call's fixed cost beside its MACs
 FIRST_CALL_S = 0.3  # tracing and the first call, beside the call itself
+# A training step's first call traces the gradients and builds the optimizer: 1-6 s on the
+# 2-core Xeon box (resnet56 6.2 s, v10 3 s; the 5-run experiment), not a forward pass's 0.3 s.
+FIRST_CALL_BY_RATE = {"latency": FIRST_CALL_S, "inference": FIRST_CALL_S, "train": 2.5}
+CACHED_RECORD_S = 0.2  # a record read from the records cache in the suite's own process
 WORKER_BASE_S = 4.5  # a worker's start (TensorFlow import), counts and memory peaks
 WORKER_PER_MAC_S = 1.8e-8
 DATA_LOAD_S = 5.0  # reading and splitting a dataset in a training worker
 REFERENCE_CALL_S = 5e-4  # the latency reference workload (bench.measure.timing)
-LOAD_MODEL_S = 0.5  # building or loading one model in the suite's process
+LOAD_MODEL_S = 0.25  # building or loading one model in the suite's process (12: 3 s)
 REPORT_S = 20.0  # plots and pages of the report (python -m bench run)
+# The share of a sequential session's rounds after its first look that the estimate expects to
+# run: the models that are still undecided there are few (identical graphs, close pairs), so
+# the later rounds cost a fraction of the first ones (5-run experiment: latency sessions looked
+# at 200 rounds, two or three models of twelve went on to the cap of 400).
+LATE_ROUNDS_SHARE = 0.25
+# How far a phase may land from its point, as factors (low, high), by where the rates came from:
+# per-MAC rates fitted on one machine are off by a quarter to a third on another (the Xeon box
+# against the EPYC fit: training steps 1.28x, latency 0.5x, throughput 1.0x); an earlier run
+# on this device is off by its noise and by the load beside it (busy against quiet runs of the
+# 5-run experiment: 0.9-1.1x on the timed phases).
+SPREAD = {"macs": (0.75, 1.35), "previous": (0.85, 1.2)}
 MISSING_MACS = 1e8  # a model whose MACs are unknown is costed like a mid-sized one
 # Training images of each dataset before the validation split (public sizes of the datasets;
 # synthetic: bench.training.datasets' default).
@@ -94,6 +119,9 @@ class Plan:
         device: where it runs (`machine_info.device`).
         xla: XLA on.
         precision: the Keras dtype policy.
+        cached: labels of the jobs whose whole record the records cache holds (no worker).
+        busy_cores: cores' worth of CPU the machine's other processes were using just before.
+        cores: logical cores of this machine (None: unknown, no contention is assumed).
     """
 
     models: tuple[Model, ...]
@@ -106,6 +134,17 @@ class Plan:
     device: str
     xla: bool = False
     precision: str = "float32"
+    cached: frozenset[str] = frozenset()
+    busy_cores: float = 0.0
+    cores: int | None = None
+
+    @property
+    def contention(self) -> float:
+        """How much longer each worker job takes because the workers and the other processes
+        want more cores than there are (1: none); each worker runs one op thread."""
+        if not self.cores:
+            return 1.0
+        return max(1.0, (min(self.parallel, len(self.jobs)) + self.busy_cores) / self.cores)
 
 
 def _same_jobs(run: Mapping[str, Any], plan: Plan) -> bool:
@@ -171,12 +210,16 @@ class Estimate:
         parallel: worker jobs at once.
         source: one phrase for the user ("from the last run's timings (results/benchmark.json)").
         upper_bound: True when training may stop early (the figure is then a most).
+        ranges: phase -> (low, high) seconds (`phase_range`; a phase without one: its point).
+        why: what the range covers, for the user.
     """
 
     items: dict[str, dict[str, float]]
     parallel: int
     source: str
     upper_bound: bool = False
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    why: str = ""
 
     def phase_s(self, phase: str) -> float:
         """Expected seconds of one phase."""
@@ -187,6 +230,17 @@ class Estimate:
     def total_s(self) -> float:
         """Expected seconds of the whole run, the report included."""
         return sum(self.phase_s(p) for p in self.items) + REPORT_S
+
+    def phase_range(self, phase: str) -> tuple[float, float]:
+        """(low, high) seconds of one phase."""
+        point = self.phase_s(phase)
+        return self.ranges.get(phase, (point, point))
+
+    @property
+    def total_range(self) -> tuple[float, float]:
+        """(low, high) seconds of the whole run, the report included."""
+        lows, highs = zip(*(self.phase_range(p) for p in self.items), strict=True)
+        return sum(lows) + REPORT_S, sum(highs) + REPORT_S
 
 
 def _macs(model: Model) -> float:
@@ -202,9 +256,34 @@ def session_items(
     fill_s: float,
     warm_up_calls: int,
     reference_s: float = 0.0,
+    sequential: metrics.Sequential | None = None,
 ) -> dict[str, float]:
     """Seconds per model (first call and warm-up) and for "rounds" of one timed session, sized
-    as `bench.suite.scenarios._run` sizes it."""
+    as `bench.suite.scenarios._run` sizes it (`session_span`)."""
+    return session_span(
+        per_call, first_call, budget_s=budget_s, rounds=rounds, fill_s=fill_s,
+        warm_up_calls=warm_up_calls, reference_s=reference_s, sequential=sequential,
+    )[0]  # fmt: skip
+
+
+def session_span(
+    per_call: Mapping[str, float],
+    first_call: Mapping[str, float],
+    *,
+    budget_s: float,
+    rounds: tuple[int, int],
+    fill_s: float,
+    warm_up_calls: int,
+    reference_s: float = 0.0,
+    sequential: metrics.Sequential | None = None,
+) -> tuple[dict[str, float], float, float]:
+    """`session_items`, and the (low, high) seconds of its rounds.
+
+    Without `sequential` the rounds are the budget's count (low = high). With it, the rule is
+    sized as `bench.suite.scenarios.Until.rule` sizes it: the first look where every model has
+    `min_samples`, the cap the larger of the budget's count and the row's; the session ends
+    between the first look (low) and the cap or the time budget (high).
+    """
     most = metrics.MOST_CALLS_PER_ROUND
     calls = {k: max(1, min(most, math.ceil(fill_s / max(s, 1e-9)))) for k, s in per_call.items()}
     per_round = sum(s * (calls[k] + (calls[k] > 1)) for k, s in per_call.items()) + reference_s
@@ -213,8 +292,17 @@ def session_items(
         k: first_call[k] + s * (warm_up_calls - 1) + (3 * s if s < 0.05 else 0.0)
         for k, s in per_call.items()
     }
-    items["rounds"] = count * per_round
-    return items
+    items["rounds"] = low = high = count * per_round
+    if sequential is not None and per_call:
+        first = max(
+            sequential.first, *(math.ceil(sequential.min_samples / c) for c in calls.values())
+        )
+        cap = max(count, sequential.cap)
+        if first < cap:
+            low = first * per_round
+            high = min(cap * per_round, budget_s + per_round)
+            items["rounds"] = low + LATE_ROUNDS_SHARE * max(high - low, 0.0)
+    return items, low, high
 
 
 def _training_s(model: Model, plan: Plan) -> float:
@@ -234,16 +322,18 @@ def _training_s(model: Model, plan: Plan) -> float:
     )
 
 
-def _worker_s(model: Model, plan: Plan, previous: Previous) -> tuple[float, bool]:
-    """(seconds of one worker job, whether it came from the earlier run)."""
+def _worker_s(label: str, model: Model, plan: Plan, previous: Previous) -> tuple[float, bool]:
+    """(seconds of one worker job, whether it came from the earlier run or the cache)."""
+    if label in plan.cached:
+        return CACHED_RECORD_S, True
     if model.id in previous.worker_s:
-        return previous.worker_s[model.id], True
+        return previous.worker_s[model.id] * plan.contention, True
     seconds = WORKER_BASE_S + _macs(model) * WORKER_PER_MAC_S
     if Accuracy(plan.accuracy).trains:
         seconds += _training_s(model, plan)
     elif Accuracy(plan.accuracy).measures:
         seconds += DATA_LOAD_S + _macs(model) * TEST_IMAGES * INFERENCE_PER_MAC_S
-    return seconds, False
+    return seconds * plan.contention, False
 
 
 def _call_from_macs(scenario: Scenario, model: Model, plan: Plan) -> float:
@@ -255,8 +345,9 @@ def _call_from_macs(scenario: Scenario, model: Model, plan: Plan) -> float:
 
 def _timed_phase(
     scenario: Scenario, plan: Plan, previous: Previous
-) -> tuple[dict[str, float], int]:
-    """The items of one timed phase, and how many models' calls came from the earlier run."""
+) -> tuple[dict[str, float], int, tuple[float, float]]:
+    """The items of one timed phase, how many models' calls came from the earlier run, and
+    the (low, high) seconds of its rounds."""
     known = previous.calls.get(scenario.name, {})
     per_call, first, reused = {}, {}, 0
     for model in plan.models:
@@ -265,9 +356,9 @@ def _timed_phase(
             reused += 1
         else:
             per_call[model.id] = _call_from_macs(scenario, model, plan)
-            first[model.id] = FIRST_CALL_S + per_call[model.id]
+            first[model.id] = FIRST_CALL_BY_RATE[scenario.rate] + per_call[model.id]
     reference = (previous.reference_s or REFERENCE_CALL_S) if scenario.reference else 0.0
-    items = session_items(
+    items, low, high = session_span(
         per_call,
         first,
         budget_s=scenario.budget_of(plan.options) * len(plan.models),
@@ -275,8 +366,9 @@ def _timed_phase(
         fill_s=scenario.fill_s,
         warm_up_calls=scenario.warm_up_calls,
         reference_s=reference,
+        sequential=scenario.sequential,
     )
-    return items, reused
+    return items, reused, (low, high)
 
 
 def _source(reused: int, total: int, path: str | None) -> str:
@@ -298,16 +390,32 @@ def estimate(plan: Plan, previous: Previous | None = None, path: str | None = No
     """
     previous = previous or Previous()
     by_id = {m.id: m for m in plan.models}
+    parallel = max(plan.parallel, 1)
     records, reused, total = {}, 0, 0
     for label, vid in plan.jobs:
-        records[label], known = _worker_s(by_id[vid], plan, previous)
+        records[label], known = _worker_s(label, by_id[vid], plan, previous)
         reused, total = reused + known, total + 1
     items: dict[str, dict[str, float]] = {"records": records}
     items["load"] = {m.id: LOAD_MODEL_S for m in plan.models}
+    spans = {}
     for scenario in metrics.SCENARIOS:  # keyed by phase label: the progress lines' names
-        items[scenario.label], known = _timed_phase(scenario, plan, previous)
+        items[scenario.label], known, spans[scenario.label] = _timed_phase(scenario, plan, previous)
         reused, total = reused + known, total + len(plan.models)
     upper = (
         Accuracy(plan.accuracy).trains and plan.profile is not None and plan.profile.steps is None
     )
-    return Estimate(items, max(plan.parallel, 1), _source(reused, total, path), upper)
+    low_f, high_f = SPREAD["previous" if reused == total else "macs"]
+    ranges = {}
+    for phase, phase_items in items.items():
+        point = sum(phase_items.values()) / (parallel if phase == "records" else 1)
+        low, high = point, point
+        if phase in spans:  # a sequential session's rounds: from its first look to its end
+            rounds = phase_items["rounds"]
+            low, high = point - rounds + spans[phase][0], point - rounds + spans[phase][1]
+        ranges[phase] = (low * low_f, high * high_f)
+    why = "allowing for rates that are off on this machine"
+    if any(s.sequential for s in metrics.SCENARIOS):
+        why += ", sessions that decide early or late"
+    if upper:
+        why += ", training that stops early"
+    return Estimate(items, parallel, _source(reused, total, path), upper, ranges, why)

@@ -24,6 +24,14 @@ def phase_names() -> tuple[str, ...]:
     return ("records", "load", *(s.label for s in metrics.SCENARIOS))
 
 
+def busy_cores(seconds: float = 0.5) -> float:
+    """Cores' worth of CPU the machine's other processes use: the whole machine's use over
+    `seconds`, while this process waits (so it is not counted)."""
+    import psutil
+
+    return psutil.cpu_percent(interval=seconds) / 100.0 * (psutil.cpu_count() or 1)
+
+
 def read_previous(path: Path | None) -> dict[str, Any] | None:
     """An earlier run's suite JSON, or None when there is none or it cannot be read (an
     estimate is not worth failing a run for; the facts then say it comes from MACs)."""
@@ -68,8 +76,17 @@ def _counted(entry: Any, shape: tuple[tuple[int, int, int], int]) -> float | Non
         return None  # means the estimate costs the model as a mid-sized one
 
 
-def plan_of(suite: Any, device: str, macs: Mapping[str, float | None]) -> estimate.Plan:
-    """What `suite` (a `bench.suite.session.Suite`) will run on `device`."""
+def plan_of(
+    suite: Any,
+    device: str,
+    macs: Mapping[str, float | None],
+    *,
+    cached: frozenset[str] = frozenset(),
+    busy_cores: float = 0.0,
+    cores: int | None = None,
+) -> estimate.Plan:
+    """What `suite` (a `bench.suite.session.Suite`) will run on `device`; `cached`, `busy_cores`
+    and `cores` as `estimate.Plan` has them."""
     opt = suite.options
     models = tuple(
         estimate.Model(
@@ -93,6 +110,9 @@ def plan_of(suite: Any, device: str, macs: Mapping[str, float | None]) -> estima
         device=device,
         xla=suite.settings.xla,
         precision=suite.settings.precision,
+        cached=cached,
+        busy_cores=busy_cores,
+        cores=cores,
     )
 
 
@@ -118,12 +138,20 @@ def _device(info: Mapping[str, Any]) -> str:
 
 
 def expected_line(est: estimate.Estimate) -> str:
-    """ "about 4.6 min (records 49 s, ...; from ...)"."""
+    """ "about 4.6 min, between 3.8 and 6.1 min allowing for ... (records 49 s, ...); from ..."."""
     phases = [p for p in phase_names() if p in est.items]
     parts = [f"{p} {units.seconds(est.phase_s(p), digits=2)}" for p in phases]
     parts.append(f"report {units.seconds(estimate.REPORT_S, digits=2)}")
     most = "at most about" if est.upper_bound else "about"
-    return f"{most} {units.seconds(est.total_s, digits=2)} ({', '.join(parts)}); {est.source}"
+    low, high = est.total_range
+    sure = ""
+    if high > low:
+        sure = (
+            f", between {units.seconds(low, digits=2)} and {units.seconds(high, digits=2)} "
+            f"{est.why}"
+        )
+    total = units.seconds(est.total_s, digits=2)
+    return f"{most} {total}{sure} ({', '.join(parts)}); {est.source}"
 
 
 def _convert(suite: Any) -> str:

@@ -66,6 +66,8 @@ class Suite:
         self._records: Phase | None = None
         # The workers' record files, read as each job ends; removed when the run ends (`close`).
         self._records_folder: Path | None = None
+        # (variant, seed) -> the record the records cache gave (`cached_labels`), or None
+        self._from_cache: dict[tuple[str, int], dict[str, Any] | None] = {}
 
     @property
     def options(self) -> RunPlan:
@@ -168,12 +170,31 @@ class Suite:
                 future.add_done_callback(lambda _, job=job: events.put(("end", job)))
                 self._jobs[entry.id].append(future)
 
+    def cached_labels(self) -> frozenset[str]:
+        """The labels of the jobs whose whole record the records cache holds, read now (for the
+        estimate, before any job starts) and kept for `_cached`, which then reads nothing."""
+        from bench.suite.cached_record import record_without_worker
+
+        found = set()
+        for entry in self.entries:
+            for seed in self.job_seeds:
+                job = Job(entry.id, seed, Path(), "")
+                record = record_without_worker(self.plan, self.settings, job)
+                self._from_cache[entry.id, seed] = record
+                if record is not None:
+                    found.add(self.job_label(entry.id, seed))
+        return frozenset(found)
+
     def _cached(self, job: Job) -> Future[JobResult] | None:
         """A finished job when the records cache holds the whole record (no worker runs:
         `cached_record.record_without_worker`), else None."""
         from bench.suite.cached_record import record_without_worker
 
-        record = record_without_worker(self.plan, self.settings, job)
+        key = (job.variant, job.seed)
+        if key in self._from_cache:
+            record = self._from_cache.pop(key)
+        else:
+            record = record_without_worker(self.plan, self.settings, job)
         if record is None:
             return None
         self._events.put(("start", job))
