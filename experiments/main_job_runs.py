@@ -23,8 +23,27 @@ Re-analyse the runs already in `--out-dir` without running anything:
 Exit status: 0 when every ratio is in the band, 3 when one is not, 1 when a run fails or a saved
 run cannot be read (one sentence on stderr), 2 for bad options.
 
-Results: the 5-run experiment over all models is not yet run (it needs a quiet machine). A 2-run
-smoke run, `--runs 2 --variants v01,v02`, on the 2-core dev box with other jobs on it, 2026-12-05:
+Results, 5 runs over all 12 models (`--runs 5`), 2-vCPU Intel Xeon dev VM, 2026-12-05 (the
+records cache emptied first, so run 1 measured every record; the later runs read them). Phases
+as the progress display timed them:
+  run 1 (busy, fresh cache): 345 s wall; records 1:31, load 0:03, latency 0:22, latency b8 0:22,
+    throughput 1:20, train step 1:33, report 0:17
+  run 2 (quiet): 251 s; records 0:01, latency 0:20, latency b8 0:19, throughput 1:21, train 1:35
+  run 3 (busy): latency 0:23, latency b8 0:16, throughput 1:19, train step 1:35
+  run 4 (quiet): latency 0:22, latency b8 0:19, throughput 1:19, train step 1:35
+  Rounds: latency 200-400 per model (the first look at 200, the identical groups to the cap of
+  400), throughput 5-50, train step 3-9 (each model).
+  Targets missed: quiet median about 250 s against 180 s, busy about 345 s against 300 s; the
+  cost is throughput (v10 3.05 s a call at batch 256, five rounds at least) and the training
+  step (about 95 s: v10 1.74 s a step, resnet56's first step 6.2 s).
+  Ratios outside [0.97, 1.03]: run 2 throughput v01/v02 0.960; run 4 latency v04/v05 0.877 and
+  v05/v08 1.144. Cause of run 4's: v05 was decided and left the sequential session after 200
+  rounds, v04 and v08 went on to 400, and the later rounds (fewer models each) ran 20 % faster
+  (3.15 ms against 3.9-4.0 ms), so the medians came from different rounds. Since then the point
+  figures of a session use only the rounds every model shared (bench/suite/assemble.py,
+  `shared_rounds`); the later rounds serve the paired decisions only.
+  Every run's estimate said "about 313 s", from MACs (no earlier run in its out folder).
+A 2-run smoke run, `--runs 2 --variants v01,v02`, on the same box with other jobs on it:
   run 1 (busy neighbour): 70 s wall; rounds latency 660, throughput 5, train step 7 (each model);
     ratios of medians latency v01/v02 1.013, throughput 1.003
   run 2 (quiet): 45 s wall; rounds latency 400, throughput 9, train step 9;
