@@ -13,7 +13,8 @@ a change in any of them is a miss.
 
 A second run reads the entry instead of measuring: in the worker (every accuracy mode, every
 executor), or, for reported accuracies on the local executor, in the suite's own process with
-no worker at all (`bench.suite.cached_record`). The record names its entry in `cached_from`.
+no worker at all (`bench.suite.executors.cached_record`). The record names its entry in
+`cached_from`.
 
 Not cached: accuracy (a reported figure is read from the registry every run, at no cost; a
 trained model resumes from the model cache), a part measured with an error (an out-of-memory

@@ -26,7 +26,7 @@ from typing import Any
 
 from bench import metrics
 from bench.metrics import Scenario
-from bench.suite.options import Accuracy
+from bench.suite.plan.options import Accuracy
 from bench.training.datasets import DEFAULT_VALIDATION_EXAMPLES, SYNTHETIC_DEFAULT_SIZES
 from bench.training.profiles import Profile
 
@@ -204,7 +204,7 @@ def session_items(
     reference_s: float = 0.0,
 ) -> dict[str, float]:
     """Seconds per model (first call and warm-up) and for "rounds" of one timed session, sized
-    as `bench.suite.scenarios._run` sizes it."""
+    as `bench.suite.orchestration.scenarios._run` sizes it."""
     most = metrics.MOST_CALLS_PER_ROUND
     calls = {k: max(1, min(most, math.ceil(fill_s / max(s, 1e-9)))) for k, s in per_call.items()}
     per_round = sum(s * (calls[k] + (calls[k] > 1)) for k, s in per_call.items()) + reference_s
