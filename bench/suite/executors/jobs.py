@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 WORKER_MODULE = "bench.suite.executors.worker"
 # How many worker jobs may run at once on one machine, for the workers to record: a training

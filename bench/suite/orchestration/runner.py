@@ -35,7 +35,7 @@ from typing import Any
 from bench import atomic
 from bench.suite.executors.jobs import die_with_parent
 
-SUITE = Path(__file__).resolve().parent.parent / "test_suite.py"
+SUITE = Path(__file__).resolve().parents[2] / "test_suite.py"
 # pytest's own output is replaced by the suite's progress lines: no header, no per-test letters,
 # no traceback for a failure the suite words itself (its one sentence is shown as it happens),
 # no warnings summary (each warning is shown as it happens), no pytest-benchmark table.
