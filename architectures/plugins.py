@@ -1,8 +1,8 @@
 """User plugins: modules or `.py` files that call `architectures.register(...)`, imported by name.
 
 Here, below everything that runs models, so that the suite, its workers and the paired gate can
-all import a user's plugins (`bench/suite/plugins.py` checks what they registered). A plugin that
-cannot be imported is one sentence for the user (`PluginError`), never a traceback of ours.
+all import a user's plugins (`bench/suite/plan/plugins.py` checks what they registered). A plugin
+that cannot be imported is one sentence for the user (`PluginError`), never a traceback of ours.
 """
 
 from __future__ import annotations

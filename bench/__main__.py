@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "run":
-        from bench.suite.runner import main as run_main
+        from bench.suite.orchestration.runner import main as run_main
 
         return run_main(rest)
     if command == "gate" and "--against-history" in rest:
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return history_gate_main(rest)
     if command == "count":
-        from bench.suite.count import main as count_main
+        from bench.suite.presentation.count import main as count_main
 
         return count_main(rest)
     if command == "gate":

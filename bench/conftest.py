@@ -5,8 +5,8 @@ with one sentence. TensorFlow is configured (threads, visible devices, precision
 `pytest_configure`, before the first op, because it cannot be changed afterwards; before that,
 its logs are silenced for this process and its workers unless `-v`/`--verbose` asks for them
 (`bench.measure.environment.quiet_logs`). The terminal shows pytest's output or progress lines
-(`--display`, `bench.suite.presenter`), and the facts of the run with its expected duration
-(`bench.suite.facts`) either way.
+(`--display`, `bench.suite.presentation.presenter`), and the facts of the run with its expected
+duration (`bench.suite.presentation.facts`) either way.
 """
 
 from __future__ import annotations
@@ -25,13 +25,19 @@ from bench.measure.environment import (
     quiet_logs,
 )
 from bench.measure.native_logs import drop_native_logs
-from bench.suite import assemble, estimate, facts
-from bench.suite.options import OPTIONS
-from bench.suite.plan import PlanError, RunPlan
-from bench.suite.presenter import CaptureLines, ProgressPlugin, fit_benchmark_table, terminal_stream
-from bench.suite.progress import Display
-from bench.suite.replay import TimerOptionError, use_replay_clock
-from bench.suite.session import Suite
+from bench.suite.orchestration import assemble
+from bench.suite.orchestration.replay import TimerOptionError, use_replay_clock
+from bench.suite.orchestration.session import Suite
+from bench.suite.plan.options import OPTIONS
+from bench.suite.plan.plan import PlanError, RunPlan
+from bench.suite.presentation import estimate, facts
+from bench.suite.presentation.presenter import (
+    CaptureLines,
+    ProgressPlugin,
+    fit_benchmark_table,
+    terminal_stream,
+)
+from bench.suite.presentation.progress import Display
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -94,7 +100,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except PlanError as exc:
         raise pytest.UsageError(str(exc)) from None
     entries = _entries(plan)
-    from bench.suite.deployments import DeploymentsOptionError, parse_deployments
+    from bench.suite.orchestration.deployments import DeploymentsOptionError, parse_deployments
 
     try:
         wanted = parse_deployments(config.option.deployments)
@@ -113,7 +119,7 @@ def _entries(plan: RunPlan) -> list:
     the run in one sentence."""
     import architectures
     from architectures.plugins import PluginError, import_plugins
-    from bench.suite.plugins import add_references, check_heads
+    from bench.suite.plan.plugins import add_references, check_heads
 
     try:
         import_plugins(list(plan.plugin))  # first: a plugin may register the dataset too
@@ -155,7 +161,7 @@ def _present(config: pytest.Config, suite: Suite) -> None:
 def _connect(suite: Suite) -> None:
     """Join or start the Ray cluster now: a missing install or a wrong address stops the run in
     one sentence before any test."""
-    from bench.suite.jobs import ExecutorError
+    from bench.suite.executors.jobs import ExecutorError
 
     try:
         suite.connect()
@@ -214,11 +220,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def _check_dataset(plan: RunPlan, entries: list) -> None:
     """Fail fast, once, in one sentence, when the dataset cannot be read (not once per variant):
-    read as the workers will read it (`bench.suite.plan.load_data`). `--image-size` where there
+    read as the workers will read it (`bench.suite.plan.plan.load_data`). `--image-size` where there
     is no dataset to resize was refused with the plan."""
     if not plan.accuracy.measures:
         return
-    from bench.suite.plan import load_data
+    from bench.suite.plan.plan import load_data
     from bench.training.datasets import DatasetError
     from bench.training.images import ImageSizeError
 

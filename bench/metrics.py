@@ -6,7 +6,7 @@ Pareto cost axis) and how the regression gate treats it. Everything else is deri
 table, never retyped:
 
 - `bench.contract`: the keys every variant record must carry (`record_keys`);
-- `bench.suite.assemble`: which benchmark statistic fills which key (`timed_metrics`);
+- `bench.suite.orchestration.assemble`: which benchmark statistic fills which key (`timed_metrics`);
 - `reports.data`: the numeric columns it reads (`numeric_keys`) and the costs it aggregates;
 - `reports.pareto`: the cost axes (`axes`);
 - `reports.render`: the main table's columns (`columns`); `bench.units`: the formatting (`unit`);
@@ -19,9 +19,10 @@ it to the contract, the report's table and an axis).
 Beside it, `SCENARIOS` declares every timed scenario once (`Scenario`): its one name (the
 `extra_info.scenario` of its entries, `Metric.scenario`, the keys of the estimate), its phase
 label, batch, time budget, how its rounds are sized, what the estimate costs a call by, and
-(through `Metric.scenario`) which metrics it fills. The estimate (`bench.suite.estimate`), the
-facts, the orchestrator (`bench.suite.stages`), the pytest front (`bench/test_suite.py`) and the
-assembly read it; `tests/test_scenarios.py` adds a made-up scenario and follows it there.
+(through `Metric.scenario`) which metrics it fills. The estimate
+(`bench.suite.presentation.estimate`), the facts, the orchestrator
+(`bench.suite.orchestration.stages`), the pytest front (`bench/test_suite.py`) and the assembly read
+it; `tests/test_scenarios.py` adds a made-up scenario and follows it there.
 
 This module imports nothing but the standard library (no TensorFlow): `reports/` and the gates
 read it cheaply.
@@ -41,7 +42,8 @@ Better = Literal["lower", "higher"]
 # policy's tolerance ("max_drop", accuracy); a relative growth at most the tolerance
 # ("max_growth", memory); the latency rule on the raw samples of `scenario` ("latency"); or not.
 GateRule = Literal["exact", "max_drop", "max_growth", "latency", "none"]
-# Statistics of a benchmark's raw samples that fill a record key (`bench.suite.assemble`).
+# Statistics of a benchmark's raw samples that fill a record key
+# (`bench.suite.orchestration.assemble`).
 Statistic = Literal["median", "p90", "p99", "images_per_s"]
 # Which evidence `bench.compare` decides two models' figures on: "exact" (counted: equal or
 # not), "paired" (timed in the same interleaved rounds: per-round log ratios for a centre, a
@@ -176,8 +178,8 @@ METRICS: tuple[Metric, ...] = (
 # A call shorter than its scenario's `fill_s` is repeated within a round (primed, up to this
 # many timed calls), so small models get as many samples as their noise needs.
 MOST_CALLS_PER_ROUND = 8
-# How the estimate costs one call from MACs (`bench.suite.estimate`): at batch 1 ("latency"),
-# at a large batch ("inference"), or one optimizer step with augmentation ("train").
+# How the estimate costs one call from MACs (`bench.suite.presentation.estimate`): at batch 1
+# ("latency"), at a large batch ("inference"), or one optimizer step with augmentation ("train").
 Rate = Literal["latency", "inference", "train"]
 
 

@@ -19,8 +19,8 @@ import pytest
 from bench import metrics
 from bench.measure import interleave
 from bench.measure import timing as latency
-from bench.suite import replay
-from bench.suite.session import Suite
+from bench.suite.orchestration import replay
+from bench.suite.orchestration.session import Suite
 
 OVERHEAD_VARIANTS = ("v01", "v10")
 

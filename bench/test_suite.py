@@ -3,10 +3,10 @@ model and timed scenario (`bench.metrics.SCENARIOS`), then inference energy.
 
 Run: `pytest bench --benchmark-json out.json [--variants v01,v10] [--accuracy train]`.
 Every worker job (params, FLOPs, memory, accuracy, training) finishes before any timing starts.
-The timing itself is `bench.suite.stages.run`, plain code run once, at the first timed test:
-load, convert, one interleaved session per scenario (every round visiting every model in a new
+The timing itself is `bench.suite.orchestration.stages.run`, plain code run once, at the first timed
+test: load, convert, one interleaved session per scenario (every round visiting every model in a new
 order, so machine noise lands on all of them alike), energy. The tests here only hand each
-point's samples to pytest-benchmark (`bench.suite.replay`), so `--benchmark-json` and
+point's samples to pytest-benchmark (`bench.suite.orchestration.replay`), so `--benchmark-json` and
 `pytest-benchmark compare` read them as before. The timed tests are made from the table, one
 `test_<scenario>` (and `test_deployment_<scenario>` where other deployments join), so a new
 scenario is a row, with no code here.
@@ -19,7 +19,8 @@ import pytest
 from bench import metrics
 from bench.atomic import EXIT_UNWRITTEN
 from bench.conftest import SUITE_KEY, Suite
-from bench.suite import deployments, replay, seeds, stages
+from bench.suite.orchestration import deployments, replay, stages
+from bench.suite.plan import seeds
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

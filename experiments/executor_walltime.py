@@ -5,7 +5,8 @@ Measured: 2 models (v01, v03) x 2 seeds, `--accuracy train --profile smoke --dat
 the first `submit` until the last result: the local executor one job at a time (the suite's
 default when it trains), two at a time, and `RayExecutor` on a local cluster of 2 CPUs (1 CPU per
 job, so two at a time), whose `ray.init` (start-up) and `ray.shutdown` are timed apart. The jobs
-are the suite's own (`bench.suite.jobs.Job` with the run's `RunPlan`); nothing else should run.
+are the suite's own (`bench.suite.executors.jobs.Job` with the run's `RunPlan`); nothing else should
+run.
 
 Run (CPU-heavy, about four minutes on a 2-core machine; needs the cluster extra):
     python -m experiments.executor_walltime [--repeats 2]
@@ -33,8 +34,8 @@ from typing import Any
 
 from bench import units
 from bench.measure.environment import Settings
-from bench.suite.jobs import Job, LocalExecutor
-from bench.suite.plan import RunPlan
+from bench.suite.executors.jobs import Job, LocalExecutor
+from bench.suite.plan.plan import RunPlan
 
 MODELS = ("v01", "v03")
 SEEDS = (0, 1)
@@ -74,7 +75,7 @@ def _local(parallel: int) -> Callable[[Path], dict[str, float]]:
 
 
 def _ray(folder: Path) -> dict[str, float]:
-    from bench.suite.ray_executor import ClusterOptions, RayExecutor
+    from bench.suite.executors.ray_executor import ClusterOptions, RayExecutor
 
     executor = RayExecutor(
         ClusterOptions(jobs=2), env=Settings().to_env(), model_cache=folder / "cache"

@@ -22,7 +22,7 @@ Checks, each printing its figure and PASS or FAIL (exit 1 when any fails, 2 with
    step's time (median of `SYNC_STEPS` steps). An unsynchronised call would return in
    microseconds and leave the step's work to the sync.
 6. `energy`: energy per 1,000 images of v10 at batch 256 from NVML's energy counter
-   (`bench.suite.scenarios.energy_scenario`, the suite's code): non-null and between
+   (`bench.suite.orchestration.scenarios.energy_scenario`, the suite's code): non-null and between
    0.1 and 1,000 J.
 
 The three suite checks run `pytest bench/test_suite.py` in subprocesses (the settings of a
@@ -133,7 +133,7 @@ def check_energy() -> dict[str, Any]:
     """Energy per 1,000 images of v10 at batch 256 from NVML, plausible."""
     from bench import units
     from bench.measure import timing
-    from bench.suite import scenarios
+    from bench.suite.orchestration import scenarios
 
     timed = timing.inference(_model(), batch_size=BATCH, xla=False)
     timed.warm_up(10)

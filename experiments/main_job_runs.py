@@ -41,8 +41,8 @@ as the progress display timed them:
   v05/v08 1.144. Cause of run 4's: v05 was decided and left the sequential session after 200
   rounds, v04 and v08 went on to 400, and the later rounds (fewer models each) ran 20 % faster
   (3.15 ms against 3.9-4.0 ms), so the medians came from different rounds. Since then the point
-  figures of a session use only the rounds every model shared (bench/suite/assemble.py,
-  `shared_rounds`); the later rounds serve the paired decisions only.
+  figures of a session use only the rounds every model shared (`shared_rounds` in
+  bench/suite/orchestration/assemble.py); the later rounds serve the paired decisions only.
   Every run's estimate said "about 313 s", from MACs (no earlier run in its out folder).
 A 2-run smoke run, `--runs 2 --variants v01,v02`, on the same box with other jobs on it:
   run 1 (busy neighbour): 70 s wall; rounds latency 660, throughput 5, train step 7 (each model);

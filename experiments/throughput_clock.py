@@ -1,8 +1,8 @@
 """Why identical graphs drifted apart on throughput, and which clock keeps them together.
 
 Claim checked: on the CPU with one intra-op and one inter-op thread, the suite's throughput
-session (`bench.suite.scenarios.throughput_scenario`: interleaved rounds, calls per round,
-sampling until decided) gives identical inference graphs (v01 = v02, v04 = v05 = v08) medians
+session (`bench.suite.orchestration.scenarios.throughput_scenario`: interleaved rounds, calls per
+round, sampling until decided) gives identical inference graphs (v01 = v02, v04 = v05 = v08) medians
 within 3 % of each other with a CPU-burning neighbour, when each call is timed in the process's
 CPU time (`bench.measure.timing.call_clock`); timed on the wall clock they drift apart.
 
@@ -38,7 +38,7 @@ CLOCKS = {"wall": (time.perf_counter, "wall clock"), "cpu": (time.process_time, 
 def one_session(models: dict, clock: str, batch: int) -> dict[str, dict[str, float]]:
     """The throughput scenario over `models` with every call timed on `clock`."""
     from bench.measure import timing
-    from bench.suite import scenarios
+    from bench.suite.orchestration import scenarios
 
     saved = timing.call_clock
     timing.call_clock = lambda **_: CLOCKS[clock]  # the clock under test, for this session only

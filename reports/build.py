@@ -30,7 +30,8 @@ STEPS = ("read", "analyse", "plots", "pages")  # what `build` reports to its `pr
 
 
 class Steps(Protocol):
-    """Told of each step as it starts and ends (`bench.suite.progress.Phase` is one)."""
+    """Told of each step as it starts and ends (`bench.suite.presentation.progress.Phase`
+    is one)."""
 
     def start(self, item: str, detail: str = "") -> None:
         """`item` starts."""

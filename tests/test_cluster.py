@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-import bench.suite
+import bench.suite.executors
 from bench.measure.environment import Settings
-from bench.suite import transfer, worker
-from bench.suite.jobs import ExecutorError
-from bench.suite.options import OPTIONS
-from bench.suite.plan import RunPlan
-from bench.suite.session import Suite
+from bench.suite.executors import transfer, worker
+from bench.suite.executors.jobs import ExecutorError
+from bench.suite.orchestration.session import Suite
+from bench.suite.plan.options import OPTIONS
+from bench.suite.plan.plan import RunPlan
 
 
 def _entry(folder: Path, *, variant: str, seed: int, profile: str = "smoke") -> transfer.Files:
@@ -139,8 +139,9 @@ def test_the_executor_options_stay_with_the_suite():
 
 def test_without_ray_the_executor_is_one_sentence(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if not installed
-    monkeypatch.delitem(sys.modules, "bench.suite.ray_executor", raising=False)
-    monkeypatch.delattr(bench.suite, "ray_executor", raising=False)  # as if never imported
+    monkeypatch.delitem(sys.modules, "bench.suite.executors.ray_executor", raising=False)
+    # as if never imported
+    monkeypatch.delattr(bench.suite.executors, "ray_executor", raising=False)
     suite = Suite(RunPlan.from_options({"executor": "ray", "accuracy": "train"}), Settings(), [])
     with pytest.raises(ExecutorError) as caught:
         suite.connect()

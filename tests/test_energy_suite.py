@@ -13,7 +13,9 @@ from test_reports import make_record, make_suite
 
 from bench import units
 from bench.measure.energy import CounterSet
-from bench.suite import accuracy, assemble, scenarios, seeds
+from bench.suite.executors import accuracy
+from bench.suite.orchestration import assemble, scenarios
+from bench.suite.plan import seeds
 from reports.data import suite_from_documents
 
 

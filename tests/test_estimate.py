@@ -1,5 +1,5 @@
-"""The up-front time estimate (`bench.suite.estimate`): the suite's sizing rules, which earlier
-timings it may reuse, and the sources it names. Hand-made numbers; no suite run."""
+"""The up-front time estimate (`bench.suite.presentation.estimate`): the suite's sizing rules, which
+earlier timings it may reuse, and the sources it names. Hand-made numbers; no suite run."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from bench import metrics
 from bench.measure import interleave
-from bench.suite import estimate
+from bench.suite.presentation import estimate
 from bench.training.profiles import PROFILES
 
 LATENCY, THROUGHPUT, TRAIN_STEP = (

@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 
 import architectures
 from architectures.plugins import PluginError, import_plugins
-from bench.suite import assemble
-from bench.suite.options import OPTIONS
-from bench.suite.plan import RunPlan
-from bench.suite.plugins import check_heads, head_mismatch
+from bench.suite.orchestration import assemble
+from bench.suite.plan.options import OPTIONS
+from bench.suite.plan.plan import RunPlan
+from bench.suite.plan.plugins import check_heads, head_mismatch
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ROOT / "tests" / "plugins"
@@ -84,7 +84,7 @@ def test_a_bad_option_value_is_one_sentence_when_the_command_line_is_read(flag, 
 
 
 def test_the_worker_checks_its_options_with_the_same_rules(tmp_path):
-    from bench.suite.worker import parse_job
+    from bench.suite.executors.worker import parse_job
 
     plan = json.loads(RunPlan.from_options({}).to_json())
     plan["options"]["throughput_batch"] = 0  # a plan written by hand, or by another version
@@ -108,8 +108,8 @@ def _check_like_the_suite(argv: list[str]) -> None:
     """What `bench/conftest.py` does with the command line before any test: parse it, then the
     checks that need the registry; each refusal is a SystemExit or a one-sentence error."""
     from bench.conftest import _threads
-    from bench.suite.deployments import DeploymentsOptionError, parse_deployments
-    from bench.suite.seeds import SeedsError, parse_seeds
+    from bench.suite.orchestration.deployments import DeploymentsOptionError, parse_deployments
+    from bench.suite.plan.seeds import SeedsError, parse_seeds
 
     values = _suite_parser().parse_args(argv)
     try:
@@ -308,7 +308,7 @@ def test_a_truncated_suite_json_never_replaces_the_previous_one(tmp_path, capsys
     """The old runner checked only that the file was not empty, then renamed it over the last
     good one (a valid 68 KB file replaced by a truncated 32 KB one)."""
     from bench import atomic
-    from bench.suite import runner
+    from bench.suite.orchestration import runner
 
     previous = tmp_path / "benchmark.json"
     previous.write_bytes(b'{"previous": true}')
@@ -344,7 +344,7 @@ def test_a_full_disk_during_the_run_keeps_the_previous_benchmark_json(tmp_path):
 
 # --- defect 2: two runs on one model cache -------------------------------------------------------
 
-WORKER = [sys.executable, "-m", "bench.suite.worker", "--variant", "v01"]
+WORKER = [sys.executable, "-m", "bench.suite.executors.worker", "--variant", "v01"]
 WORKER_PLAN = {"accuracy": "train", "profile": "smoke", "dataset": "synthetic",
                "skip_profiler": True}  # fmt: skip
 

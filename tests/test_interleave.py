@@ -14,7 +14,7 @@ import pytest
 
 from bench.measure import interleave
 from bench.measure.timing import Timed
-from bench.suite.replay import ReplayClock, TimerOptionError, use_replay_clock
+from bench.suite.orchestration.replay import ReplayClock, TimerOptionError, use_replay_clock
 
 
 class _Function:
@@ -152,6 +152,6 @@ def test_calls_per_round_fill_the_target_within_bounds():
 def test_the_suite_names_its_clock_as_the_timer_and_refuses_another():
     option = SimpleNamespace(benchmark_timer="time.perf_counter")  # pytest-benchmark's default
     use_replay_clock(option)
-    assert option.benchmark_timer == "bench.suite.replay.interleaved_rounds"
+    assert option.benchmark_timer == "bench.suite.orchestration.replay.interleaved_rounds"
     with pytest.raises(TimerOptionError, match=r"--benchmark-timer time\.process_time cannot"):
         use_replay_clock(SimpleNamespace(benchmark_timer="time.process_time"))

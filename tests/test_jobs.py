@@ -10,7 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from bench.suite.jobs import Job, LocalExecutor
+from bench.suite.executors.jobs import Job, LocalExecutor
 
 PLAN = '{"plan_version": 1, "options": {}}'  # the stub only reads it back
 

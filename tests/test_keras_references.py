@@ -18,8 +18,8 @@ import pytest
 
 import architectures
 from architectures.keras_references import KERAS_REFERENCE_RECIPE, KERAS_REFERENCES
-from bench.suite.count import count_one
-from bench.suite.plugins import add_references
+from bench.suite.plan.plugins import add_references
+from bench.suite.presentation.count import count_one
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPERS = {"keras_mobilenetv2": 300e6, "keras_efficientnetb0": 390e6, "keras_resnet50": 3.8e9}
@@ -62,7 +62,7 @@ def test_references_build_for_grey_images_and_refuse_small_ones(references):
 
 @pytest.mark.slow
 def test_a_worker_measures_a_keras_reference(tmp_path):
-    from bench.suite.plan import RunPlan
+    from bench.suite.plan.plan import RunPlan
 
     out = tmp_path / "record.json"
     plan = RunPlan.from_options(
@@ -74,7 +74,7 @@ def test_a_worker_measures_a_keras_reference(tmp_path):
         [
             sys.executable,
             "-m",
-            "bench.suite.worker",
+            "bench.suite.executors.worker",
             "--plan",
             str(tmp_path / "plan.json"),
             "--variant",

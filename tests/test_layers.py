@@ -59,7 +59,7 @@ def test_no_circle_and_no_arrow_back_up():
 
 
 def _layer_names() -> list[str]:
-    (layers,) = (c for c in _config()["contracts"] if c["type"] == "layers")
+    (layers,) = (c for c in _config()["contracts"] if c["id"] == "layers")  # not the rooms'
     return [n.strip(" ()") for layer in layers["layers"] for n in re.split(r"[|:]", layer)]
 
 

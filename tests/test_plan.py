@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from bench.measure.environment import Settings
-from bench.suite import runner
-from bench.suite.jobs import Job, JobResult
-from bench.suite.options import OPTIONS, Accuracy
-from bench.suite.plan import PlanError, RunPlan, read_plan
-from bench.suite.session import Suite
+from bench.suite.executors.jobs import Job, JobResult
+from bench.suite.orchestration import runner
+from bench.suite.orchestration.session import Suite
+from bench.suite.plan.options import OPTIONS, Accuracy
+from bench.suite.plan.plan import PlanError, RunPlan, read_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -165,7 +165,8 @@ def test_the_worker_runs_from_a_plan_file_alone(tmp_path):
     out = tmp_path / "v01.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.suite.worker", "--plan", str(tmp_path / "plan.json"),
+        [sys.executable, "-m", "bench.suite.executors.worker",
+         "--plan", str(tmp_path / "plan.json"),
          "--variant", "v01", "--seed", "3", "--out", str(out)],
         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600,
     )  # fmt: skip
@@ -179,7 +180,7 @@ def test_the_worker_runs_from_a_plan_file_alone(tmp_path):
 
 
 def test_the_worker_refuses_a_plan_it_cannot_read_in_one_sentence(tmp_path):
-    from bench.suite.worker import parse_job
+    from bench.suite.executors.worker import parse_job
 
     (tmp_path / "plan.json").write_text('{"plan_version": 1}')
     err = io.StringIO()

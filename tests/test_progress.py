@@ -1,5 +1,6 @@
-"""Progress lines (`bench.suite.progress`), the pytest-side presentation (`bench.suite.presenter`)
-and the up-front facts (`bench.suite.facts`), without TensorFlow and without running the suite.
+"""Progress lines (`bench.suite.presentation.progress`), the pytest-side presentation
+(`bench.suite.presentation.presenter`) and the up-front facts (`bench.suite.presentation.facts`),
+without TensorFlow and without running the suite.
 
 A fake clock drives the elapsed time, so the expected time left is worked out by hand in each
 test. `tests/test_cli_tty.py` checks the same things on a real run on a pseudo-terminal.
@@ -16,14 +17,14 @@ import pytest
 from pytest_benchmark.table import TableResults
 from pytest_benchmark.utils import NAME_FORMATTERS
 
-from bench.suite import estimate, facts
-from bench.suite.presenter import (
+from bench.suite.presentation import estimate, facts
+from bench.suite.presentation.presenter import (
     BENCHMARK_TABLE,
     PYTEST_BENCHMARK_COLUMNS,
     _name,
     fit_benchmark_table,
 )
-from bench.suite.progress import Display, epoch_detail
+from bench.suite.presentation.progress import Display, epoch_detail
 
 
 class Clock:

@@ -25,9 +25,9 @@ ray = pytest.importorskip(
 )
 
 from bench.contract import load  # noqa: E402 (after the skip: these tests need Ray)
-from bench.suite.jobs import ExecutorError, Job  # noqa: E402
-from bench.suite.plan import RunPlan  # noqa: E402
-from bench.suite.ray_executor import CANCELLED, ClusterOptions, RayExecutor  # noqa: E402
+from bench.suite.executors.jobs import ExecutorError, Job  # noqa: E402
+from bench.suite.executors.ray_executor import CANCELLED, ClusterOptions, RayExecutor  # noqa: E402
+from bench.suite.plan.plan import RunPlan  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
-"""The records cache (`bench/suite/record_cache.py`): a hit, a miss for every input the figures
-depend on, a damaged entry ignored and measured again, the record's provenance, and a rerun with
-reported accuracies that starts no worker.
+"""The records cache (`bench/suite/executors/record_cache.py`): a hit, a miss for every input the
+figures depend on, a damaged entry ignored and measured again, the record's provenance, and a rerun
+with reported accuracies that starts no worker.
 
 Expected figures come from outside the cache: v01's parameter count from the report (159,146) and
 its MACs by hand (tests/test_suite_integration.py: V01_MACS).
@@ -21,11 +21,11 @@ import pytest
 
 import architectures
 from bench.measure.environment import Settings
-from bench.suite import record_cache, worker
-from bench.suite.jobs import JobResult
-from bench.suite.options import OPTIONS
-from bench.suite.plan import RunPlan
-from bench.suite.session import Suite
+from bench.suite.executors import record_cache, worker
+from bench.suite.executors.jobs import JobResult
+from bench.suite.orchestration.session import Suite
+from bench.suite.plan.options import OPTIONS
+from bench.suite.plan.plan import RunPlan
 
 ROOT = Path(__file__).resolve().parent.parent
 V01_PARAMS, V01_MACS = 159_146, 10_387_776  # the report's table; hand count (see the docstring)
@@ -163,7 +163,7 @@ def test_any_changed_input_is_a_miss(tmp_path, v01_inputs, change):
     [
         ("tensorflow", "tensorflow.__version__"),
         ("keras", "keras.__version__"),
-        ("measuring_code", "bench.suite.record_cache.measuring_code_digest"),
+        ("measuring_code", "bench.suite.executors.record_cache.measuring_code_digest"),
         ("node", "platform.node"),
     ],
 )

@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from bench import contract, metrics
-from bench.suite import assemble, estimate, facts
+from bench.suite.orchestration import assemble
+from bench.suite.presentation import estimate, facts
 
 MADE_UP = metrics.Scenario(
     "batch4_latency", "batch-4", "Batch-4 latency", "inference", batch=4, budget_s="made_up_budget",

@@ -12,8 +12,8 @@ from test_reports import build, make_record, make_suite
 from bench import metrics
 from bench.compare import Outcome, Seeds, compare
 from bench.contract import decode_classes, encode_classes
-from bench.suite import seeds
-from bench.suite.accuracy import learning_flag, train_images_per_s
+from bench.suite.executors.accuracy import learning_flag, train_images_per_s
+from bench.suite.plan import seeds
 from reports.runs import per_class_accuracy, time_to_accuracy
 from reports.stats import estimate, mcnemar_p
 

@@ -1,8 +1,8 @@
 """Peak memory of one phase: TF allocator peak on the GPU, NVML process memory, host RSS high-water.
 
-Each model is measured in its own worker process (bench/suite/worker.py), because TensorFlow
-never returns BFC memory within a process (docs/measurement.md §3), so one model's peak cannot
-leak into the next. Without a GPU the GPU figures are `None` with the reason, never 0: TF's
+Each model is measured in its own worker process (bench/suite/executors/worker.py), because
+TensorFlow never returns BFC memory within a process (docs/measurement.md §3), so one model's peak
+cannot leak into the next. Without a GPU the GPU figures are `None` with the reason, never 0: TF's
 `get_memory_info` silently returns zeros for 'CPU:0'.
 """
 

@@ -13,10 +13,10 @@ nothing. A live display should write to `terminal_fd()`, the real stderr, so tha
 lines (redraws) are not held back and the terminal is still seen as one.
 
 pytest's output capture saves descriptor 2 when it starts and puts it back whenever it pauses, so
-the pipe must be in place before it starts: `python -m bench run` loads `bench.suite.early` with
-`-p`, which installs it at import. `pytest bench` alone installs it when the suite is configured,
-which covers TensorFlow's import (most of the lines). `tests/test_native_logs.py` checks it on a
-child process.
+the pipe must be in place before it starts: `python -m bench run` loads
+`bench.suite.presentation.early` with `-p`, which installs it at import. `pytest bench` alone
+installs it when the suite is configured, which covers TensorFlow's import (most of the lines).
+`tests/test_native_logs.py` checks it on a child process.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ Claims, and how `tests/test_training.py` checks each on a tiny model:
   counter of the training device (NVML on a GPU, RAPL on a CPU) read at both ends after an idle
   baseline, stored in that session's segment (`segments[i]["energy"]`, with the number of
   training jobs that shared the machine). Without a counter every figure is `None` with the
-  reason; `bench.suite.accuracy.run_energy` sums a run's sessions or says why it cannot.
+  reason; `bench.suite.executors.accuracy.run_energy` sums a run's sessions or says why it cannot.
 
 Times are seconds of wall clock (`time.perf_counter`). `train_time_s` is the sum of the epochs'
 wall times (training and validation passes), accumulated across resumes; checkpoint writing and the
@@ -96,7 +96,7 @@ class EnergySetup:
             GPU, RAPL on a CPU; `bench.measure.energy.detect_counters`).
         concurrent_jobs: training jobs running at once on this machine. Both counters cover a
             whole device, so with more than one the run's share cannot be told; the figure is
-            then refused (`bench.suite.accuracy.run_energy`), the window still recorded.
+            then refused (`bench.suite.executors.accuracy.run_energy`), the window still recorded.
         idle_s: seconds of idle baseline before each session's window.
     """
 

@@ -118,5 +118,6 @@ PROFILE_NAMES: tuple[str, ...] = tuple(PROFILES)
 
 def run_label(variant: str, profile: str, seed: int) -> str:
     """How a training run names itself in its progress lines: "<id> [<profile>, seed <s>]"
-    (`bench.suite.progress.EPOCH_LINE` parses it; the worker's test fault hook matches it)."""
+    (`bench.suite.presentation.progress.EPOCH_LINE` parses it; the worker's test fault hook
+    matches it)."""
     return f"{variant} [{profile}, seed {seed}]"

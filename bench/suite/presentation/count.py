@@ -20,7 +20,7 @@ import json
 import sys
 from typing import Any
 
-from bench.suite.plugins import REFERENCE_SETS, build_failure
+from bench.suite.plan.plugins import REFERENCE_SETS, build_failure
 from bench.training.images import ImageSizeError, parse_image_size
 
 EXIT_OK, EXIT_MODEL_FAILED, EXIT_USAGE = 0, 1, 2
@@ -139,7 +139,7 @@ def main(argv: list[str]) -> int:
     native_logs.drop_native_logs()
     import architectures
     from architectures.plugins import import_plugins
-    from bench.suite.plugins import add_references
+    from bench.suite.plan.plugins import add_references
 
     try:
         import_plugins(args.plugin)

@@ -1,6 +1,7 @@
 """The facts said before any work starts: what will run, on which device, and for how long.
 
-`plan_of` turns the suite's options into an `bench.suite.estimate.Plan`; `macs_of` finds each
+`plan_of` turns the suite's options into an `bench.suite.presentation.estimate.Plan`;
+`macs_of` finds each
 model's MACs (an earlier run's record, else the analytic count of a freshly built model: a few
 seconds for the registry, spent only when no earlier run knows the model); `facts` words it all
 in a few lines. `tests/test_progress.py` checks the words on a made-up suite; the numbers are
@@ -15,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import metrics, units
-from bench.suite import estimate
-from bench.suite.options import Accuracy
+from bench.suite.plan.options import Accuracy
+from bench.suite.presentation import estimate
 
 
 def phase_names() -> tuple[str, ...]:
@@ -85,8 +86,8 @@ def plan_of(
     busy_cores: float = 0.0,
     cores: int | None = None,
 ) -> estimate.Plan:
-    """What `suite` (a `bench.suite.session.Suite`) will run on `device`; `cached`, `busy_cores`
-    and `cores` as `estimate.Plan` has them."""
+    """What `suite` (a `bench.suite.orchestration.session.Suite`) will run on `device`;
+    `cached`, `busy_cores` and `cores` as `estimate.Plan` has them."""
     opt = suite.options
     models = tuple(
         estimate.Model(

@@ -36,7 +36,7 @@ from typing import Any
 
 from bench import metrics
 from bench.metrics import Scenario
-from bench.suite.options import Accuracy
+from bench.suite.plan.options import Accuracy
 from bench.training.datasets import DEFAULT_VALIDATION_EXAMPLES, SYNTHETIC_DEFAULT_SIZES
 from bench.training.profiles import Profile
 
@@ -239,8 +239,8 @@ class Estimate:
     @property
     def total_range(self) -> tuple[float, float]:
         """(low, high) seconds of the whole run, the report included."""
-        lows, highs = zip(*(self.phase_range(p) for p in self.items), strict=True)
-        return sum(lows) + REPORT_S, sum(highs) + REPORT_S
+        spans = [self.phase_range(p) for p in self.items]
+        return sum(s[0] for s in spans) + REPORT_S, sum(s[1] for s in spans) + REPORT_S
 
 
 def _macs(model: Model) -> float:
@@ -259,7 +259,7 @@ def session_items(
     sequential: metrics.Sequential | None = None,
 ) -> dict[str, float]:
     """Seconds per model (first call and warm-up) and for "rounds" of one timed session, sized
-    as `bench.suite.scenarios._run` sizes it (`session_span`)."""
+    as `bench.suite.orchestration.scenarios._run` sizes it (`session_span`)."""
     return session_span(
         per_call, first_call, budget_s=budget_s, rounds=rounds, fill_s=fill_s,
         warm_up_calls=warm_up_calls, reference_s=reference_s, sequential=sequential,
@@ -280,9 +280,9 @@ def session_span(
     """`session_items`, and the (low, high) seconds of its rounds.
 
     Without `sequential` the rounds are the budget's count (low = high). With it, the rule is
-    sized as `bench.suite.scenarios.Until.rule` sizes it: the first look where every model has
-    `min_samples`, the cap the larger of the budget's count and the row's; the session ends
-    between the first look (low) and the cap or the time budget (high).
+    sized as `bench.suite.orchestration.scenarios.Until.rule` sizes it: the first look where
+    every model has `min_samples`, the cap the larger of the budget's count and the row's; the
+    session ends between the first look (low) and the cap or the time budget (high).
     """
     most = metrics.MOST_CALLS_PER_ROUND
     calls = {k: max(1, min(most, math.ceil(fill_s / max(s, 1e-9)))) for k, s in per_call.items()}

@@ -24,7 +24,7 @@ import numpy as np
 
 from bench.contract import encode_classes
 from bench.measure import deploy
-from bench.suite.progress import UNSEEN, Progress
+from bench.suite.presentation.progress import UNSEEN, Progress
 
 CALIBRATION_IMAGES = 300  # "a few hundred" training images for full-integer calibration
 SEPARATOR = "@"

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench import metrics, units
-from bench.suite import deployments, scenarios
-from bench.suite.progress import Phase
-from bench.suite.scenarios import ROUNDS, Timing
+from bench.suite.orchestration import deployments, scenarios
+from bench.suite.orchestration.scenarios import ROUNDS, Timing
+from bench.suite.presentation.progress import Phase
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def run(
     energy: bool = False,
     reference: Callable[[], Any] | None = None,
 ) -> Results:
-    """The timed stages of `suite` (a `bench.suite.session.Suite`), in order.
+    """The timed stages of `suite` (a `bench.suite.orchestration.session.Suite`), in order.
 
     Args:
         suite: the run's state; its worker jobs must have been submitted.

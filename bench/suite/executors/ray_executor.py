@@ -1,21 +1,22 @@
 """Worker jobs as Ray tasks: the same worker process, on any node of a Ray cluster.
 
-`RayExecutor` has the `submit`/`shutdown` interface of `bench.suite.jobs.LocalExecutor`. Each
-job (model x seed) is one Ray task, `_job_task`, in a Ray worker process used for that job only
+`RayExecutor` has the `submit`/`shutdown` interface of `bench.suite.executors.jobs.LocalExecutor`.
+Each job (model x seed) is one Ray task, `_job_task`, in a Ray worker process used for that job only
 (`max_calls=1`, so TensorFlow's memory goes with the process), asking for `--cpus-per-job` CPUs
-and `--gpus-per-job` GPUs. The task runs `python -m bench.suite.worker` as its subprocess, as the
-local executor does (`bench.suite.jobs.run_worker`), so every figure a worker measures, its host
-memory peak included, is measured the same way; the worker's progress lines reach the driver
-through a small actor (`_Lines`), and its record comes back as the task's result. Without an
-address, `ray.init` starts a local cluster on this machine, so the same command runs on a laptop
+and `--gpus-per-job` GPUs. The task runs `python -m bench.suite.executors.worker` as its subprocess,
+as the local executor does (`bench.suite.executors.jobs.run_worker`), so every figure a worker
+measures, its host memory peak included, is measured the same way; the worker's progress lines reach
+the driver through a small actor (`_Lines`), and its record comes back as the task's result. Without
+an address, `ray.init` starts a local cluster on this machine, so the same command runs on a laptop
 and on a cluster; the project's packages and the `--plugin` modules travel to a remote cluster
 through Ray's runtime environment (`py_modules`).
 
 Where the trained model lives (`run_on_node`):
 
-- in the driver's model cache, when the node sees it at the same path (`bench.suite.transfer`'s
-  token: a local cluster, or a cache on a folder that every node mounts): the worker trains
-  straight into it, so a retried job resumes from its last epoch checkpoint and nothing travels;
+- in the driver's model cache, when the node sees it at the same path
+  (`bench.suite.executors.transfer`'s token: a local cluster, or a cache on a folder that every node
+  mounts): the worker trains straight into it, so a retried job resumes from its last epoch
+  checkpoint and nothing travels;
 - else in `--shared-cache` when given (a retry resumes on any node), else in a cache folder of
   the node (a retry resumes on the same node). The finished entry's files then come home through
   Ray's object store into the driver's cache, under the same folder name, and the record's
@@ -61,8 +62,8 @@ from typing import Any
 import ray
 
 from bench import atomic
-from bench.suite import transfer
-from bench.suite.jobs import (
+from bench.suite.executors import transfer
+from bench.suite.executors.jobs import (
     CONCURRENT_JOBS_ENV,
     PLAN_FILE,
     ROOT,
@@ -74,8 +75,8 @@ from bench.suite.jobs import (
     run_worker,
     worker_command,
 )
-from bench.suite.jobs import die_with_parent as _die_with_parent
-from bench.suite.plan import RunPlan
+from bench.suite.executors.jobs import die_with_parent as _die_with_parent
+from bench.suite.plan.plan import RunPlan
 
 MAX_RETRIES = 3  # Ray's default for tasks; each retry resumes from the last saved epoch
 CANCELLED = -2  # JobResult.returncode of a job cancelled before it ended
@@ -382,7 +383,7 @@ class RayExecutor:
         progress: receives each progress line of a worker (it starts with the model id).
         model_cache: the driver's trained-model cache (`--model-cache`).
         command: the worker's interpreter and module (tests substitute a stub worker); None:
-            `python -m bench.suite.worker` with the node's interpreter.
+            `python -m bench.suite.executors.worker` with the node's interpreter.
         ship_models: bring finished entries home through the object store even from nodes that
             see the driver's cache (tests take that path on one machine with it).
 

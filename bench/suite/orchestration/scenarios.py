@@ -6,13 +6,13 @@ training step, ...) is one interleaved session (`bench.measure.interleave`), run
 every model is built or loaded once (`load_models`), its
 timed function is warmed up (first call apart), and then every round calls every model once, in a
 new random order. pytest-benchmark still gets one entry per model and scenario, holding that
-model's raw per-round samples (`bench.suite.replay`), so `pytest-benchmark compare` and the
-gates read the file as before; round `i` of every entry of one session is the same round
+model's raw per-round samples (`bench.suite.orchestration.replay`), so `pytest-benchmark compare`
+and the gates read the file as before; round `i` of every entry of one session is the same round
 (`extra_info.session`), which lets the report compare two models through per-round ratios.
 
-Each scenario tells its `progress` (`bench.suite.progress`) which model it warms up and, before
-the rounds start, how many rounds of how many models it will run and how long they should take;
-nothing is reported while the rounds run.
+Each scenario tells its `progress` (`bench.suite.presentation.progress`) which model it warms up
+and, before the rounds start, how many rounds of how many models it will run and how long they
+should take; nothing is reported while the rounds run.
 
 Energy per 1,000 images (`energy_scenario`) comes last: for each model, the throughput session's
 warmed-up batched call repeated for at least `ENERGY_WINDOW_S` after an idle baseline, the
@@ -42,7 +42,7 @@ from bench.measure import interleave, sequential
 from bench.measure import timing as latency
 from bench.measure.interleave import Session
 from bench.metrics import MOST_CALLS_PER_ROUND
-from bench.suite.progress import UNSEEN, Progress
+from bench.suite.presentation.progress import UNSEEN, Progress
 
 ROUNDS = "rounds"  # the progress item of a session's interleaved rounds
 # Inference energy: >= 5 s of calls is 50 NVML updates (the counter's step ~2 % of the figure),
@@ -221,11 +221,11 @@ def inference_scenario(
     progress: Progress = UNSEEN,
 ) -> Timing:
     """Forward passes at `batch` of every model (and of every `extra` point: a model in another
-    deployment, `bench.suite.deployments`), `budget_s` seconds of samples per point, sized by
-    `row` (a `bench.metrics.Scenario` whose `call` is "inference"). With `row.halve_on_oom`, a
-    model out of memory at `batch` is timed at half of it (recorded) and an `extra` point whose
-    first call fails is dropped with its reason. With `row.cpu_clock`, every call is timed on
-    `timing.call_clock`'s clock (its name in every point's note "clock")."""
+    deployment, `bench.suite.orchestration.deployments`), `budget_s` seconds of samples per point,
+    sized by `row` (a `bench.metrics.Scenario` whose `call` is "inference"). With
+    `row.halve_on_oom`, a model out of memory at `batch` is timed at half of it (recorded) and an
+    `extra` point whose first call fails is dropped with its reason. With `row.cpu_clock`, every
+    call is timed on `timing.call_clock`'s clock (its name in every point's note "clock")."""
     if row.halve_on_oom:
         timed, notes, dropped = _first_calls(models, xla=xla, batch=batch, extra=extra,
                                              progress=progress)  # fmt: skip

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.suite.options import OPTIONS, Accuracy, path, thread_counts
+from bench.suite.plan.options import OPTIONS, Accuracy, path, thread_counts
 from bench.training.profiles import PROFILES, Profile
 
 PLAN_VERSION = 1  # the JSON's layout; a worker refuses a plan of another version
@@ -60,7 +60,7 @@ def _image_size(value: Any) -> tuple[int, int] | None:
 
 
 def _seeds(value: Any) -> tuple[int, ...]:
-    from bench.suite.seeds import SeedsError, parse_seeds
+    from bench.suite.plan.seeds import SeedsError, parse_seeds
 
     # A list is written with a trailing comma: "0," is seed 0, where "0" would be a count.
     text = value if isinstance(value, str) else "".join(f"{seed}," for seed in value)
@@ -258,7 +258,7 @@ def load_data(plan: RunPlan, validation_examples: int | None) -> Any:
     Raises:
         DatasetError: the dataset cannot be read (one sentence).
     """
-    from bench.suite.seeds import DATA_SPLIT_SEED
+    from bench.suite.plan.seeds import DATA_SPLIT_SEED
     from bench.training import datasets
 
     profile = plan.training

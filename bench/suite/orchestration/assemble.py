@@ -113,8 +113,9 @@ def variants_section(
         records: the workers' records by model id.
         benchmarks: pytest-benchmark's entries (`extra_info` names model, scenario and, for
             another deployment than keras, `deployment`).
-        deployments: model -> deployment -> row (`bench.suite.deployments.records`).
-        energy: model -> its inference-energy row (`bench.suite.scenarios.energy_scenario`).
+        deployments: model -> deployment -> row (`bench.suite.orchestration.deployments.records`).
+        energy: model -> its inference-energy row
+            (`bench.suite.orchestration.scenarios.energy_scenario`).
     """
     variants: dict[str, dict[str, Any]] = {}
     for entry in entries:

@@ -2,13 +2,13 @@
 
 `bench/conftest.py` makes one `Suite` when pytest starts; the tests of `bench/test_suite.py` read
 it. The worker jobs start together at the first `job()` call, `parallel` at a time, on the executor
-`--executor` names (`LocalExecutor`, or `RayExecutor` of `bench/suite/ray_executor.py`, imported
-only then; a model whose whole record the records cache holds needs no worker at all:
-`bench/suite/record_cache.py`), and `finish_jobs()` waits for all of them before any timed scenario
-(so no timing ever runs beside a worker). Ctrl-C while waiting cancels the jobs that have not
-ended. The workers' progress reaches `display` from the main thread only (pytest's output capture
-can only be lifted there): their lines, and in the "records" phase which jobs are running, how many
-are done and the latest epoch of each training run. Nothing here imports TensorFlow.
+`--executor` names (`LocalExecutor`, or `RayExecutor` of `bench/suite/executors/ray_executor.py`,
+imported only then; a model whose whole record the records cache holds needs no worker at all:
+`bench/suite/executors/record_cache.py`), and `finish_jobs()` waits for all of them before any timed
+scenario (so no timing ever runs beside a worker). Ctrl-C while waiting cancels the jobs that have
+not ended. The workers' progress reaches `display` from the main thread only (pytest's output
+capture can only be lifted there): their lines, and in the "records" phase which jobs are running,
+how many are done and the latest epoch of each training run. Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -22,17 +22,23 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure.environment import Settings
-from bench.suite.jobs import CONCURRENT_JOBS_ENV, ExecutorError, Job, JobResult, LocalExecutor
-from bench.suite.plan import RunPlan, load_data
-from bench.suite.progress import Display, Phase, epoch_detail
-from bench.suite.seeds import DATA_SPLIT_SEED
+from bench.suite.executors.jobs import (
+    CONCURRENT_JOBS_ENV,
+    ExecutorError,
+    Job,
+    JobResult,
+    LocalExecutor,
+)
+from bench.suite.plan.plan import RunPlan, load_data
+from bench.suite.plan.seeds import DATA_SPLIT_SEED
+from bench.suite.presentation.progress import Display, Phase, epoch_detail
 
 
 class Suite:
     """Per-session state: the selected entries, worker records, and what the JSON hook adds.
 
     Args:
-        plan: the run's plan (`bench.suite.plan.RunPlan`, built once from the options); also
+        plan: the run's plan (`bench.suite.plan.plan.RunPlan`, built once from the options); also
             `options`, by the options' names (`suite.options.throughput_batch`).
         settings: the process settings applied to this process and given to every worker.
         entries: the selected registry entries, in registry order.
@@ -139,7 +145,7 @@ class Suite:
             )
             return
         try:
-            from bench.suite import ray_executor
+            from bench.suite.executors import ray_executor
         except ModuleNotFoundError as exc:
             if exc.name != "ray":
                 raise
@@ -173,7 +179,7 @@ class Suite:
     def cached_labels(self) -> frozenset[str]:
         """The labels of the jobs whose whole record the records cache holds, read now (for the
         estimate, before any job starts) and kept for `_cached`, which then reads nothing."""
-        from bench.suite.cached_record import record_without_worker
+        from bench.suite.executors.cached_record import record_without_worker
 
         found = set()
         for entry in self.entries:
@@ -188,7 +194,7 @@ class Suite:
     def _cached(self, job: Job) -> Future[JobResult] | None:
         """A finished job when the records cache holds the whole record (no worker runs:
         `cached_record.record_without_worker`), else None."""
-        from bench.suite.cached_record import record_without_worker
+        from bench.suite.executors.cached_record import record_without_worker
 
         key = (job.variant, job.seed)
         if key in self._from_cache:

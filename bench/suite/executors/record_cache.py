@@ -13,7 +13,8 @@ a change in any of them is a miss.
 
 A second run reads the entry instead of measuring: in the worker (every accuracy mode, every
 executor), or, for reported accuracies on the local executor, in the suite's own process with
-no worker at all (`bench.suite.cached_record`). The record names its entry in `cached_from`.
+no worker at all (`bench.suite.executors.cached_record`). The record names its entry in
+`cached_from`.
 
 Not cached: accuracy (a reported figure is read from the registry every run, at no cost; a
 trained model resumes from the model cache), a part measured with an error (an out-of-memory
@@ -45,15 +46,15 @@ from bench.measure.memory import MEMORY_KEYS
 FORMAT = 1  # of an entry file; another format is a miss
 FOLDER_NAME = "records"  # the default folder, beside the model cache (results/records)
 OFF = "off"  # --records-cache off: measure every record afresh
-_ROOT = Path(__file__).resolve().parents[2]
+_ROOT = Path(__file__).resolve().parents[3]
 # The code whose figures an entry holds: a change to any of these files is a miss.
 MEASURING_CODE = (
     "bench/measure/params.py",
     "bench/measure/flops.py",
     "bench/measure/memory.py",
     "bench/measure/deploy.py",
-    "bench/suite/worker.py",
-    "bench/suite/record_cache.py",
+    "bench/suite/executors/worker.py",
+    "bench/suite/executors/record_cache.py",
 )
 # The record keys an entry may hold (what the worker's architecture step fills).
 ARCHITECTURE_KEYS = (

@@ -1,9 +1,9 @@
 """The suite's options, declared once: what `pytest bench` and `python -m bench run` accept.
 
 `pytest bench` (through `bench/conftest.py`) declares every `OPTIONS` row, and `python -m bench
-run --help` lists every row (`bench.suite.runner`); the README's option table is checked against
-the rows both ways (`tests/test_plan.py`). The values parsed become one typed `RunPlan`
-(`bench.suite.plan`), which every worker process and Ray task receives as JSON.
+run --help` lists every row (`bench.suite.orchestration.runner`); the README's option table is
+checked against the rows both ways (`tests/test_plan.py`). The values parsed become one typed
+`RunPlan` (`bench.suite.plan.plan`), which every worker process and Ray task receives as JSON.
 
 This module imports no TensorFlow: it is read when pytest starts.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bench.measure.environment import DEVICES, PRECISIONS
-from bench.suite.plugins import REFERENCE_SETS
+from bench.suite.plan.plugins import REFERENCE_SETS
 from bench.training.datasets import DATASETS
 from bench.training.profiles import PROFILE_NAMES
 
@@ -54,7 +54,8 @@ class Accuracy(enum.StrEnum):
 
 ACCURACY_MODES = tuple(mode.value for mode in Accuracy)
 DISPLAYS = ("pytest", "progress")
-EXECUTORS = ("local", "ray")  # bench/suite/jobs.py: LocalExecutor; bench/suite/ray_executor.py
+# bench/suite/executors/jobs.py: LocalExecutor; bench/suite/executors/ray_executor.py
+EXECUTORS = ("local", "ray")
 DEFAULT_MODEL_CACHE = Path("results/models")  # trained models, one folder per training run
 
 
@@ -126,8 +127,8 @@ def model_ids(text: str) -> str:
 
 
 def seed_list(text: str) -> str:
-    """A count or a list of distinct seeds (`bench.suite.seeds.parse_seeds`); kept as text."""
-    from bench.suite.seeds import SeedsError, parse_seeds
+    """A count or a list of distinct seeds (`bench.suite.plan.seeds.parse_seeds`); kept as text."""
+    from bench.suite.plan.seeds import SeedsError, parse_seeds
 
     try:
         parse_seeds(text)
@@ -237,7 +238,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--estimate-from", "suite JSON of an earlier run on this machine whose timings size "
            "the expected duration (default: from MACs)", type=path, metavar="JSON"),
     Option("--records-cache", "architecture-only figures kept between runs (params, MACs, "
-           "FLOPs, memory; bench/suite/record_cache.py); default: 'records' beside "
+           "FLOPs, memory; bench/suite/executors/record_cache.py); default: 'records' beside "
            "--model-cache (results/records); 'off' measures every record afresh", type=path,
            metavar="DIR|off"),
 )  # fmt: skip

@@ -1,15 +1,15 @@
 """Per-model jobs (a fresh worker process each) and the executor that runs them on this machine.
 
-Every job is `python -m bench.suite.worker --plan FILE --variant ID --seed N --out FILE` in its
-own process (`worker_command`; the plan file holds the run's `RunPlan` as JSON), so a
+Every job is `python -m bench.suite.executors.worker --plan FILE --variant ID --seed N --out FILE`
+in its own process (`worker_command`; the plan file holds the run's `RunPlan` as JSON), so a
 crash, an out-of-memory or a memory peak stays with its model. `LocalExecutor` runs them on this
 machine, `parallel` at a time, all before any timed scenario starts (the suite waits for every
 job before it times anything, so no timing ever runs beside a worker). Lines a worker writes to
 stderr that start with its model id are progress, passed to `progress` as they come; its other
 output (stdout and stderr together: TensorFlow's logs when they are not silenced, a traceback)
 goes to `other` and the last lines of it to the result, never straight to the terminal
-(`run_worker`, which the Ray executor's tasks call too: `bench/suite/ray_executor.py` runs the
-same worker, the same way, on the nodes of a Ray cluster).
+(`run_worker`, which the Ray executor's tasks call too: `bench/suite/executors/ray_executor.py` runs
+the same worker, the same way, on the nodes of a Ray cluster).
 
 `tests/test_jobs.py` runs the executor on a stub worker: results in order, two at a time, a
 dead worker reported with its exit code and the tail of its output.
@@ -33,11 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-WORKER_MODULE = "bench.suite.worker"
+WORKER_MODULE = "bench.suite.executors.worker"
 # How many worker jobs may run at once on one machine, for the workers to record: a training
-# run's energy is refused when other jobs shared its device (`bench.suite.accuracy.run_energy`).
+# run's energy is refused when other jobs shared its device
+# (`bench.suite.executors.accuracy.run_energy`).
 CONCURRENT_JOBS_ENV = "BENCH_CONCURRENT_JOBS"
 
 
@@ -54,8 +55,8 @@ class Job:
         variant: the registry id.
         seed: the training seed.
         out: where the worker writes its record.
-        plan: the run's plan as JSON (`bench.suite.plan.RunPlan.to_json`); the executor hands it
-            to the worker in a file (a Ray task: in the task's spec, written on the node).
+        plan: the run's plan as JSON (`bench.suite.plan.plan.RunPlan.to_json`); the executor
+            hands it to the worker in a file (a Ray task: in the task's spec, written on the node).
     """
 
     variant: str

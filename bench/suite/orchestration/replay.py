@@ -1,7 +1,7 @@
 """pytest-benchmark's timer for samples already measured in interleaved rounds.
 
-Every timed scenario is measured by `bench.suite.stages` before pytest-benchmark sees it: one
-interleaved session over all models. Each model still gets its own pytest-benchmark entry
+Every timed scenario is measured by `bench.suite.orchestration.stages` before pytest-benchmark sees
+it: one interleaved session over all models. Each model still gets its own pytest-benchmark entry
 (`bench/test_suite.py`), so `--benchmark-json`, the terminal table and `pytest-benchmark compare`
 read the samples as any benchmark's. This module hands them over through pytest-benchmark's
 public surface only:
@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 # What `--benchmark-timer` is set to (the JSON's `options.timer` says the clock's `__name__`).
-TIMER = "bench.suite.replay.interleaved_rounds"
+TIMER = "bench.suite.orchestration.replay.interleaved_rounds"
 _DEFAULT_TIMER = "time.perf_counter"  # pytest-benchmark's default (pytest_benchmark.timers)
 
 
@@ -100,7 +100,7 @@ def use_replay_clock(option: Any) -> None:
         return
     raise TimerOptionError(
         f"--benchmark-timer {given} cannot apply: the suite times its samples itself, in "
-        "interleaved rounds (bench.suite.replay); leave the option out."
+        "interleaved rounds (bench.suite.orchestration.replay); leave the option out."
     )
 
 

@@ -1,19 +1,19 @@
 """One model, one fresh process: parameters, FLOPs, accuracy, training, memory -> a JSON record.
 
-The suite starts `python -m bench.suite.worker --plan FILE --variant ID --seed N --out FILE` once
-per model and seed (`FILE`: the run's `RunPlan` as JSON, `bench.suite.plan`; nothing else of the
-run is on the command line) so that memory peaks cannot leak from one model into the next
-(TensorFlow never hands allocator memory back within a process), and so that a crash, an
+The suite starts `python -m bench.suite.executors.worker --plan FILE --variant ID --seed N --out
+FILE` once per model and seed (`FILE`: the run's `RunPlan` as JSON, `bench.suite.plan.plan`; nothing
+else of the run is on the command line) so that memory peaks cannot leak from one model into the
+next (TensorFlow never hands allocator memory back within a process), and so that a crash, an
 out-of-memory or a NaN in one model costs only that model. The record has every key of the
 contract (docs/contract.md, `bench.contract.variant_keys`) except the timing figures, which the
 suite measures in its own process and adds.
 
 `measure` is a few named steps, each filling its part of the record. The architecture-only part
 (parameters to memory) comes from the records cache when it holds it, and is kept there when
-measured (`bench/suite/record_cache.py`; the record's `cached_from` says which). Faults a user can
-cause become one sentence in `record["errors"]`; the worker still writes the record and exits 0.
-Exit 1 means a bug in the harness (the traceback is printed for us). The record names the machine
-that ran the worker (`node`, its host name), whichever executor started it.
+measured (`bench/suite/executors/record_cache.py`; the record's `cached_from` says which). Faults a
+user can cause become one sentence in `record["errors"]`; the worker still writes the record and
+exits 0. Exit 1 means a bug in the harness (the traceback is printed for us). The record names the
+machine that ran the worker (`node`, its host name), whichever executor started it.
 
 One test-only fault is built in, inert unless its environment variable is set (`FAULT_ENV`,
 `_fault_hook`): SIGKILL after a given epoch's checkpoint, once, to test retries and resumption
@@ -40,10 +40,10 @@ from architectures.plugins import import_plugins
 from bench import atomic
 from bench.contract import empty_variant_record
 from bench.measure.environment import Settings, configure
-from bench.suite.jobs import CONCURRENT_JOBS_ENV
-from bench.suite.options import path
-from bench.suite.plan import PlanError, RunPlan, load_data, read_plan
-from bench.suite.plugins import add_references, build_failure, head_mismatch
+from bench.suite.executors.jobs import CONCURRENT_JOBS_ENV
+from bench.suite.plan.options import path
+from bench.suite.plan.plan import PlanError, RunPlan, load_data, read_plan
+from bench.suite.plan.plugins import add_references, build_failure, head_mismatch
 from bench.training.profiles import run_label
 
 __all__ = [
@@ -118,7 +118,7 @@ def _new_record(entry: Any, seed: int) -> dict[str, Any]:
 
 
 def _load_data(plan: RunPlan, entry: Any, record: dict[str, Any]) -> Any:
-    """The dataset for `train`/`load` (`bench.suite.plan.load_data`); None (and an error when
+    """The dataset for `train`/`load` (`bench.suite.plan.plan.load_data`); None (and an error when
     it cannot be read) otherwise."""
     if not plan.accuracy.measures:
         return None
@@ -134,7 +134,7 @@ def _load_data(plan: RunPlan, entry: Any, record: dict[str, Any]) -> Any:
 def _accuracy(plan: RunPlan, job: WorkerJob, entry: Any, data: Any, record: dict[str, Any]) -> None:
     """Fill the accuracy fields (the trained or loaded model stays in the cache or the user's
     file; the suite loads it for the timed scenarios from `model_path`)."""
-    from bench.suite import accuracy
+    from bench.suite.executors import accuracy
     from bench.training.fit import TrainingError
     from bench.training.weights import WeightsError
 
@@ -199,8 +199,8 @@ def _memory(model: Any, entry: Any, plan: RunPlan, record: dict[str, Any]) -> No
 
 
 def _architecture(model: Any, entry: Any, plan: RunPlan) -> dict[str, Any]:
-    """Measure the architecture-only part (`bench.suite.record_cache`): parameters, the saved
-    file's size, FLOPs with the profiler cross-check and the fresh-process memory peaks."""
+    """Measure the architecture-only part (`bench.suite.executors.record_cache`): parameters, the
+    saved file's size, FLOPs with the profiler cross-check and the fresh-process memory peaks."""
     from bench.measure import flops
     from bench.measure.deploy import keras_file_size_bytes
     from bench.measure.params import parameter_counts
@@ -230,7 +230,7 @@ def _cached_or_measured(
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The architecture part and its `cached_from` (`record_cache.figures`); `shape` is the
     input shape and class count the model was built for."""
-    from bench.suite import record_cache
+    from bench.suite.executors import record_cache
 
     def inputs() -> dict[str, Any] | None:
         return record_cache.key_inputs(
@@ -323,7 +323,7 @@ class WorkerJob:
 def parse_job(argv: list[str]) -> WorkerJob:
     """The worker's command line: `--plan FILE --variant ID --seed N --out FILE`; a plan that
     cannot be read or does not check is argparse's refusal (one sentence, exit 2)."""
-    parser = argparse.ArgumentParser(prog="python -m bench.suite.worker")
+    parser = argparse.ArgumentParser(prog="python -m bench.suite.executors.worker")
     parser.add_argument("--plan", required=True, help="the run plan's JSON (RunPlan.to_json)")
     parser.add_argument("--variant", required=True, help="the registry id to measure")
     parser.add_argument("--seed", type=int, default=0, help="this job's training seed")

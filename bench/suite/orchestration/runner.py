@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import atomic
-from bench.suite.jobs import die_with_parent
+from bench.suite.executors.jobs import die_with_parent
 
-SUITE = Path(__file__).resolve().parent.parent / "test_suite.py"
+SUITE = Path(__file__).resolve().parents[2] / "test_suite.py"
 # pytest's own output is replaced by the suite's progress lines: no header, no per-test letters,
 # no traceback for a failure the suite words itself (its one sentence is shown as it happens),
 # no warnings summary (each warning is shown as it happens), no pytest-benchmark table.
@@ -55,8 +55,8 @@ class _PassOn(argparse.Action):
 
 
 def _suite_options(parser: argparse.ArgumentParser) -> None:
-    """Every row of `bench.suite.options.OPTIONS`, as `--help` lists them."""
-    from bench.suite.options import OPTIONS
+    """Every row of `bench.suite.plan.options.OPTIONS`, as `--help` lists them."""
+    from bench.suite.plan.options import OPTIONS
 
     group = parser.add_argument_group(
         "suite options", "passed on to pytest, which also accepts them (`pytest bench --help`)"
@@ -144,7 +144,7 @@ def suite_command(args: argparse.Namespace, passthrough: list[str], json_path: P
         "-p",
         "no:cacheprovider",
         "-p",
-        "bench.suite.early",  # before pytest's capture: see bench.measure.native_logs
+        "bench.suite.presentation.early",  # before pytest's capture: see bench.measure.native_logs
         "-o",
         "console_output_style=classic",
         *(VERBOSE if args.verbose else QUIET),
@@ -159,7 +159,7 @@ def suite_command(args: argparse.Namespace, passthrough: list[str], json_path: P
 
 def _report(json_path: Path, out: Path) -> None:
     """Build the report, its progress on stderr, then print the summary and its path."""
-    from bench.suite.progress import Display
+    from bench.suite.presentation.progress import Display
     from reports import terminal
     from reports.build import STEPS, build
 
@@ -252,7 +252,7 @@ def _run_suite(command: list[str]) -> tuple[int, bool]:
 
 def _kept(passthrough: list[str], since: float) -> str:
     """How many models this run left in the model cache, finished or resumable, in words."""
-    from bench.suite.options import DEFAULT_MODEL_CACHE, path
+    from bench.suite.plan.options import DEFAULT_MODEL_CACHE, path
 
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--model-cache", type=path, default=DEFAULT_MODEL_CACHE)

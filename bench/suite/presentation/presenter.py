@@ -5,10 +5,10 @@
   columns chosen to fit a terminal (`fit_benchmark_table`; `tests/test_progress.py` renders the
   table for the registry's longest model id and checks its width).
 - `--display progress` (what `python -m bench run` asks for): the up-front facts, then one live
-  line per phase (`bench.suite.progress`) on the terminal pytest started on; pytest's per-test
-  letters are silenced (`ProgressPlugin.pytest_report_teststatus`) and every failure, collection
-  error or warning becomes lines of its own: a user-caused fault is its one sentence, a bug in
-  the harness keeps its traceback. `tests/test_cli_tty.py` checks it on a pseudo-terminal.
+  line per phase (`bench.suite.presentation.progress`) on the terminal pytest started on; pytest's
+  per-test letters are silenced (`ProgressPlugin.pytest_report_teststatus`) and every failure,
+  collection error or warning becomes lines of its own: a user-caused fault is its one sentence, a
+  bug in the harness keeps its traceback. `tests/test_cli_tty.py` checks it on a pseudo-terminal.
 
 Nothing here imports TensorFlow.
 """
@@ -24,15 +24,15 @@ from typing import Any, TextIO
 import pytest
 
 from bench.measure import native_logs
-from bench.suite.progress import Display
+from bench.suite.presentation.progress import Display
 
 # pytest-benchmark's defaults (pytest_benchmark.plugin.add_display_options): ten figure columns
 # including "Outliers" and "OPS", each number padded for a baseline ratio, one time unit for all
 # tests: about 230 columns. Ours: the median of all the model's rounds (the report's figure
-# takes the rounds every model of the session shared: bench.suite.assemble), its IQR and the
-# rounds, one time unit per test function (latency in µs or ms, a training step in ms or s) and
-# the name without "test_": about 80 columns for ids of 13 characters. (pytest-benchmark's
-# two-line legend under the table is its own fixed text, 110 columns wide.)
+# takes the rounds every model of the session shared: bench.suite.orchestration.assemble),
+# its IQR and the rounds, one time unit per test function (latency in µs or ms, a training
+# step in ms or s) and the name without "test_": about 80 columns for ids of 13 characters.
+# (pytest-benchmark's two-line legend under the table is its own fixed text, 110 columns wide.)
 PYTEST_BENCHMARK_COLUMNS = [
     "min", "max", "mean", "stddev", "median", "iqr", "outliers", "ops", "rounds", "iterations",
 ]  # fmt: skip

@@ -1,0 +1,1 @@
+"""Where records are made: worker jobs, their executors (local, Ray), the records cache."""

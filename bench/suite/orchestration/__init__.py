@@ -1,0 +1,1 @@
+"""The run itself: the main command, the session's state, the timed stages, the JSON."""

@@ -1,0 +1,1 @@
+"""The plan of a run: its options, the plan every worker reads, model plugins and seeds."""

@@ -1,0 +1,1 @@
+"""What the terminal shows: facts, the time estimate, progress lines, pytest's output."""
