@@ -144,7 +144,7 @@ def _present(config: pytest.Config, suite: Suite) -> None:
     macs = facts.macs_of(suite.entries, previous, suite.shape)
     plan = facts.plan_of(
         suite, info["device"], macs, cached=suite.cached_labels(), busy_cores=facts.busy_cores(),
-        cores=info.get("cpu_count_logical"),
+        cores=info.get("cpu_count_logical"), speed=facts.speed(),
     )  # fmt: skip
     known = estimate.Previous.from_document(previous, plan) if previous else None
     where = str(config.option.estimate_from) if previous else None

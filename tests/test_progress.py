@@ -204,15 +204,19 @@ INFO = {
 
 def test_the_facts_say_what_runs_where_and_how_long():
     items = {"records": {"v01": 60.0, "v10": 60.0}, "latency": {"v01": 1.0, "rounds": 5.0}}
-    est = estimate.Estimate(items, parallel=2, source="from the last run's timings in x.json")
+    est = estimate.Estimate(
+        items, parallel=2, source="from the last run's timings in x.json", start_s=5.0,
+        report_s=20.0,
+    )  # fmt: skip
     lines = facts.facts(_suite(), INFO, est)
     text = "\n".join(lines)
     assert lines[0] == "cnn-bench: 2 models: v01, v10"
     assert "accuracy: reported" in text and "nothing is trained" in text
     assert "CPU (AMD EPYC, 2 logical cores), threads 1,1, float32, XLA off" in text
     assert "TensorFlow 2.21.0, Keras 3.15.1" in text
-    # 60 s of records (120 s of jobs, two at a time) + 6 s of latency + 20 s of report = 86 s.
-    assert "expected: about 86 s (records 60 s, latency 6.0 s, report 20 s)" in text
+    # 5 s of start + 60 s of records (120 s of jobs, two at a time) + 6 s of latency + 20 s of
+    # report = 91 s.
+    assert "expected: about 91 s (start 5.0 s, records 60 s, latency 6.0 s, report 20 s)" in text
     assert text.endswith("from the last run's timings in x.json")
     trained = "\n".join(facts.facts(_suite("train"), INFO, est))
     assert "trained here on cifar10, profile smoke, seed 0" in trained
@@ -222,10 +226,10 @@ def test_the_expected_line_says_how_sure_it_is():
     items = {"records": {"v01": 60.0, "v10": 60.0}, "latency": {"v01": 1.0, "rounds": 5.0}}
     est = estimate.Estimate(
         items, parallel=2, source="rough, from MACs", ranges={"records": (45.0, 81.0)},
-        why="allowing for rates that are off on this machine",
+        why="allowing for rates that are off on this machine", start_s=5.0, report_s=20.0,
     )  # fmt: skip
-    # 45 + 6 + 20 = 71 s to 81 + 6 + 20 = 107 s around the point of 86 s
+    # 5 + 45 + 6 + 20 = 76 s to 5 + 81 + 6 + 20 = 112 s around the point of 91 s
     line = facts.expected_line(est)
     assert line.startswith(
-        "about 86 s, between 71 s and 107 s allowing for rates that are off on this machine ("
+        "about 91 s, between 76 s and 112 s allowing for rates that are off on this machine ("
     )

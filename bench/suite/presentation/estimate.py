@@ -40,36 +40,42 @@ from bench.suite.plan.options import Accuracy
 from bench.training.datasets import DEFAULT_VALIDATION_EXAMPLES, SYNTHETIC_DEFAULT_SIZES
 from bench.training.profiles import Profile
 
-# Per-call rates fitted to the default run of the 12 registry models on the 2-core CPU box (AMD
-# EPYC, threads 1/1, float32; results/benchmark.json of commit 1ba2304): batch-1 latency 0.59 ms
-# (v01, 10 M MACs) to 36 ms (v10, 852 M); 0.018-0.025 ns per MAC per image at batch 256;
-# 0.059-0.081 ns per MAC per image in a training step; workers 4.3-19.8 s.
-LATENCY_BASE_S = 3e-4
-LATENCY_PER_MAC_S = 4.2e-11
-INFERENCE_PER_MAC_S = 2.2e-11  # per image, at a large batch
-TRAIN_PER_MAC_S = 7.0e-11  # per image, one optimizer step with augmentation
+# Per-call rates fitted to a default run of the 12 registry models on a fresh clone on the 2-core
+# CPU box (AMD EPYC VM, threads 1/1, float32, quiet; 2026-12-06, 495 s in all): batch-1 latency
+# 1.2 ms (v01, 10 M MACs) to 41 ms (v10, 852 M); 3.0-3.4e-11 s per MAC per image at batch 256
+# (resnets 4-5e-11); 1.2-1.9e-10 in a training step (v10 3.3e-10: its 36 M parameters' updates);
+# workers 7.3 s (v01) to 36 s (v10); the run's start (pytest, TensorFlow, the facts' model
+# builds) 25 s and the report 30 s. On another machine every figure is scaled by
+# `Plan.speed` (`bench.measure.probe`: the probe's time there over `PROBE_FIT_S`).
+PROBE_FIT_S = 0.0169  # bench.measure.probe on that box: 16.6-17.1 ms in three processes
+LATENCY_BASE_S = 7e-4
+LATENCY_PER_MAC_S = 4.8e-11
+INFERENCE_PER_MAC_S = 3.2e-11  # per image, at a large batch
+TRAIN_PER_MAC_S = 1.6e-10  # per image, one optimizer step with augmentation
 STEP_BASE_S = 2e-3  # a call's fixed cost beside its MACs
 FIRST_CALL_S = 0.3  # tracing and the first call, beside the call itself
-# A training step's first call traces the gradients and builds the optimizer: 1-6 s on the
-# 2-core Xeon box (resnet56 6.2 s, v10 3 s; the 5-run experiment), not a forward pass's 0.3 s.
-FIRST_CALL_BY_RATE = {"latency": FIRST_CALL_S, "inference": FIRST_CALL_S, "train": 2.5}
+# A training step's first call traces the gradients and builds the optimizer: 0.6-12.5 s on the
+# box above (v10 12.5 s, resnet56 10.5 s, most 2-4 s), a throughput call's about 0.5 s more.
+FIRST_CALL_BY_RATE = {"latency": FIRST_CALL_S, "inference": 0.5, "train": 2.5}
 CACHED_RECORD_S = 0.2  # a record read from the records cache in the suite's own process
-WORKER_BASE_S = 4.5  # a worker's start (TensorFlow import), counts and memory peaks
-WORKER_PER_MAC_S = 1.8e-8
+WORKER_BASE_S = 7.0  # a worker's start (TensorFlow import), counts and memory peaks
+WORKER_PER_MAC_S = 3.4e-8
 DATA_LOAD_S = 5.0  # reading and splitting a dataset in a training worker
-REFERENCE_CALL_S = 5e-4  # the latency reference workload (bench.measure.timing)
-LOAD_MODEL_S = 0.25  # building or loading one model in the suite's process (12: 3 s)
-REPORT_S = 20.0  # plots and pages of the report (python -m bench run)
+REFERENCE_CALL_S = 1e-3  # the latency reference workload (bench.measure.timing)
+LOAD_MODEL_S = 0.4  # building or loading one model in the suite's process (12: 5 s)
+START_S = 25.0  # pytest's start, TensorFlow's import, the facts' model builds
+REPORT_S = 30.0  # plots and pages of the report (python -m bench run)
 # The share of a sequential session's rounds after its first look that the estimate expects to
 # run: the models that are still undecided there are few (identical graphs, close pairs), so
 # the later rounds cost a fraction of the first ones (5-run experiment: latency sessions looked
 # at 200 rounds, two or three models of twelve went on to the cap of 400).
 LATE_ROUNDS_SHARE = 0.25
 # How far a phase may land from its point, as factors (low, high), by where the rates came from:
-# per-MAC rates fitted on one machine are off by a quarter to a third on another (the Xeon box
-# against the EPYC fit: training steps 1.28x, latency 0.5x, throughput 1.0x); an earlier run
-# on this device is off by its noise and by the load beside it (busy against quiet runs of the
-# 5-run experiment: 0.9-1.1x on the timed phases).
+# per-MAC rates, even scaled by the probe, miss a machine's own mix of compute, memory and
+# start-up costs (two 2-core boxes differed 2.3x on a batch-256 call but 1.3x on a training
+# step); an earlier run on this device is off by its noise and by the load beside it (busy
+# against quiet runs of the 5-run experiment: 0.9-1.1x on the timed phases). A judgement, held
+# against the fresh-clone runs of issue 22's closing note.
 SPREAD = {"macs": (0.75, 1.35), "previous": (0.85, 1.2)}
 MISSING_MACS = 1e8  # a model whose MACs are unknown is costed like a mid-sized one
 # Training images of each dataset before the validation split (public sizes of the datasets;
@@ -122,6 +128,8 @@ class Plan:
         cached: labels of the jobs whose whole record the records cache holds (no worker).
         busy_cores: cores' worth of CPU the machine's other processes were using just before.
         cores: logical cores of this machine (None: unknown, no contention is assumed).
+        speed: how much slower than the fitted box this machine is (`bench.measure.probe`'s time
+            here over `PROBE_FIT_S`; 1: the same); scales every figure made from MACs.
     """
 
     models: tuple[Model, ...]
@@ -137,6 +145,7 @@ class Plan:
     cached: frozenset[str] = frozenset()
     busy_cores: float = 0.0
     cores: int | None = None
+    speed: float = 1.0
 
     @property
     def contention(self) -> float:
@@ -212,6 +221,8 @@ class Estimate:
         upper_bound: True when training may stop early (the figure is then a most).
         ranges: phase -> (low, high) seconds (`phase_range`; a phase without one: its point).
         why: what the range covers, for the user.
+        start_s: the run's start before the first phase (pytest, TensorFlow, the facts).
+        report_s: the report after the last phase.
     """
 
     items: dict[str, dict[str, float]]
@@ -220,6 +231,8 @@ class Estimate:
     upper_bound: bool = False
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     why: str = ""
+    start_s: float = START_S
+    report_s: float = REPORT_S
 
     def phase_s(self, phase: str) -> float:
         """Expected seconds of one phase."""
@@ -228,8 +241,8 @@ class Estimate:
 
     @property
     def total_s(self) -> float:
-        """Expected seconds of the whole run, the report included."""
-        return sum(self.phase_s(p) for p in self.items) + REPORT_S
+        """Expected seconds of the whole run, its start and the report included."""
+        return sum(self.phase_s(p) for p in self.items) + self.start_s + self.report_s
 
     def phase_range(self, phase: str) -> tuple[float, float]:
         """(low, high) seconds of one phase."""
@@ -238,9 +251,10 @@ class Estimate:
 
     @property
     def total_range(self) -> tuple[float, float]:
-        """(low, high) seconds of the whole run, the report included."""
+        """(low, high) seconds of the whole run, its start and the report included."""
         spans = [self.phase_range(p) for p in self.items]
-        return sum(s[0] for s in spans) + REPORT_S, sum(s[1] for s in spans) + REPORT_S
+        fixed = self.start_s + self.report_s
+        return sum(s[0] for s in spans) + fixed, sum(s[1] for s in spans) + fixed
 
 
 def _macs(model: Model) -> float:
@@ -317,8 +331,9 @@ def _training_s(model: Model, plan: Plan) -> float:
     images_trained = steps * model.batch_size
     images_inferred = epochs * validation + test
     macs = _macs(model)
-    return DATA_LOAD_S + macs * (
-        images_trained * TRAIN_PER_MAC_S + images_inferred * INFERENCE_PER_MAC_S
+    return plan.speed * (
+        DATA_LOAD_S
+        + macs * (images_trained * TRAIN_PER_MAC_S + images_inferred * INFERENCE_PER_MAC_S)
     )
 
 
@@ -328,11 +343,11 @@ def _worker_s(label: str, model: Model, plan: Plan, previous: Previous) -> tuple
         return CACHED_RECORD_S, True
     if model.id in previous.worker_s:
         return previous.worker_s[model.id] * plan.contention, True
-    seconds = WORKER_BASE_S + _macs(model) * WORKER_PER_MAC_S
+    seconds = (WORKER_BASE_S + _macs(model) * WORKER_PER_MAC_S) * plan.speed
     if Accuracy(plan.accuracy).trains:
         seconds += _training_s(model, plan)
     elif Accuracy(plan.accuracy).measures:
-        seconds += DATA_LOAD_S + _macs(model) * TEST_IMAGES * INFERENCE_PER_MAC_S
+        seconds += (DATA_LOAD_S + _macs(model) * TEST_IMAGES * INFERENCE_PER_MAC_S) * plan.speed
     return seconds * plan.contention, False
 
 
@@ -340,7 +355,7 @@ def _call_from_macs(scenario: Scenario, model: Model, plan: Plan) -> float:
     """One call of `scenario` from the model's MACs, at the scenario's rate and batch."""
     base, per_mac = RATES[scenario.rate]
     batch = scenario.batch_of(plan.options, model.batch_size) or 1
-    return base + _macs(model) * batch * per_mac
+    return (base + _macs(model) * batch * per_mac) * plan.speed
 
 
 def _timed_phase(
@@ -356,8 +371,9 @@ def _timed_phase(
             reused += 1
         else:
             per_call[model.id] = _call_from_macs(scenario, model, plan)
-            first[model.id] = FIRST_CALL_BY_RATE[scenario.rate] + per_call[model.id]
-    reference = (previous.reference_s or REFERENCE_CALL_S) if scenario.reference else 0.0
+            first[model.id] = FIRST_CALL_BY_RATE[scenario.rate] * plan.speed + per_call[model.id]
+    reference = previous.reference_s or REFERENCE_CALL_S * plan.speed
+    reference = reference if scenario.reference else 0.0
     items, low, high = session_span(
         per_call,
         first,
@@ -371,10 +387,13 @@ def _timed_phase(
     return items, reused, (low, high)
 
 
-def _source(reused: int, total: int, path: str | None) -> str:
+def _source(reused: int, total: int, path: str | None, speed: float = 1.0) -> str:
     if path is None or reused == 0:
         why = "no earlier run to learn from" if path is None else f"{path} is not comparable"
-        return f"rough, from MACs at rates measured on a 2-core CPU ({why})"
+        return (
+            f"from MACs at rates measured on a 2-core CPU, scaled by this machine's speed "
+            f"(its probe took {speed:.2g}x the time it took there) ({why})"
+        )
     if reused == total:
         return f"from the last run's timings in {path}"
     return f"from the last run's timings in {path} where it has them, else from MACs"
@@ -396,7 +415,7 @@ def estimate(plan: Plan, previous: Previous | None = None, path: str | None = No
         records[label], known = _worker_s(label, by_id[vid], plan, previous)
         reused, total = reused + known, total + 1
     items: dict[str, dict[str, float]] = {"records": records}
-    items["load"] = {m.id: LOAD_MODEL_S for m in plan.models}
+    items["load"] = {m.id: LOAD_MODEL_S * plan.speed for m in plan.models}
     spans = {}
     for scenario in metrics.SCENARIOS:  # keyed by phase label: the progress lines' names
         items[scenario.label], known, spans[scenario.label] = _timed_phase(scenario, plan, previous)
@@ -418,4 +437,7 @@ def estimate(plan: Plan, previous: Previous | None = None, path: str | None = No
         why += ", sessions that decide early or late"
     if upper:
         why += ", training that stops early"
-    return Estimate(items, parallel, _source(reused, total, path), upper, ranges, why)
+    return Estimate(
+        items, parallel, _source(reused, total, path, plan.speed), upper, ranges, why,
+        START_S * plan.speed, REPORT_S * plan.speed,
+    )  # fmt: skip

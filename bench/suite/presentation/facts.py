@@ -33,6 +33,17 @@ def busy_cores(seconds: float = 0.5) -> float:
     return psutil.cpu_percent(interval=seconds) / 100.0 * (psutil.cpu_count() or 1)
 
 
+def speed() -> float:
+    """How much slower this machine is than the one the estimate's rates were fitted on
+    (`bench.measure.probe`, a quarter of a second); 1.0 when the probe cannot run."""
+    try:
+        from bench.measure.probe import probe_s  # TensorFlow: only when the estimate needs it
+
+        return probe_s() / estimate.PROBE_FIT_S
+    except Exception:  # an estimate is not worth failing a run for: the fitted rates stand
+        return 1.0
+
+
 def read_previous(path: Path | None) -> dict[str, Any] | None:
     """An earlier run's suite JSON, or None when there is none or it cannot be read (an
     estimate is not worth failing a run for; the facts then say it comes from MACs)."""
@@ -85,9 +96,10 @@ def plan_of(
     cached: frozenset[str] = frozenset(),
     busy_cores: float = 0.0,
     cores: int | None = None,
+    speed: float = 1.0,
 ) -> estimate.Plan:
     """What `suite` (a `bench.suite.orchestration.session.Suite`) will run on `device`;
-    `cached`, `busy_cores` and `cores` as `estimate.Plan` has them."""
+    `cached`, `busy_cores`, `cores` and `speed` as `estimate.Plan` has them."""
     opt = suite.options
     models = tuple(
         estimate.Model(
@@ -114,6 +126,7 @@ def plan_of(
         cached=cached,
         busy_cores=busy_cores,
         cores=cores,
+        speed=speed,
     )
 
 
@@ -141,8 +154,9 @@ def _device(info: Mapping[str, Any]) -> str:
 def expected_line(est: estimate.Estimate) -> str:
     """ "about 4.6 min, between 3.8 and 6.1 min allowing for ... (records 49 s, ...); from ..."."""
     phases = [p for p in phase_names() if p in est.items]
-    parts = [f"{p} {units.seconds(est.phase_s(p), digits=2)}" for p in phases]
-    parts.append(f"report {units.seconds(estimate.REPORT_S, digits=2)}")
+    parts = [f"start {units.seconds(est.start_s, digits=2)}"]
+    parts += [f"{p} {units.seconds(est.phase_s(p), digits=2)}" for p in phases]
+    parts.append(f"report {units.seconds(est.report_s, digits=2)}")
     most = "at most about" if est.upper_bound else "about"
     low, high = est.total_range
     sure = ""
