@@ -69,7 +69,7 @@ EARLIER = {
     ],
 )
 def test_rounds_are_sized_as_the_suite_sizes_them(per_call, fill_s, budget_s, rounds):
-    items = estimate.session_items(
+    items, _, _ = estimate.session_span(
         per_call,
         dict.fromkeys(per_call, 0.0),
         budget_s=budget_s,
@@ -199,10 +199,18 @@ def test_a_slower_machine_scales_every_figure_from_macs_but_not_an_earlier_runs(
     assert estimate.estimate(plan(speed=2.0), known).items["records"] == {"v01": 4.0, "v10": 20.0}
 
 
-def test_the_probe_times_its_stack_and_the_speed_is_its_ratio_to_the_fitted_box():
+def test_the_probe_times_its_stack_and_the_speed_is_its_ratio_to_the_fitted_box(monkeypatch):
     from bench.measure import probe
     from bench.suite.presentation import facts
 
     seconds = probe.probe_s(calls=3)
     assert 0 < seconds < 5  # 17 ms on the fitted box, one op thread
-    assert facts.speed() > 0
+    # a probe twice as slow as on the fitted box: speed 2; a probe that fails: the rates stand
+    monkeypatch.setattr(probe, "probe_s", lambda: 2 * estimate.PROBE_FIT_S)
+    assert facts.speed() == pytest.approx(2.0)
+
+    def broken() -> float:
+        raise RuntimeError("no TensorFlow device")
+
+    monkeypatch.setattr(probe, "probe_s", broken)
+    assert facts.speed() == 1.0

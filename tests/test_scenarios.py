@@ -116,3 +116,8 @@ def test_point_figures_use_only_the_rounds_every_model_of_the_session_shared():
     # outside any session (an old file): every sample counts
     del benches[0]["extra_info"]["session"]
     assert assemble.variants_section(entries, {}, benches)["v01"]["latency_median_s"] == 2.0
+    # a session that is not a mapping, or an id that is not a string: every sample counts
+    benches[0]["extra_info"]["session"] = "latency-1"
+    assert assemble.variants_section(entries, {}, benches)["v01"]["latency_median_s"] == 2.0
+    benches[0]["extra_info"]["session"] = {"id": ["latency-1"], "rounds": 2}
+    assert assemble.variants_section(entries, {}, benches)["v01"]["latency_median_s"] == 2.0

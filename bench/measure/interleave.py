@@ -61,6 +61,12 @@ class Session:
     taken: dict[str, int] = field(default_factory=dict)
     stops: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def shared_rounds(self) -> int:
+        """The rounds every kept name took part in (the first ones): a point figure of one name
+        is taken from these only, so that all are taken from the same rounds."""
+        return min((self.taken.get(n, self.rounds) for n in self.samples), default=self.rounds)
+
 
 def per_call_s(timed: Timed, calls: int = 3) -> float:
     """Seconds of one call, to size the rounds: the last warm-up call's when it was timed and

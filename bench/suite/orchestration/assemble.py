@@ -47,7 +47,7 @@ def shared_rounds(benchmarks: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """
     shared: dict[str, int] = {}
     for bench in benchmarks:
-        session = (bench.get("extra_info") or {}).get("session") or {}
+        session = _session(bench)
         sid, rounds = session.get("id"), session.get("rounds")
         if isinstance(sid, str) and isinstance(rounds, int) and not isinstance(rounds, bool):
             shared[sid] = min(shared.get(sid, rounds), rounds)
@@ -58,11 +58,18 @@ def figure_samples(bench: Mapping[str, Any], shared: Mapping[str, int]) -> list[
     """The samples a point figure is taken from: those of the session's shared rounds
     (`shared_rounds`); all of them for a benchmark outside any session."""
     samples = list((bench.get("stats") or {}).get("data") or [])
-    session = (bench.get("extra_info") or {}).get("session") or {}
-    rounds, calls = shared.get(session.get("id")), session.get("calls_per_round", 1)
+    session = _session(bench)
+    sid, calls = session.get("id"), session.get("calls_per_round", 1)
+    rounds = shared.get(sid) if isinstance(sid, str) else None
     if rounds is None or not isinstance(calls, int) or calls < 1:
         return samples
     return samples[: rounds * calls]
+
+
+def _session(bench: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A benchmark's `extra_info.session`, or {} where there is none or it is not a mapping."""
+    session = (bench.get("extra_info") or {}).get("session")
+    return session if isinstance(session, Mapping) else {}
 
 
 def _timed_figures(record: dict[str, Any], bench: Mapping[str, Any], samples: list[float]) -> None:

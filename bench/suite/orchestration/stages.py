@@ -209,10 +209,8 @@ def _entry(suite: Any, row: metrics.Scenario, timing: Timing, point: str) -> Ent
         "stopped": session.stops.get(point, ""),
     }
     if row.batch != 1:  # a batched call: its rate over the rounds every model shared (assemble)
-        shared = min(session.taken.get(p, session.rounds) for p in session.samples)
-        info["images_per_s"] = timed.batch_size / statistics.median(
-            samples[: shared * session.calls[point]]
-        )
+        shared = samples[: session.shared_rounds * session.calls[point]]
+        info["images_per_s"] = timed.batch_size / statistics.median(shared)
     if session.reference is not None:  # the round's reference sample beside each of its samples
         k = session.calls[point]
         info["reference_samples_s"] = [r for r in session.reference[:taken] for _ in range(k)]

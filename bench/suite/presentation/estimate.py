@@ -75,7 +75,7 @@ LATE_ROUNDS_SHARE = 0.25
 # start-up costs (two 2-core boxes differed 2.3x on a batch-256 call but 1.3x on a training
 # step); an earlier run on this device is off by its noise and by the load beside it (busy
 # against quiet runs of the 5-run experiment: 0.9-1.1x on the timed phases). A judgement, held
-# against the fresh-clone runs of issue 22's closing note.
+# against fresh-clone runs (docs/measurement.md, "The expected duration").
 SPREAD = {"macs": (0.75, 1.35), "previous": (0.85, 1.2)}
 MISSING_MACS = 1e8  # a model whose MACs are unknown is costed like a mid-sized one
 # Training images of each dataset before the validation split (public sizes of the datasets;
@@ -261,25 +261,6 @@ def _macs(model: Model) -> float:
     return float(model.macs) if model.macs else MISSING_MACS
 
 
-def session_items(
-    per_call: Mapping[str, float],
-    first_call: Mapping[str, float],
-    *,
-    budget_s: float,
-    rounds: tuple[int, int],
-    fill_s: float,
-    warm_up_calls: int,
-    reference_s: float = 0.0,
-    sequential: metrics.Sequential | None = None,
-) -> dict[str, float]:
-    """Seconds per model (first call and warm-up) and for "rounds" of one timed session, sized
-    as `bench.suite.orchestration.scenarios._run` sizes it (`session_span`)."""
-    return session_span(
-        per_call, first_call, budget_s=budget_s, rounds=rounds, fill_s=fill_s,
-        warm_up_calls=warm_up_calls, reference_s=reference_s, sequential=sequential,
-    )[0]  # fmt: skip
-
-
 def session_span(
     per_call: Mapping[str, float],
     first_call: Mapping[str, float],
@@ -291,7 +272,9 @@ def session_span(
     reference_s: float = 0.0,
     sequential: metrics.Sequential | None = None,
 ) -> tuple[dict[str, float], float, float]:
-    """`session_items`, and the (low, high) seconds of its rounds.
+    """Seconds per model (first call and warm-up) and for "rounds" of one timed session, sized
+    as `bench.suite.orchestration.scenarios._run` sizes it, and the (low, high) seconds of its
+    rounds.
 
     Without `sequential` the rounds are the budget's count (low = high). With it, the rule is
     sized as `bench.suite.orchestration.scenarios.Until.rule` sizes it: the first look where
@@ -424,13 +407,13 @@ def estimate(plan: Plan, previous: Previous | None = None, path: str | None = No
         Accuracy(plan.accuracy).trains and plan.profile is not None and plan.profile.steps is None
     )
     low_f, high_f = SPREAD["previous" if reused == total else "macs"]
+    points = Estimate(items, parallel, "")
     ranges = {}
-    for phase, phase_items in items.items():
-        point = sum(phase_items.values()) / (parallel if phase == "records" else 1)
-        low, high = point, point
-        if phase in spans:  # a sequential session's rounds: from its first look to its end
-            rounds = phase_items["rounds"]
-            low, high = point - rounds + spans[phase][0], point - rounds + spans[phase][1]
+    for phase in items:
+        low = high = points.phase_s(phase)
+        if phase in spans:  # a session's rounds: from its first look to its end
+            rounds = items[phase]["rounds"]
+            low, high = low - rounds + spans[phase][0], high - rounds + spans[phase][1]
         ranges[phase] = (low * low_f, high * high_f)
     why = "allowing for rates that are off on this machine"
     if any(s.sequential for s in metrics.SCENARIOS):
