@@ -443,13 +443,7 @@ def _tail(a: Rounds, b: Rounds, metric: Metric, alpha: float) -> Decision:
     _check_finite(np.concatenate(xa + xb), "the timing samples")
     point = math.log(np.quantile(np.concatenate(xa), q) / np.quantile(np.concatenate(xb), q))
     seed = int.from_bytes(hashlib.sha256(a.fingerprint() + b.fingerprint()).digest()[:8], "big")
-    rng = np.random.default_rng(seed)
-    boots = np.empty(BOOTSTRAP_RESAMPLES)
-    for i in range(BOOTSTRAP_RESAMPLES):
-        pick = rng.integers(0, len(keys), len(keys))
-        qa = np.quantile(np.concatenate([xa[j] for j in pick]), q)
-        qb = np.quantile(np.concatenate([xb[j] for j in pick]), q)
-        boots[i] = math.log(qa / qb)
+    boots = _tail_bootstrap(xa, xb, q, np.random.default_rng(seed))
     low, high = (float(v) for v in np.quantile(boots, [alpha / 2, 1 - alpha / 2]))
     p = float(min(1.0, 2 * min(np.mean(boots <= 0), np.mean(boots >= 0))))
     outcome = _outcome(low, high, _log_margin(metric), metric)
@@ -467,6 +461,32 @@ def _tail(a: Rounds, b: Rounds, metric: Metric, alpha: float) -> Decision:
         1 - alpha,
         "more rounds" if outcome is Outcome.UNDETERMINED else "",
     )
+
+
+def _tail_bootstrap(
+    xa: list[np.ndarray], xb: list[np.ndarray], q: float, rng: np.random.Generator
+) -> np.ndarray:
+    """`BOOTSTRAP_RESAMPLES` log ratios of the `q` quantiles, each over the same resampled rounds
+    of both models (the pairing kept). Rounds of one size each side (a session's every round has
+    the same number of calls) are resampled as rows of a matrix, many resamples per numpy call
+    (the report makes about fifty of these; a loop of 2,000 resamples each took 25 s of its 33);
+    rounds of mixed sizes one resample at a time, with the same draws."""
+    picks = rng.integers(0, len(xa), (BOOTSTRAP_RESAMPLES, len(xa)))
+    if len({v.size for v in xa}) == 1 and len({v.size for v in xb}) == 1:
+        ma, mb = np.stack(xa), np.stack(xb)
+        step = max(1, 2_000_000 // max(ma.size, mb.size))  # about 16 MB per side at a time
+        boots = np.empty(BOOTSTRAP_RESAMPLES)
+        for start in range(0, BOOTSTRAP_RESAMPLES, step):
+            pick = picks[start : start + step]
+            qa = np.quantile(ma[pick].reshape(len(pick), -1), q, axis=1)
+            qb = np.quantile(mb[pick].reshape(len(pick), -1), q, axis=1)
+            boots[start : start + step] = np.log(qa / qb)
+        return boots
+    return np.array([
+        math.log(np.quantile(np.concatenate([xa[j] for j in pick]), q)
+                 / np.quantile(np.concatenate([xb[j] for j in pick]), q))
+        for pick in picks
+    ])  # fmt: skip
 
 
 # ------------------------------------------------------------------------- accuracy
