@@ -35,7 +35,11 @@ def test_a_plan_of_no_options_has_the_tables_defaults():
     plan = RunPlan.from_options({})
     assert plan.accuracy is Accuracy.REPORTED and plan.accuracy == "reported"
     assert (plan.seeds, plan.plugin, plan.model_cache) == ((0,), (), Path("results/models"))
-    assert (plan.throughput_batch, plan.latency_budget, plan.image_size) == (256, 3.0, None)
+    assert (plan.latency_budget, plan.image_size) == (3.0, None)
+    # the throughput batch is the device's: 32 on the CPU (this machine has no GPU), 256 on one
+    assert RunPlan.from_options({"device": "cpu"}).throughput_batch == 32
+    assert RunPlan.from_options({"device": "gpu"}).throughput_batch == 256
+    assert RunPlan.from_options({"device": "gpu", "throughput_batch": "64"}).throughput_batch == 64
     assert plan.training is None and plan.data_name == "cifar10"
 
 

@@ -24,6 +24,12 @@ Device = Literal["auto", "cpu", "gpu"]
 Precision = Literal["float32", "mixed_float16", "mixed_bfloat16"]
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 DEVICES = ("auto", "cpu", "gpu")
+# Images per throughput call when --throughput-batch is not given. On a GPU a large batch fills
+# the card. On the CPU with one op thread a batch of 256 is no faster per image than 32 (on the
+# 2-core EPYC VM, 2026-12-07, time per image at 32 was 0.87-1.07 of that at 256 for eight of
+# the models; docs/measurement.md), and 32 is what Keras' `predict` uses by default; it costs an
+# eighth of the time per call, so a session of the same length gets several times the rounds.
+THROUGHPUT_BATCH = {"gpu": 256, "cpu": 32}
 
 
 class EnvironmentError_(RuntimeError):
@@ -160,6 +166,16 @@ def configure(settings: Settings) -> Settings:
     keras.mixed_precision.set_global_policy(settings.precision)
     _applied = settings
     return settings
+
+
+def default_throughput_batch(device: str) -> int:
+    """The throughput batch for `--device` (`THROUGHPUT_BATCH`): "auto" takes the GPU's when
+    TensorFlow sees one (a physical device: no runtime is started here)."""
+    if device == "auto":
+        import tensorflow as tf
+
+        device = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    return THROUGHPUT_BATCH[device]
 
 
 def device_name() -> str:

@@ -206,8 +206,8 @@ OPTIONS: tuple[Option, ...] = (
            type=positive_int, metavar="MIB"),
     Option("--seeds", "training seeds: a count (3 = seeds 0, 1, 2) or a list (0,4,7); each "
            "is one training run", default="1", type=seed_list, metavar="N|S1,S2,..."),
-    Option("--throughput-batch", "images per call for throughput", default=256,
-           type=positive_int),
+    Option("--throughput-batch", "images per call for throughput (default 256 on a GPU, 32 "
+           "on the CPU)", type=positive_int),
     Option("--latency-budget", "seconds of batch-1 samples per model", default=3.0,
            type=positive_float),
     Option("--deployments", "comma-separated: keras (default), xla, bf16, litert_fp32, "

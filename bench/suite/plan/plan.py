@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.measure.environment import default_throughput_batch
 from bench.suite.plan.options import OPTIONS, Accuracy, path, thread_counts
 from bench.training.profiles import PROFILES, Profile
 
@@ -161,6 +162,8 @@ class RunPlan:
             if option.action == "store_true":
                 default = False
             typed[option.dest] = _typed(option, values.get(option.dest, default))
+        if typed["throughput_batch"] is None:  # the device's (environment.THROUGHPUT_BATCH)
+            typed["throughput_batch"] = default_throughput_batch(typed["device"])
         plan = cls(**typed)
         plan._check()
         return plan
