@@ -43,15 +43,25 @@ def shared_rounds(benchmarks: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     the 2-core box), so a figure from all of one model's rounds and a figure from only the first
     rounds of another would differ by the rounds, not by the models. The point figures (median,
     tails, images/s) therefore use only the rounds every model shared; the later rounds serve
-    the paired comparisons, which pair round by round.
+    the paired comparisons, which pair round by round. Not for a scenario whose row says
+    otherwise (`Scenario.shared_round_figures`: long primed calls, throughput), whose sessions
+    are left out here, so that each model's figures take all its rounds; an unknown scenario
+    keeps the rule.
     """
     shared: dict[str, int] = {}
     for bench in benchmarks:
+        if not _shared_round_figures((bench.get("extra_info") or {}).get("scenario")):
+            continue
         session = _session(bench)
         sid, rounds = session.get("id"), session.get("rounds")
         if isinstance(sid, str) and isinstance(rounds, int) and not isinstance(rounds, bool):
             shared[sid] = min(shared.get(sid, rounds), rounds)
     return shared
+
+
+def _shared_round_figures(name: object) -> bool:
+    row = next((r for r in metrics.SCENARIOS if r.name == name), None)
+    return row is None or row.shared_round_figures
 
 
 def figure_samples(bench: Mapping[str, Any], shared: Mapping[str, int]) -> list[float]:

@@ -233,11 +233,8 @@ def inference_scenario(
         timed = {v: latency.inference(m, batch_size=batch, xla=xla) for v, m in models.items()}
         timed.update(extra or {})
         notes, dropped = {}, {}
-    if row.cpu_clock:  # on the CPU with one op thread: process CPU time (`timing.call_clock`)
-        clock, clock_name = latency.call_clock()
-        for key, point in timed.items():
-            point.clock = clock
-            notes.setdefault(key, {})["clock"] = clock_name
+    if row.cpu_clock:
+        _use_call_clock(timed, notes)
     until = None
     if row.sequential is not None:
         groups = same_architecture(models, timed)
@@ -253,6 +250,15 @@ def inference_scenario(
     timing.dropped.update(dropped)
     timing.notes.update(notes)
     return timing
+
+
+def _use_call_clock(timed: Mapping[str, latency.Timed], notes: dict[str, dict[str, Any]]) -> None:
+    """Time every point on `timing.call_clock`'s clock (on the CPU with one op thread: process
+    CPU time) and name it in the point's note "clock"."""
+    clock, clock_name = latency.call_clock()
+    for key, point in timed.items():
+        point.clock = clock
+        notes.setdefault(key, {})["clock"] = clock_name
 
 
 def _fitting(build: Callable[[int], latency.Timed], batch: int) -> tuple[latency.Timed, int]:
@@ -321,7 +327,8 @@ def train_step_scenario(
     progress: Progress = UNSEEN,
 ) -> Timing:
     """One optimizer step at each recipe's batch size, its augmentation included, `budget_s`
-    seconds of samples per model, sized by `row` (its `call` is "train_step")."""
+    seconds of samples per model, sized by `row` (its `call` is "train_step"). With
+    `row.cpu_clock`, the steps after the first are timed as `inference_scenario` says."""
     import tensorflow as tf
 
     timed, dropped = {}, {}
@@ -341,9 +348,13 @@ def train_step_scenario(
             progress.done(vid)
             continue
         timed[vid] = step
+    notes: dict[str, dict[str, Any]] = {}
+    if row.cpu_clock:  # the first step stays on the wall clock (`Timed.warm_up`)
+        _use_call_clock(timed, notes)
     # warm-up: the first call (run above) and the rest of the row's (the second builds slots)
     timing = _run(row, timed, budget_s=budget_s * max(len(timed), 1), progress=progress)
     timing.dropped.update(dropped)
+    timing.notes.update(notes)
     return timing
 
 

@@ -208,8 +208,9 @@ def _entry(suite: Any, row: metrics.Scenario, timing: Timing, point: str) -> Ent
         "calls_per_round": session.calls[point],
         "stopped": session.stops.get(point, ""),
     }
-    if row.batch != 1:  # a batched call: its rate over the rounds every model shared (assemble)
-        shared = samples[: session.shared_rounds * session.calls[point]]
+    if row.batch != 1:  # a batched call: its rate over the rounds its figures use (assemble)
+        rounds = session.shared_rounds if row.shared_round_figures else taken
+        shared = samples[: rounds * session.calls[point]]
         info["images_per_s"] = timed.batch_size / statistics.median(shared)
     if session.reference is not None:  # the round's reference sample beside each of its samples
         k = session.calls[point]
