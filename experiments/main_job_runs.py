@@ -11,8 +11,9 @@ process beside them (`experiments.gate_experiment.busy_machine`), the even runs 
 it prints the wall time, the rounds each model took in each timed scenario (the suite JSON's
 `extra_info.session.rounds`), and, for every identical-graph pair whose models both ran, the
 RATIO OF THE TWO MEDIANS per image (the figures the table prints: median latency, images/s =
-batch / median call), flagged when outside [0.97, 1.03]. Then per condition: the median wall
-time and the count of pairs within the band. Compare ratios, not absolute times, on a shared box.
+batch / median call, each from the rounds every model of its session shared), flagged when
+outside [0.97, 1.03]. Then per condition: the median wall time and the count of pairs within the
+band. Compare ratios, not absolute times, on a shared box.
 
 Run (needs a quiet machine: each run is minutes; extra arguments after `--` go to the main job):
     python -m experiments.main_job_runs --runs 5
@@ -50,6 +51,26 @@ A 2-run smoke run, `--runs 2 --variants v01,v02`, on the same box with other job
   run 2 (quiet): 45 s wall; rounds latency 400, throughput 9, train step 9;
     ratios latency 0.994, throughput 0.987
   Before the throughput clock (docs/measurement.md §1), a run like run 2 read throughput 1.308.
+Results, 2 runs over all 12 models (`--runs 2`), 2-vCPU AMD EPYC VM, 2026-12-07, throughput at
+the CPU's new default batch of 32 (was 256) and calls under 0.2 s repeated within a round, the
+training step on CPU time; the records cache emptied by the change of batch (memory is measured
+at the throughput batch), so run 1 measured every record:
+  run 1 (busy, fresh cache): 446 s wall; records 2:01, load 0:05, latency 0:29, latency b8 0:35,
+    throughput 1:10, train step 2:35, report 0:09
+  run 2 (quiet): 332 s; records 0:00, load 0:05, latency 0:28, latency b8 0:35, throughput 1:11,
+    train step 2:40, report 0:08
+  Rounds: latency 200-358, throughput 15-16 (v03, v10 and resnet20 decided at the first look,
+  5), train step 3. Same box, before: throughput 3 rounds for every model at batch 256.
+  Ratios, as re-read after throughput figures took each model's own rounds (they had taken the
+  5 rounds every model shared; `Scenario.shared_round_figures`), all 20 within [0.97, 1.03]:
+    run 1 latency v01/v02 1.014, v04/v05 0.993, v04/v08 1.000, v05/v08 1.008, v07/v09 1.015;
+          throughput 0.972, 1.011, 1.008, 0.997, 1.018
+    run 2 latency 0.981, 0.993, 1.014, 1.021, 0.999; throughput 0.992, 0.981, 1.002, 1.021, 0.991
+  From the 5 shared rounds, as the runs themselves printed them, throughput read v04/v05 1.054,
+  v04/v08 1.045, v07/v09 1.042 (run 1) and v04/v08 1.037, v05/v08 1.031 (run 2).
+  Targets missed: quiet 332 s against 180 s, busy 446 s against 300 s (this box is about 1.5x
+  slower than the Xeon VM); the training step is half of it (2:35-2:40: 3 rounds and 2 warm-up
+  steps of every model at its recipe batch, v10 9 s a step).
 """
 
 from __future__ import annotations
@@ -65,6 +86,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from bench.suite.orchestration import assemble
 from experiments.gate_experiment import busy_machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,17 +139,19 @@ def _entries(doc: Any, source: str) -> list[dict[str, Any]]:
     if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
         raise ValueError(f"{source} is not a suite JSON: it has no 'benchmarks' list.")
     rows = []
+    shared = assemble.shared_rounds(doc["benchmarks"])
     for bench in doc["benchmarks"]:
         info = bench.get("extra_info") or {}
         if info.get("scenario") not in SCENARIOS or info.get("deployment", "keras") != "keras":
             continue
-        try:
-            median = float(bench["stats"]["median"]) / int(info["batch_size"])
+        try:  # the figure the table prints: from the rounds every model of the session shared
+            samples = assemble.figure_samples(bench, shared)
+            median = float(statistics.median(samples)) / int(info["batch_size"])
             rounds = int(info["session"]["rounds"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, statistics.StatisticsError) as exc:
             name = bench.get("name", "?")
             raise ValueError(
-                f"{source}: entry {name} lacks {exc} (median, batch or rounds)."
+                f"{source}: entry {name} lacks {exc} (samples, batch or rounds)."
             ) from None
         rows.append({"scenario": info["scenario"], "variant": info["variant"],
                      "rounds": rounds, "per_image_s": median})  # fmt: skip

@@ -139,7 +139,7 @@ def test_a_sequential_session_spans_its_first_look_to_its_cap_or_budget():
     # By hand: one call per round (fill 0), 0.11 s a round; the budget's count is 10 / 0.11 =
     # 90 rounds, held to the row's most, 50; the cap is max(50, 50). The first look comes at 5
     # rounds (0.55 s), the end at the cap (5.5 s, under the 10 s budget); the point is the
-    # first look plus a quarter of the rest: 0.55 + 0.25 * 4.95.
+    # first look plus four fifths of the rest: 0.55 + 0.8 * 4.95.
     rule = metrics.Sequential("time_per_image_s", first=5, cap=50)
     per_call = {"a": 0.01, "b": 0.1}
     items, low, high = estimate.session_span(
@@ -147,7 +147,7 @@ def test_a_sequential_session_spans_its_first_look_to_its_cap_or_budget():
         warm_up_calls=2, sequential=rule,
     )  # fmt: skip
     assert (low, high) == pytest.approx((0.55, 5.5))
-    assert items["rounds"] == pytest.approx(1.7875)
+    assert items["rounds"] == pytest.approx(4.51)
     # a time budget shorter than the cap ends it sooner: 1 s budget + one round in progress
     _, low, high = estimate.session_span(
         per_call, dict.fromkeys(per_call, 0.0), budget_s=1.0, rounds=(3, 50), fill_s=0.0,

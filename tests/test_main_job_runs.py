@@ -10,10 +10,10 @@ from experiments import main_job_runs as runs
 
 
 def _entry(scenario: str, variant: str, median: float, *, batch: int = 1, rounds: int = 9,
-           deployment: str = "keras") -> dict:  # fmt: skip
+           deployment: str = "keras", data: list | None = None) -> dict:  # fmt: skip
     return {
         "name": f"test_{scenario}[{variant}]",
-        "stats": {"median": median},
+        "stats": {"median": median, "data": data or [median] * rounds},
         "extra_info": {"scenario": scenario, "variant": variant, "batch_size": batch,
                        "deployment": deployment, "session": {"rounds": rounds}},
     }  # fmt: skip
@@ -45,6 +45,21 @@ def test_ratios_are_of_medians_per_image_and_rounds_per_scenario() -> None:
         "throughput": {"v01": 5, "v02": 6, "v04": 3, "v05": 3},
         "train_step": {"v01": 4},
     }
+
+
+def test_ratios_take_the_rounds_every_model_of_the_session_shared() -> None:
+    # Latency: v04 stayed 4 rounds, v05 left after 2: the figures are the medians of the first
+    # 2 rounds (0.50 and 0.52 s), as the table prints them, not v04's median of all 4 (0.60 s).
+    # Throughput figures take each model's own rounds (Scenario.shared_round_figures).
+    a = _entry("latency", "v04", 0.0, rounds=4, data=[0.50, 0.54, 0.70, 0.66])
+    b = _entry("latency", "v05", 0.0, rounds=2, data=[0.51, 0.53])
+    c = _entry("throughput", "v04", 0.0, batch=32, rounds=4, data=[0.50, 0.54, 0.70, 0.66])
+    d = _entry("throughput", "v05", 0.0, batch=32, rounds=2, data=[0.51, 0.53])
+    for entry, sid in ((a, "s1"), (b, "s1"), (c, "s2"), (d, "s2")):
+        entry["extra_info"]["session"].update(id=sid, calls_per_round=1)
+    got = runs.analyze({"benchmarks": [a, b, c, d]})
+    assert got["ratios"]["latency"]["v04/v05"] == pytest.approx(0.52 / 0.52)
+    assert got["ratios"]["throughput"]["v04/v05"] == pytest.approx(0.60 / 0.52)
 
 
 def test_the_printed_run_flags_ratios_outside_the_band() -> None:

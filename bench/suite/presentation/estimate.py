@@ -64,12 +64,13 @@ DATA_LOAD_S = 5.0  # reading and splitting a dataset in a training worker
 REFERENCE_CALL_S = 1e-3  # the latency reference workload (bench.measure.timing)
 LOAD_MODEL_S = 0.4  # building or loading one model in the suite's process (12: 5 s)
 START_S = 25.0  # pytest's start, TensorFlow's import, the facts' model builds
-REPORT_S = 30.0  # plots and pages of the report (python -m bench run)
+REPORT_S = 10.0  # plots and pages of the report (python -m bench run; 8-9 s on the EPYC VM)
 # The share of a sequential session's rounds after its first look that the estimate expects to
-# run: the models that are still undecided there are few (identical graphs, close pairs), so
-# the later rounds cost a fraction of the first ones (5-run experiment: latency sessions looked
-# at 200 rounds, two or three models of twelve went on to the cap of 400).
-LATE_ROUNDS_SHARE = 0.25
+# run. The identical graphs (v01/v02, v04/v05/v08, v07/v09) are seldom shown equivalent before
+# the time limit, and the rounds they keep running cost most of a full round: in two main-job
+# runs on the EPYC VM (2026-12-07) the latency sessions took 28-29 s of their 36 s, batch-8
+# latency 35 s of 36 s, throughput the whole 60 s (16 rounds; 3 of 12 models left at 5).
+LATE_ROUNDS_SHARE = 0.8
 # How far a phase may land from its point, as factors (low, high), by where the rates came from:
 # per-MAC rates, even scaled by the probe, miss a machine's own mix of compute, memory and
 # start-up costs (two 2-core boxes differed 2.3x on a batch-256 call but 1.3x on a training
