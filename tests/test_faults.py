@@ -70,6 +70,9 @@ BAD_VALUES = [
     ("--threads", "-1,1", "INTRA,INTER"),
     ("--seeds", "1,1", "given twice"),
     ("--seeds", "0", "trains nothing"),
+    # a count of 10^20 was read as range(10^20) and filled the memory (CI, 2026-12-07)
+    ("--seeds", "100000000000000000000", "at most 100"),
+    ("--seeds", "1,4294967296", "at most 2147483647"),
     ("--model-cache", "", "empty"),
 ]
 

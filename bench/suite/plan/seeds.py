@@ -18,6 +18,11 @@ import statistics
 from typing import Any
 
 DATA_SPLIT_SEED = 0  # the validation split and test subset are the same for every seed
+# Each seed is one training run of every model: a count beyond this is a typo, not a plan (a
+# count of 10^9 would build a billion seeds before refusing anything). Seeds are 31-bit, as
+# every random generator the training seeds takes them.
+MOST_SEEDS = 100
+LARGEST_SEED = 2**31 - 1
 
 RUN_FIELDS = (
     "seed",
@@ -47,7 +52,8 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     """`"3"` -> (0, 1, 2); `"0,4,7"` -> (0, 4, 7); `"7,"` -> (7,).
 
     Raises:
-        SeedsError: not integers, negative, a count below 1, or a seed given twice.
+        SeedsError: not integers, negative, a count below 1 or above `MOST_SEEDS`, a seed above
+            `LARGEST_SEED`, or a seed given twice.
     """
     parts = [p.strip() for p in text.split(",")]
     try:
@@ -59,7 +65,16 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     if len(parts) == 1:  # a count
         if numbers[0] < 1:
             raise SeedsError("--seeds 0 trains nothing; give a count of at least 1 or a list.")
+        if numbers[0] > MOST_SEEDS:
+            raise SeedsError(
+                f"--seeds {numbers[0]} asks for {numbers[0]} training runs of every model; give "
+                f"a count of at most {MOST_SEEDS}, or a list of seeds."
+            )
         return tuple(range(numbers[0]))
+    if len(numbers) > MOST_SEEDS or max(numbers) > LARGEST_SEED:
+        raise SeedsError(
+            f"--seeds takes at most {MOST_SEEDS} seeds, each at most {LARGEST_SEED}; got {text!r}."
+        )
     repeated = sorted({n for n in numbers if numbers.count(n) > 1})
     if repeated:
         raise SeedsError(
