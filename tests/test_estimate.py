@@ -213,4 +213,9 @@ def test_the_probe_times_its_stack_and_the_speed_is_its_ratio_to_the_fitted_box(
         raise RuntimeError("no TensorFlow device")
 
     monkeypatch.setattr(probe, "probe_s", broken)
-    assert facts.speed() == 1.0
+    assert facts.speed() is None
+    # then the rates stand unscaled, and the facts do not claim a probe ran
+    unprobed = estimate.estimate(plan(probed=False))
+    assert "not scaled to this machine (its speed probe could not run)" in unprobed.source
+    assert "probe took" not in unprobed.source
+    assert "probe took 1x" in estimate.estimate(plan()).source

@@ -131,6 +131,8 @@ class Plan:
         cores: logical cores of this machine (None: unknown, no contention is assumed).
         speed: how much slower than the fitted box this machine is (`bench.measure.probe`'s time
             here over `PROBE_FIT_S`; 1: the same); scales every figure made from MACs.
+        probed: the probe ran (False: it failed, `speed` is 1 and the facts say the rates are
+            not scaled).
     """
 
     models: tuple[Model, ...]
@@ -147,6 +149,7 @@ class Plan:
     busy_cores: float = 0.0
     cores: int | None = None
     speed: float = 1.0
+    probed: bool = True
 
     @property
     def contention(self) -> float:
@@ -371,13 +374,17 @@ def _timed_phase(
     return items, reused, (low, high)
 
 
-def _source(reused: int, total: int, path: str | None, speed: float = 1.0) -> str:
+def _source(
+    reused: int, total: int, path: str | None, speed: float = 1.0, probed: bool = True
+) -> str:
     if path is None or reused == 0:
         why = "no earlier run to learn from" if path is None else f"{path} is not comparable"
-        return (
-            f"from MACs at rates measured on a 2-core CPU, scaled by this machine's speed "
-            f"(its probe took {speed:.2g}x the time it took there) ({why})"
+        scaled = (
+            f"scaled by this machine's speed (its probe took {speed:.2g}x the time it took there)"
+            if probed
+            else "not scaled to this machine (its speed probe could not run)"
         )
+        return f"from MACs at rates measured on a 2-core CPU, {scaled} ({why})"
     if reused == total:
         return f"from the last run's timings in {path}"
     return f"from the last run's timings in {path} where it has them, else from MACs"
@@ -422,6 +429,6 @@ def estimate(plan: Plan, previous: Previous | None = None, path: str | None = No
     if upper:
         why += ", training that stops early"
     return Estimate(
-        items, parallel, _source(reused, total, path, plan.speed), upper, ranges, why,
+        items, parallel, _source(reused, total, path, plan.speed, plan.probed), upper, ranges, why,
         START_S * plan.speed, REPORT_S * plan.speed,
     )  # fmt: skip

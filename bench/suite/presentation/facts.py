@@ -33,15 +33,15 @@ def busy_cores(seconds: float = 0.5) -> float:
     return psutil.cpu_percent(interval=seconds) / 100.0 * (psutil.cpu_count() or 1)
 
 
-def speed() -> float:
+def speed() -> float | None:
     """How much slower this machine is than the one the estimate's rates were fitted on
-    (`bench.measure.probe`, a quarter of a second); 1.0 when the probe cannot run."""
+    (`bench.measure.probe`, a quarter of a second); None when the probe cannot run."""
     try:
         from bench.measure.probe import probe_s  # TensorFlow: only when the estimate needs it
 
         return probe_s() / estimate.PROBE_FIT_S
     except Exception:  # an estimate is not worth failing a run for: the fitted rates stand
-        return 1.0
+        return None
 
 
 def read_previous(path: Path | None) -> dict[str, Any] | None:
@@ -96,10 +96,11 @@ def plan_of(
     cached: frozenset[str] = frozenset(),
     busy_cores: float = 0.0,
     cores: int | None = None,
-    speed: float = 1.0,
+    speed: float | None = 1.0,
 ) -> estimate.Plan:
     """What `suite` (a `bench.suite.orchestration.session.Suite`) will run on `device`;
-    `cached`, `busy_cores`, `cores` and `speed` as `estimate.Plan` has them."""
+    `cached`, `busy_cores`, `cores` and `speed` as `estimate.Plan` has them (`speed` None: the
+    probe could not run, so the fitted rates stand unscaled and the facts say so)."""
     opt = suite.options
     models = tuple(
         estimate.Model(
@@ -126,7 +127,8 @@ def plan_of(
         cached=cached,
         busy_cores=busy_cores,
         cores=cores,
-        speed=speed,
+        speed=1.0 if speed is None else speed,
+        probed=speed is not None,
     )
 
 
