@@ -71,6 +71,22 @@ at the throughput batch), so run 1 measured every record:
   Targets missed: quiet 332 s against 180 s, busy 446 s against 300 s (this box is about 1.5x
   slower than the Xeon VM); the training step is half of it (2:35-2:40: 3 rounds and 2 warm-up
   steps of every model at its recipe batch, v10 9 s a step).
+Then `--runs 5` on the same box, same day, the code of those figures (records cached): wall
+  331, 328, 329, 345, 332 s (busy, quiet, busy, quiet, busy): the burner on the other core no
+  longer lengthens the run. Throughput rounds 14-24 (v03, v10, resnet20: 5-10). Ratios within
+  [0.97, 1.03]: 41 of 50 (latency 23/25, throughput 18/25). Outside:
+    run 1 (busy) latency v05/v08 1.033
+    run 2 (quiet) latency v04/v08 1.031; throughput v01/v02 0.865, v05/v08 1.037
+    run 3 (busy) throughput v01/v02 1.045, v04/v08 1.032, v07/v09 1.060
+    run 4 (quiet) throughput v01/v02 0.968, v04/v05 0.949
+  Why: per-call CPU time on this VM was bimodal that day. In run 2, v01's per-round medians
+  (8 calls at batch 32) ranged 12.9-19.6 ms and v02's 12.8-18.8 ms; a median over such a
+  sample lands on one mode or the other, so v01 read 13.8 ms and v02 15.9 ms. Every one of
+  those figures carried `?` in the table (cannot be told apart from its neighbour): no ranking
+  was printed from them. A figure that ignores the slow mode (the per-round minimum, or a low
+  quantile) would agree much better (an alternating probe of v07/v09, 100 calls each: median
+  ratio 1.042, minimum ratio 0.989) but is a different claim than "the median call", so it is
+  left for its own decision.
 """
 
 from __future__ import annotations
