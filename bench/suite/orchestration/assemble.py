@@ -60,8 +60,10 @@ def shared_rounds(benchmarks: Iterable[Mapping[str, Any]]) -> dict[str, int]:
 
 
 def _shared_round_figures(name: object) -> bool:
-    row = next((r for r in metrics.SCENARIOS if r.name == name), None)
-    return row is None or row.shared_round_figures
+    try:
+        return metrics.scenario(str(name)).shared_round_figures
+    except KeyError:  # an unknown scenario keeps the rule
+        return True
 
 
 def figure_samples(bench: Mapping[str, Any], shared: Mapping[str, int]) -> list[float]:
