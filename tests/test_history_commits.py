@@ -1,23 +1,27 @@
 """The history done end to end on real suite runs of three commits of a throwaway git repository.
 
 A plugin model (three 3x3 convolutions at 32x32) is committed three times: the first as written,
-the second with only its docstring changed, the third with its middle layer widened from 32 to 50
+the second with only its docstring changed, the third with its middle layer widened from 32 to 96
 filters. The suite runs on each commit with `python -m bench run --save` (that model only, its
 record and batch-1 latency only, 3 s of samples), and then:
 
-- `history report` names the third commit as the first commit of the latency step (and of the
-  parameter and MAC steps, which the widening makes too), and no step at the second;
-- `gate --against-history --branch main` exits 1 on the third run (latency REGRESSION against
-  both earlier runs) and 0 on a rerun of the second commit;
+- `history report --threshold 1.4` names the third commit as the first commit of the latency step
+  (and of the parameter and MAC steps, which the widening makes too), and no step at the second;
+- `gate --against-history --branch main` (default threshold 1.15) exits 1 on the third run
+  (latency REGRESSION against both earlier runs) and 0 on a rerun of the second commit;
 - the store of the three runs, with every sample, stays under 2 MB (its size is printed).
 
-Why 50 filters. On the 2-core dev box, timed in one interleaved session against the 32-filter
-model, 44 filters were 1.29-1.30x slower (the literal 30 %), 48 filters 1.23-1.26x and 50 filters
-1.47-1.59x (oneDNN's blocking makes the step uneven). But this test compares separate runs, and
-between separate runs of the suite on that box, shared with other jobs, the reference-normalised
-minima moved by up to 15 %: 44 filters measured 1.18-1.34x, too close to the gate's threshold of
-1.15 for a test that must not fail by chance; 50 filters measured 1.19-1.54x (five runs, budgets
-1 s and 3 s), and the 3 s budget keeps the minima steadier.
+Why 96 filters and a threshold of 1.4 on the trend page. Separate runs of the suite share no
+rounds, and on a 2-core box shared with other jobs their reference-normalised minima move more
+than the gate's default 1.15 allows for: a CI run of this test (2026-12-07) found a latency
+"step" at the second commit, whose change is a docstring. The default is for a quiet machine
+(bench/gates/policy.py); this test states the tolerance its machine needs, as a user of a shared
+runner would. Measured on the 2-core dev box (2026-12-07, runs of this test's suite, reference-
+normalised minimum): 32 filters 1.99-2.09 over three runs (A/A within 5 %), 64 filters 2.78-2.98
+(1.37-1.47x, too close to 1.4), 96 filters 4.06-4.12 (about 2.0x). 1.4 is near the geometric
+middle of 1 and 2.0: an identical pair must drift 40 % to make a step, and the widening must lose
+30 % of its effect to hide one. The gate keeps its default, since a rerun of the second commit
+can only fail against a strict majority of the first and third, and the third is slower.
 """
 
 from __future__ import annotations
@@ -95,7 +99,7 @@ def history(tmp_path_factory):
     edits = (
         lambda s: s,
         lambda s: s.replace("at 32x32.", "at 32x32 (a second commit: the docstring only)."),
-        lambda s: s.replace("WIDTH = 32", "WIDTH = 50"),  # widen block2_conv: ~30 % slower
+        lambda s: s.replace("WIDTH = 32", "WIDTH = 96"),  # widen block2_conv: about 2x slower
     )
     commits, outputs = [], []
     for n, edit in enumerate(edits, start=1):
@@ -121,9 +125,11 @@ def test_the_store_holds_three_small_runs(history):
 
 def test_the_trend_page_names_the_third_commit_as_the_step(history):
     tmp, repo, store, commits, _ = history
-    proc = _bench(repo, "history", "report", "--storage", str(store), "--out", str(tmp / "trend"))
+    report = ["history", "report", "--storage", str(store), "--out", str(tmp / "trend")]
+    proc = _bench(repo, *report, "--threshold", "1.4")
     assert proc.returncode == 0, proc.stderr[-3000:]
     page = (tmp / "trend" / "trend.html").read_text(encoding="utf-8")
+    assert "Settings: latency threshold 1.4," in page
     names = re.search(r'<p class="steps">Steps found: ([^<]*)</p>', page).group(1)
     third, second = commits[2][:7], commits[1][:7]
     assert f"trendnet batch-1 latency, minimum / the reference&#x27;s at {third}" in names

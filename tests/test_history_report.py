@@ -111,3 +111,28 @@ def test_the_trend_page_renders_its_plots_in_chromium(page, tmp_path):
     assert attributes.get("render") == "ok", attributes
     assert int(attributes["images"]) == 3
     assert "first commit of the step" in run.stdout and "c400000" in run.stdout
+
+
+def test_the_report_takes_the_gates_threshold_and_a_bad_one_is_one_sentence(
+    store, tmp_path, capsys
+):
+    # v01's 30 % slowdown at c4 is a step under the default threshold (1.15), none under 1.5,
+    # and a per-scenario override reaches it too; the page states the threshold it used.
+    def steps(*options: str) -> str:
+        out = tmp_path / "_".join(options).replace(":", "-").replace("*", "all")
+        argv = ["report", "--storage", str(store.root), "--out", str(out), *options]
+        assert history_main(argv) == 0
+        text = (out / "trend.html").read_text(encoding="utf-8")
+        return re.search(r'<p class="steps">([^<]*)</p>', text).group(1) + text
+
+    assert "v01 batch-1 latency" in steps("--threshold", "1.25")
+    lenient = steps("--threshold", "1.5")
+    assert "v01 batch-1 latency" not in lenient and "v10 parameters at c300000" in lenient
+    assert "Settings: latency threshold 1.5," in lenient
+    assert "v01 batch-1 latency" not in steps("--threshold", "*:latency=1.5")
+    capsys.readouterr()
+    bad = ["report", "--storage", str(store.root), "--out", str(tmp_path / "bad")]
+    assert history_main([*bad, "--threshold", "0.9"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("history: error: --threshold must be a ratio >= 1") and "\n" not in err
+    assert not (tmp_path / "bad").exists()

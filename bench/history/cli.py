@@ -2,8 +2,10 @@
 
 `list` prints one block per group of comparable runs (machine and settings), the runs in commit
 order; `report --out DIR` writes the trend page (`bench.history.series` finds the figures and the
-steps, `reports.trend` draws them). Bad input (a store that is not there, a damaged file) is one
-sentence and exit 2.
+steps, `reports.trend` draws them). `report` takes the gate's policy options (`--threshold`,
+`--policy FILE`, ...), read by the gate's own parser, so a step on the page and a failure of
+`gate --against-history` are one rule under one setting. Bad input (a store that is not there, a
+damaged file, a bad policy value) is one sentence and exit 2.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench import units
+from bench.gates.decision import GateInputError
 from bench.history.store import DEFAULT_STORAGE, Entry, Store, StoreError, group_heading
 
 USAGE = """usage: python -m bench history {list,report} [--storage DIR] ...
 
   list    the stored runs, one group per machine and comparable settings
   report  the trend page: per model and cost, the figure against commit order, with the steps
-          (python -m bench history report --help)
+          (python -m bench history report --help); it takes the gate's policy options
+          (--threshold [KEY=]RATIO, --policy FILE, ...: python -m bench gate --help), so a step
+          is what the gate would fail under the same settings
 """
 
 
@@ -40,6 +45,11 @@ def _parser(command: str) -> argparse.ArgumentParser:
     if command == "report":
         parser.add_argument("--out", type=Path, required=True, help="folder for the page")
         parser.add_argument("--branch", help="only runs made on this branch (e.g. main)")
+        parser.epilog = (
+            "The gate's policy options (--threshold [KEY=]RATIO, --policy FILE, --quantile, "
+            "--normalize, --accuracy-tolerance, --memory-tolerance, ...) set what counts as a "
+            "step, as they set what fails the gate: see python -m bench gate --help."
+        )
     return parser
 
 
@@ -81,10 +91,14 @@ def _list(argv: list[str]) -> int:
 
 
 def _report(argv: list[str]) -> int:
+    from bench.gates.policy import build_policy
+    from bench.gates.policy import parser as gate_parser
     from bench.history.page import trend_page
 
-    args = _parser("report").parse_args(argv)
-    page = trend_page(Store(args.storage), args.out, branch=args.branch)
+    args, rest = _parser("report").parse_known_args(argv)
+    # The gate's own parser reads its policy options; two placeholders stand in for its files.
+    policy = build_policy(gate_parser().parse_args(["(stored runs)", "(stored runs)", *rest]))
+    page = trend_page(Store(args.storage), args.out, branch=args.branch, policy=policy)
     print(f"trend page: {page}")
     return 0
 
@@ -100,7 +114,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         return commands[argv[0]](argv[1:])
-    except StoreError as exc:
+    except (StoreError, GateInputError) as exc:
         print(f"history: error: {exc}", file=sys.stderr)
         return 2
     except SystemExit as exc:  # --help

@@ -123,4 +123,15 @@ def trend_page(
     for members in groups.values():
         series = build_series([(e, store.load(e)) for e in members], policy)
         data.append(group_data(members, series))
-    return write_page(data, out, rule=RULE, source=str(store.root))
+    return write_page(data, out, rule=RULE + " " + settings_text(policy), source=str(store.root))
+
+
+def settings_text(policy: Policy) -> str:
+    """The policy the steps were found under, as the page states it."""
+    overrides = ", ".join(f"{k} {v:g}" for k, v in sorted(policy.thresholds.items()))
+    return (
+        f"Settings: latency threshold {policy.threshold:g}"
+        + (f" (overrides: {overrides})" if overrides else "")
+        + f", alpha {policy.alpha:g}, accuracy tolerance {policy.accuracy_tolerance:g}, "
+        f"memory tolerance {policy.memory_tolerance:g}."
+    )
