@@ -79,10 +79,26 @@ def test_summary_counts_per_condition() -> None:
         {"busy": False, "wall_s": 100.0, "analysis": analysis},
         {"busy": False, "wall_s": 200.0, "analysis": analysis},
     ])  # fmt: skip
+    # _doc's samples are constant per model, so the candidate quantiles read as the medians.
     assert got == [
-        "quiet: 2 runs, median wall 150 s, 4/6 identical-graph ratios within [0.97, 1.03]",
-        "busy: 1 runs, median wall 300 s, 2/3 identical-graph ratios within [0.97, 1.03]",
+        "quiet: 2 runs, median wall 150 s, 4/6 identical-graph ratios within [0.97, 1.03] "
+        "(candidate 5% quantiles: 4/6)",
+        "busy: 1 runs, median wall 300 s, 2/3 identical-graph ratios within [0.97, 1.03] "
+        "(candidate 5% quantiles: 2/3)",
     ]
+
+
+def test_the_candidate_low_quantile_ignores_a_slow_mode_the_median_lands_on() -> None:
+    # v01: 14 calls in the slow mode (16 ms), 6 fast (13 ms); v02 the other way round. The
+    # medians are 16 and 13 ms (ratio 16/13); the 5 % quantiles (numpy's linear rule: position
+    # 0.05 * 19 = 0.95 of the sorted 20, between two 13 ms calls) are both 13 ms (ratio 1).
+    a = _entry("throughput", "v01", 0.0, batch=32, rounds=20, data=[0.016] * 14 + [0.013] * 6)
+    b = _entry("throughput", "v02", 0.0, batch=32, rounds=20, data=[0.013] * 14 + [0.016] * 6)
+    got = runs.analyze({"benchmarks": [a, b]})
+    assert got["ratios"]["throughput"]["v01/v02"] == pytest.approx(16 / 13)
+    assert got["low_ratios"]["throughput"]["v01/v02"] == pytest.approx(1.0)
+    lines = runs.format_run(2, False, 300.0, got)
+    assert "  candidate, ratio of 5% quantiles throughput: v01/v02 1.000" in lines
 
 
 @pytest.mark.parametrize(
