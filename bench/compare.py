@@ -21,13 +21,15 @@ The evidence decides the test (`Evidence` subclasses):
 * `Counted` (parameters, MACs, FLOPs): exact; equal is equivalent, anything else differs.
 * `Apart` (memory, training time, file size, energy: measured once each, apart): the ratio of
   the two figures against the metric's tolerance; within it is equivalent, outside it differs.
-* `Rounds`, centre (medians of batch-1 latency, time per image, training step): per-round log
-  ratios from one interleaved session; the Hodges-Lehmann estimate of their centre with the
-  Wilcoxon signed-rank interval, and the signed-rank test's p. A session with fewer rounds than
-  a rank interval can have at that level (8 at 99 %) uses the paired t-interval of the mean log
-  ratio instead, and says so.
-* `Rounds`, tail (p90, p99): the ratio of the two models' quantiles, with a bootstrap over rounds
-  (each resampled round keeps both models' samples, so the pairing survives).
+* `Rounds`, centre (medians of batch-1 and batch-8 latency, training step, and time per image,
+  whose figure is the 5 % quantile of the calls: `bench.metrics.THROUGHPUT_QUANTILE`):
+  per-round log ratios from one interleaved session (a round's calls taken at their median);
+  the Hodges-Lehmann estimate of their centre with the Wilcoxon signed-rank interval, and the
+  signed-rank test's p. A session with fewer rounds than a rank interval can have at that level
+  (8 at 99 %) uses the paired t-interval of the mean log ratio instead, and says so.
+* `Rounds`, tail (`Metric.quantile`: p90, p99): the ratio of the two models' quantiles, with a
+  bootstrap over rounds (each resampled round keeps both models' samples, so the pairing
+  survives).
 * `Seeds` (accuracy): the difference of the mean accuracies with the Welch-Satterthwaite
   interval over seeds (a single run contributes the binomial variance p(1-p)/n, and a seed
   spread is never taken below it: seeds share one test set); McNemar's exact test when each side
@@ -299,7 +301,7 @@ def _compare(a: Evidence, b: Evidence, metric: Metric, alpha: float | None) -> D
     if isinstance(a, Counted | Apart):
         return _point(a.value, b.value, metric, exact=isinstance(a, Counted))  # type: ignore[union-attr]
     if isinstance(a, Rounds):
-        if metric.statistic in ("p90", "p99"):
+        if metric.quantile is not None:
             return _tail(a, b, metric, alpha)  # type: ignore[arg-type]
         return _paired_centre(a, b, metric, alpha)  # type: ignore[arg-type]
     raise TypeError(f"no test for {type(a).__name__}")
@@ -426,7 +428,8 @@ def _paired_t(d: np.ndarray, alpha: float) -> tuple[float, float, float, float]:
 
 
 def _tail(a: Rounds, b: Rounds, metric: Metric, alpha: float) -> Decision:
-    q = {"p90": 0.90, "p99": 0.99}[str(metric.statistic)]
+    q = float(metric.quantile)  # type: ignore[arg-type]
+    name = metric.statistic if metric.statistic in ("p90", "p99") else f"{q:.0%} quantile"
     keys = _shared_rounds(a, b)
     xa = [np.asarray(a.by_round[k], dtype=float) for k in keys]
     xb = [np.asarray(b.by_round[k], dtype=float) for k in keys]
@@ -435,7 +438,7 @@ def _tail(a: Rounds, b: Rounds, metric: Metric, alpha: float) -> Decision:
         return _undetermined(
             "ratio",
             math.nan,
-            f"{metric.statistic} from too few paired samples",
+            f"{name} from too few paired samples",
             min(n_a, n_b),
             metric,
             "more rounds",
@@ -453,7 +456,7 @@ def _tail(a: Rounds, b: Rounds, metric: Metric, alpha: float) -> Decision:
         math.exp(point),
         math.exp(low),
         math.exp(high),
-        f"bootstrap of the {metric.statistic} ratio over {len(keys)} paired rounds "
+        f"bootstrap of the {name} ratio over {len(keys)} paired rounds "
         f"({BOOTSTRAP_RESAMPLES} resamples)",
         p,
         min(n_a, n_b),

@@ -25,7 +25,11 @@ from bench import metrics
 # session's `session_rounds` and `stopped`, `run.input_shape`, the record's `cached_from`) are
 # ignored by a version-3 reader and filled for older files by this one, so they did not need a
 # version 4 (docs/contract.md, "Migration policy").
-CONTRACT_VERSION = 3
+# 4: `throughput_images_per_s` (and a throughput entry's `extra_info.images_per_s`) is the batch
+# over the 5 % quantile of the calls, no longer over their median (`metrics.THROUGHPUT_QUANTILE`):
+# the same key with another meaning, so a new version, whose migration recomputes the figure
+# from the file's own samples.
+CONTRACT_VERSION = 4
 
 ACCURACY_SOURCES = ("measured", "reported", "published")
 
@@ -246,8 +250,69 @@ def _migrate_2_to_3(data: dict[str, Any]) -> None:
         extra.setdefault("deployment", "keras")
 
 
+def _migrate_3_to_4(data: dict[str, Any]) -> None:
+    """Contract 4 reads throughput as the batch over the 5 % quantile of the calls (contract 3:
+    over their median): each figure is recomputed from its benchmark's raw samples, which
+    every suite file keeps; a figure whose samples are not there becomes null with its reason,
+    never a median read as the new figure."""
+    metric = metrics.get("throughput_images_per_s")
+    records = {r.get("variant"): r for r in _records(data)}
+    recomputed: set[int] = set()
+    for bench in data.get("benchmarks") or ():
+        extra = bench.get("extra_info") if isinstance(bench, dict) else None
+        if not isinstance(extra, dict) or extra.get("scenario") != metric.scenario:
+            continue
+        record = records.get(extra.get("variant"))
+        deployment = extra.get("deployment", "keras")
+        if record is not None and deployment != "keras":
+            record = (record.get("deployments") or {}).get(deployment)
+        figure = _recomputed_rate(bench, extra)
+        if "images_per_s" in extra:
+            extra["images_per_s"] = figure
+        if isinstance(record, dict) and metric.key in record:
+            record[metric.key] = figure
+            recomputed.add(id(record))
+            if figure is None:
+                _note(record, metric.key, _NO_SAMPLES)
+    for record in _records(data):
+        rows = [record, *[d for d in (record.get("deployments") or {}).values()
+                          if isinstance(d, dict)]]  # fmt: skip
+        for row in rows:  # a figure with no benchmark left to recompute it from
+            if row.get(metric.key) is not None and id(row) not in recomputed:
+                row[metric.key] = None
+                _note(row, metric.key, _NO_SAMPLES)
+
+
+_NO_SAMPLES = (
+    "contract 4 reads throughput as the batch over the 5 % quantile of the calls, and this file "
+    "(contract 3: over their median) lacks the calls to recompute it; rerun the suite"
+)
+
+
+def _recomputed_rate(bench: dict[str, Any], extra: dict[str, Any]) -> float | None:
+    """Images/s of one throughput entry under contract 4, or None without usable samples."""
+    from bench.suite.orchestration.assemble import images_per_s
+
+    stats = bench.get("stats")
+    samples = stats.get("data") if isinstance(stats, dict) else None
+    batch = extra.get("batch_size")
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1 or not samples:
+        return None
+    try:
+        values = [float(x) for x in samples]
+    except (TypeError, ValueError):
+        return None
+    if not all(v > 0 and v == v and v != float("inf") for v in values):
+        return None
+    return images_per_s(values, batch, metrics.THROUGHPUT_QUANTILE)
+
+
 # MIGRATIONS[n] upgrades a file of contract version n to n + 1, in place.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], None]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], None]] = {
+    1: _migrate_1_to_2,
+    2: _migrate_2_to_3,
+    3: _migrate_3_to_4,
+}
 
 
 def _note(record: dict[str, Any], key: str, reason: str) -> None:

@@ -1,4 +1,5 @@
-"""Old result files still read: a file of contract 1 or 2 is upgraded on read (`bench.contract`).
+"""Old result files still read: a file of contract 1, 2 or 3 is upgraded on read
+(`bench.contract`).
 
 The files under tests/data/contract/ are real suite output, not written by hand:
 
@@ -9,8 +10,12 @@ The files under tests/data/contract/ are real suite output, not written by hand:
 * `contract2_4dbcc61_v01_v02.json`: `git show 4dbcc61:docs/results/fashion-mnist/benchmark.json`
   (contract 2, three seeds, trained on Fashion-MNIST), trimmed to v01 and v02: their records,
   benchmarks and test labels, and `run.variants` naming the two; nothing else changed.
-* `contract3_current_v01_v02.json`: the current suite (contract 3) run with the same command as
-  the contract-1 file, on the same machine, minutes later: the "current run" of the gate test.
+* `contract3_current_v01_v02.json`: the suite of contract 3 run with the same command as the
+  contract-1 file, on the same machine, minutes later (the "current run" of the gate test until
+  contract 4).
+* `contract4_current_v01_v02.json`: the current suite (contract 4) run with the same command on
+  the 2-core AMD EPYC dev VM (2026-12-07), the current file of these tests; the gate tests keep
+  the contract-3 file as their later run, since it comes from the contract-1 file's machine.
 
 The expectations (which keys each older contract lacked) come from the contracts' history in
 git (`git show 07a9522:bench/contract.py`, `a94c915`), and the kept figures from the raw JSON.
@@ -23,6 +28,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from bench import contract, metrics
@@ -37,6 +43,7 @@ DATA = Path(__file__).parent / "data" / "contract"
 C1 = DATA / "contract1_07a9522_v01_v02.json"
 C2 = DATA / "contract2_4dbcc61_v01_v02.json"
 C3 = DATA / "contract3_current_v01_v02.json"
+C4 = DATA / "contract4_current_v01_v02.json"
 RESULTS = Path(__file__).parents[1] / "docs" / "results"
 
 # Metric keys contract 3 added (a94c915), absent from files of contracts 1 and 2.
@@ -47,12 +54,22 @@ def raw(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def rate_from_samples(path: Path, variant: str) -> float:
+    """Contract 4's throughput of `variant`, computed here from the raw file: its throughput
+    batch over the 5 % quantile of its throughput calls."""
+    (bench,) = [b for b in raw(path)["benchmarks"]
+                if b["extra_info"]["scenario"] == "throughput"
+                and b["extra_info"]["variant"] == variant
+                and b["extra_info"].get("deployment", "keras") == "keras"]  # fmt: skip
+    return bench["extra_info"]["batch_size"] / float(np.quantile(bench["stats"]["data"], 0.05))
+
+
 # Record keys added after the current-contract file was written (`cached_from` of the records
 # cache; metric rows such as batch-8 latency): every file here comes in with them filled.
 NEWER_THAN_FILES = [k for k in contract.variant_keys() if k not in raw(C3)["variants"]["v01"]]
 
 
-@pytest.mark.parametrize(("path", "version"), [(C1, 1), (C2, 2), (C3, 3)])
+@pytest.mark.parametrize(("path", "version"), [(C1, 1), (C2, 2), (C3, 3), (C4, 4)])
 def test_the_stored_files_are_of_the_version_they_claim(path, version):
     data = raw(path)
     assert data["contract_version"] == version
@@ -67,7 +84,7 @@ def test_a_contract_1_file_reads_as_current_with_each_missing_figure_null_and_ex
     assert data["contract_version"] == contract.CONTRACT_VERSION
     migration = data["run"]["contract_migration"]
     assert migration["from_version"] == 1
-    assert migration["applied"] == ["1->2", "2->3"]
+    assert migration["applied"] == ["1->2", "2->3", "3->4"]
     assert set(migration["filled"]) == {*METRICS_ADDED_IN_3, *NEWER_THAN_FILES}
     assert "from a file of contract 1" in migration["note"]
     for vid, old in before["variants"].items():
@@ -79,10 +96,12 @@ def test_a_contract_1_file_reads_as_current_with_each_missing_figure_null_and_ex
         assert "contract versions before 3" in record["unavailable"]["inference_energy"]
         assert record["seeds"] == [0] and record["runs"] == [] and record["deployments"] == {}
         assert record["cached_from"] is None  # every figure measured in that run: no cache then
-        # Every figure and reason the file had is kept as it was.
+        # Every figure and reason the file had is kept as it was, but throughput (recomputed
+        # from the file's samples: test_a_contract_3_files_throughput_is_recomputed_...).
         for key, value in old.items():
-            if key != "unavailable":
+            if key not in ("unavailable", "throughput_images_per_s"):
                 assert record[key] == value, key
+        assert record["throughput_images_per_s"] == pytest.approx(rate_from_samples(C1, vid))
         assert old["unavailable"].items() <= record["unavailable"].items()
     assert data["published_references"] == []
     assert {b["extra_info"]["deployment"] for b in data["benchmarks"]} == {"keras"}
@@ -95,7 +114,7 @@ def test_a_contract_1_file_reads_as_current_with_each_missing_figure_null_and_ex
 def test_a_contract_2_file_keeps_its_seeds_and_gains_only_what_3_added():
     before, data = raw(C2), load(C2)
     migration = data["run"]["contract_migration"]
-    assert (migration["from_version"], migration["applied"]) == (2, ["2->3"])
+    assert (migration["from_version"], migration["applied"]) == (2, ["2->3", "3->4"])
     assert set(migration["filled"]) == {*METRICS_ADDED_IN_3, *NEWER_THAN_FILES}
     for vid, old in before["variants"].items():
         record = data["variants"][vid]
@@ -125,11 +144,9 @@ def test_upgrade_leaves_its_input_alone_and_returns_a_complete_current_file_as_i
     snapshot = json.dumps(old, sort_keys=True)
     upgrade(old)
     assert json.dumps(old, sort_keys=True) == snapshot
-    current = raw(C3)
-    for record in current["variants"].values():
-        record.update(dict.fromkeys(NEWER_THAN_FILES))  # as a writer with those rows would
+    current = raw(C4)
     assert upgrade(current) is current
-    assert ("contract_migration" in load(C3)["run"]) == bool(NEWER_THAN_FILES)
+    assert "contract_migration" not in load(C4)["run"]
 
 
 @pytest.mark.parametrize("path", sorted(RESULTS.glob("*/benchmark.json")), ids=str)
@@ -139,13 +156,13 @@ def test_every_committed_result_file_still_reads(path):
     assert list(data["variants"]) == list(raw(path)["variants"])
 
 
-@pytest.mark.parametrize("version", [4, 17])
+@pytest.mark.parametrize("version", [5, 17])
 def test_a_file_of_a_newer_contract_asks_for_an_upgrade(tmp_path, version):
-    data = raw(C3)
+    data = raw(C4)
     data["contract_version"] = version
     path = tmp_path / "new.json"
     path.write_text(json.dumps(data))
-    with pytest.raises(ContractError, match=r"newer than the 3 .*: upgrade the project") as err:
+    with pytest.raises(ContractError, match=r"newer than the 4 .*: upgrade the project") as err:
         load(path)
     message = str(err.value).replace(str(path), "FILE")
     assert message.endswith(".") and message.count(".") == 1, message  # one sentence
@@ -174,17 +191,17 @@ def widgets(monkeypatch):
 
 
 def test_a_metric_newer_than_the_file_comes_in_null_with_a_note(widgets):
-    current = load(C3)
+    current = load(C4)
     migration = current["run"]["contract_migration"]
-    assert (migration["from_version"], migration["applied"]) == (3, [])
-    assert set(migration["filled"]) == {*NEWER_THAN_FILES, "widget_bytes"}
+    assert (migration["from_version"], migration["applied"]) == (4, [])
+    assert set(migration["filled"]) == {"widget_bytes"}
     for record in current["variants"].values():
         assert record["widget_bytes"] is None
         assert "before the suite recorded widget_bytes" in record["unavailable"]["widget_bytes"]
     filled = set(load(C1)["run"]["contract_migration"]["filled"])
     assert filled == {*METRICS_ADDED_IN_3, *NEWER_THAN_FILES, "widget_bytes"}
     with pytest.raises(ContractError, match="widget_bytes"):
-        validate(raw(C3))  # the strict check still names it: only reading upgrades
+        validate(raw(C4))  # the strict check still names it: only reading upgrades
 
 
 # ----- the gate and the report accept upgraded files ---------------------------------------
@@ -200,8 +217,10 @@ def rows(summary: dict[str, Any], check: str) -> dict[str, dict[str, Any]]:
     return {r["variant"]: r for r in summary["rows"] if r["check"] == check}
 
 
-def test_the_gate_compares_a_contract_1_baseline_with_a_current_run(tmp_path, capsys):
-    # Contract 1 did not record the latency budget: unknown is not "the same setting".
+def test_the_gate_compares_a_contract_1_baseline_with_a_later_run(tmp_path, capsys):
+    # Both read as contract 4; C3 was run on the same machine as C1 (C4 on another, which the
+    # gate refuses to mix). Contract 1 did not record the latency budget: unknown is not "the
+    # same setting".
     code, _ = run_gate(tmp_path, C1, C3)
     assert code == 2
     assert "latency_budget_s: baseline None, current 0.5" in capsys.readouterr().out
@@ -223,7 +242,7 @@ def test_the_gate_compares_a_contract_1_baseline_with_a_current_run(tmp_path, ca
 
 
 def test_a_migrated_null_never_passes_the_gate_silently(tmp_path, widgets, capsys):
-    cur = raw(C3)
+    cur = raw(C3)  # the same machine as C1 (see above)
     for record in cur["variants"].values():
         record["widget_bytes"] = 1000
     cur_path = tmp_path / "current.json"
@@ -239,14 +258,14 @@ def test_a_migrated_null_never_passes_the_gate_silently(tmp_path, widgets, capsy
     assert {r["verdict"] for r in rows(summary, "widget_bytes").values()} == {"LOST"}
 
 
-def test_the_report_builds_from_a_contract_1_file_and_a_current_one(tmp_path):
-    suite = load_suite([C1, C3])
+def test_the_report_builds_from_a_contract_1_file_and_a_later_one(tmp_path):
+    suite = load_suite([C1, C3])  # one machine (the report refuses to pool two)
     assert sorted(set(suite.runs["variant"])) == ["v01", "v02"]
     assert len(suite.files) == 2
     (note,) = [n for n in suite.notes if "from a file of contract 1" in n]
     assert note.startswith(str(C1))
     html = build_report([C1, C3], tmp_path / "report").read_text(encoding="utf-8")
-    assert "read as contract 3 from a file of contract 1" in html
+    assert "read as contract 4 from a file of contract 1" in html
 
 
 def test_the_history_store_reads_an_older_run(tmp_path):
@@ -256,4 +275,45 @@ def test_the_history_store_reads_an_older_run(tmp_path):
     stored.write_text(C2.read_text(encoding="utf-8"))
     data = store.load(stored)
     assert data["contract_version"] == contract.CONTRACT_VERSION
-    assert data["run"]["contract_migration"]["applied"] == ["2->3"]
+    assert data["run"]["contract_migration"]["applied"] == ["2->3", "3->4"]
+
+
+# ----- contract 4: throughput over the 5 % quantile of the calls, recomputed on read ----------
+
+
+def _throughput(data: dict[str, Any], variant: str) -> dict[str, Any]:
+    (bench,) = [b for b in data["benchmarks"] if b["extra_info"]["scenario"] == "throughput"
+                and b["extra_info"]["variant"] == variant]  # fmt: skip
+    return bench
+
+
+def test_a_contract_3_files_throughput_is_recomputed_from_its_own_samples():
+    before, data = raw(C3), load(C3)
+    migration = data["run"]["contract_migration"]
+    assert (migration["from_version"], migration["applied"]) == (3, ["3->4"])
+    for vid, old in before["variants"].items():
+        record = data["variants"][vid]
+        assert record["throughput_images_per_s"] == pytest.approx(rate_from_samples(C3, vid))
+        # contract 3's figure was the batch over the median call: a slower rate
+        bench = _throughput(before, vid)
+        median = bench["extra_info"]["batch_size"] / float(np.median(bench["stats"]["data"]))
+        assert old["throughput_images_per_s"] == pytest.approx(median)
+        assert record["throughput_images_per_s"] > old["throughput_images_per_s"]
+        for key in ("latency_median_s", "latency_p99_s", "params_total", "macs"):
+            assert record[key] == old[key]
+
+
+def test_a_contract_3_throughput_without_its_samples_becomes_null_with_its_reason():
+    data = raw(C3)
+    for vid in data["variants"]:
+        _throughput(data, vid)["stats"]["data"] = []
+    upgraded = validate(upgrade(data))
+    for record in upgraded["variants"].values():
+        assert record["throughput_images_per_s"] is None
+        reason = record["unavailable"]["throughput_images_per_s"]
+        assert "lacks the calls to recompute it" in reason
+
+
+def test_the_current_file_is_written_with_the_quantile():
+    for vid, record in raw(C4)["variants"].items():
+        assert record["throughput_images_per_s"] == pytest.approx(rate_from_samples(C4, vid))

@@ -59,14 +59,17 @@ def test_ratios_take_the_rounds_every_model_of_the_session_shared() -> None:
         entry["extra_info"]["session"].update(id=sid, calls_per_round=1)
     got = runs.analyze({"benchmarks": [a, b, c, d]})
     assert got["ratios"]["latency"]["v04/v05"] == pytest.approx(0.52 / 0.52)
-    assert got["ratios"]["throughput"]["v04/v05"] == pytest.approx(0.60 / 0.52)
+    # Throughput reads the 5 % quantile (numpy's linear rule): v04's sorted 0.50, 0.54, 0.66,
+    # 0.70 at position 0.05 * 3 = 0.15 is 0.50 + 0.15 * 0.04 = 0.506; v05's 0.51, 0.53 at 0.05
+    # is 0.51 + 0.05 * 0.02 = 0.511.
+    assert got["ratios"]["throughput"]["v04/v05"] == pytest.approx(0.506 / 0.511)
 
 
 def test_the_printed_run_flags_ratios_outside_the_band() -> None:
     lines = runs.format_run(1, True, 170.4, runs.analyze(_doc()))
     assert lines[0] == "run 1 (busy neighbour): 170 s wall"
-    assert "  ratio of medians latency: v01/v02 0.909 OUTSIDE [0.97, 1.03]" in lines
-    assert "  ratio of medians throughput: v01/v02 1.024, v04/v05 0.990" in lines
+    assert "  ratio of figures latency: v01/v02 0.909 OUTSIDE [0.97, 1.03]" in lines
+    assert "  ratio of figures throughput: v01/v02 1.024, v04/v05 0.990" in lines
     assert "  rounds throughput: v01 5, v02 6, v04 3, v05 3" in lines
     assert runs.outside(0.9699) and runs.outside(1.0301)
     assert not runs.outside(0.97) and not runs.outside(1.03)
@@ -88,17 +91,23 @@ def test_summary_counts_per_condition() -> None:
     ]
 
 
-def test_the_candidate_low_quantile_ignores_a_slow_mode_the_median_lands_on() -> None:
+def test_the_low_quantile_ignores_a_slow_mode_the_median_lands_on() -> None:
     # v01: 14 calls in the slow mode (16 ms), 6 fast (13 ms); v02 the other way round. The
     # medians are 16 and 13 ms (ratio 16/13); the 5 % quantiles (numpy's linear rule: position
     # 0.05 * 19 = 0.95 of the sorted 20, between two 13 ms calls) are both 13 ms (ratio 1).
-    a = _entry("throughput", "v01", 0.0, batch=32, rounds=20, data=[0.016] * 14 + [0.013] * 6)
-    b = _entry("throughput", "v02", 0.0, batch=32, rounds=20, data=[0.013] * 14 + [0.016] * 6)
-    got = runs.analyze({"benchmarks": [a, b]})
-    assert got["ratios"]["throughput"]["v01/v02"] == pytest.approx(16 / 13)
-    assert got["low_ratios"]["throughput"]["v01/v02"] == pytest.approx(1.0)
+    # Latency's figure is the median (the candidate beside it reads 1); throughput's figure is
+    # the quantile (contract 4).
+    slow, fast = [0.016] * 14 + [0.013] * 6, [0.013] * 14 + [0.016] * 6
+    entries = [_entry(scenario, vid, 0.0, batch=batch, rounds=20, data=data)
+               for scenario, batch in (("latency", 1), ("throughput", 32))
+               for vid, data in (("v01", slow), ("v02", fast))]  # fmt: skip
+    got = runs.analyze({"benchmarks": entries})
+    assert got["ratios"]["latency"]["v01/v02"] == pytest.approx(16 / 13)
+    assert got["low_ratios"]["latency"]["v01/v02"] == pytest.approx(1.0)
+    assert got["ratios"]["throughput"]["v01/v02"] == pytest.approx(1.0)
     lines = runs.format_run(2, False, 300.0, got)
-    assert "  candidate, ratio of 5% quantiles throughput: v01/v02 1.000" in lines
+    assert "  candidate, ratio of 5% quantiles latency: v01/v02 1.000" in lines
+    assert "  ratio of figures throughput: v01/v02 1.000" in lines
 
 
 @pytest.mark.parametrize(

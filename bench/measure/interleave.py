@@ -225,9 +225,8 @@ def _look(
     active: set[str], stops: dict[str, str], rule: StopRule, done: int,
 ) -> None:  # fmt: skip
     """One look of `rule`: the settled models leave `active`."""
-    per_round = {
-        name: np.median(out[name][: taken[name] * counts[name]].reshape(-1, counts[name]), axis=1)
-        for name in counts
+    per_round = {  # every call, one row per round
+        name: out[name][: taken[name] * counts[name]].reshape(-1, counts[name]) for name in counts
     }
     settled, _ = sequential.look(per_round, active, rule)
     for name in settled:

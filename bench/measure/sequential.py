@@ -86,7 +86,16 @@ def pairs_to_decide(medians: Mapping[str, float], groups: Iterable[frozenset[str
 
 
 def _rounds(per_round: np.ndarray) -> Rounds:
-    return Rounds({i: (float(v),) for i, v in enumerate(per_round)})
+    """Rows of calls (one row per round) as the decision core's evidence."""
+    return Rounds({i: tuple(float(v) for v in row) for i, row in enumerate(per_round)})
+
+
+def _figure(calls: np.ndarray, metric: Metric) -> float:
+    """The figure so far that orders the models: the metric's quantile of every call, or the
+    median of the per-round medians."""
+    if metric.quantile is not None:
+        return float(np.quantile(calls, metric.quantile))
+    return float(np.median(np.median(calls, axis=1)))
 
 
 def look(
@@ -95,9 +104,10 @@ def look(
     """One look: which active models are settled, and every pair's outcome at the look's level.
 
     Args:
-        per_round: each model's per-round figure so far (seconds; the median of its calls in a
-            round), round i of every model being the same round (a model that left the session
-            has fewer rounds; only shared rounds are compared).
+        per_round: each model's calls so far (seconds), one row per round (a 1-D array is
+            one call per round), round i of every model being the same round (a model that
+            left the session has fewer rounds; only shared rounds are compared). A centre
+            (median) takes each round's median, a quantile metric every call.
         active: the models still taking part.
         rule: the stopping rule.
 
@@ -106,11 +116,12 @@ def look(
         outcomes of the pairs looked at).
     """
     scaled = {
-        name: np.asarray(v, dtype=float) / float((rule.per_image or {}).get(name, 1))
+        name: np.asarray(v, dtype=float).reshape(len(v), -1)
+        / float((rule.per_image or {}).get(name, 1))
         for name, v in per_round.items()
         if len(v)
     }
-    medians = {name: float(np.median(v)) for name, v in scaled.items()}
+    medians = {name: _figure(v, rule.metric) for name, v in scaled.items()}
     outcomes = {}
     for a, b in pairs_to_decide(medians, rule.groups):
         n = min(len(scaled[a]), len(scaled[b]))

@@ -14,13 +14,12 @@ fixture dependencies; `tests/test_suite_integration.py` runs it through pytest.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from bench import metrics, units
-from bench.suite.orchestration import deployments, scenarios
+from bench.suite.orchestration import assemble, deployments, scenarios
 from bench.suite.orchestration.scenarios import ROUNDS, Timing
 from bench.suite.presentation.progress import Phase
 
@@ -211,7 +210,9 @@ def _entry(suite: Any, row: metrics.Scenario, timing: Timing, point: str) -> Ent
     if row.batch != 1:  # a batched call: its rate over the rounds its figures use (assemble)
         rounds = session.shared_rounds if row.shared_round_figures else taken
         shared = samples[: rounds * session.calls[point]]
-        info["images_per_s"] = timed.batch_size / statistics.median(shared)
+        rate = any(m.statistic == "images_per_s" for m in row.metrics)  # throughput's figure
+        quantile = metrics.THROUGHPUT_QUANTILE if rate else None
+        info["images_per_s"] = assemble.images_per_s(shared, timed.batch_size, quantile)
     if session.reference is not None:  # the round's reference sample beside each of its samples
         k = session.calls[point]
         info["reference_samples_s"] = [r for r in session.reference[:taken] for _ in range(k)]
