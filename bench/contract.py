@@ -291,8 +291,6 @@ _NO_SAMPLES = (
 
 def _recomputed_rate(bench: dict[str, Any], extra: dict[str, Any]) -> float | None:
     """Images/s of one throughput entry under contract 4, or None without usable samples."""
-    from bench.suite.orchestration.assemble import images_per_s
-
     stats = bench.get("stats")
     samples = stats.get("data") if isinstance(stats, dict) else None
     batch = extra.get("batch_size")
@@ -304,7 +302,7 @@ def _recomputed_rate(bench: dict[str, Any], extra: dict[str, Any]) -> float | No
         return None
     if not all(v > 0 and v == v and v != float("inf") for v in values):
         return None
-    return images_per_s(values, batch, metrics.THROUGHPUT_QUANTILE)
+    return metrics.images_per_s(values, batch, metrics.THROUGHPUT_QUANTILE)
 
 
 # MIGRATIONS[n] upgrades a file of contract version n to n + 1, in place.

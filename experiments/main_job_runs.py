@@ -183,7 +183,7 @@ def _entries(doc: Any, source: str) -> list[dict[str, Any]]:
         try:  # the figure the table prints: from the rounds every model of the session shared
             samples = assemble.figure_samples(bench, shared)
             if info["scenario"] == "throughput":  # the batch over a quantile (contract 4)
-                rate = assemble.images_per_s(samples, 1, metrics.THROUGHPUT_QUANTILE)
+                rate = metrics.images_per_s(samples, 1, metrics.THROUGHPUT_QUANTILE)
                 median = 1.0 / rate / int(info["batch_size"])
             else:
                 median = float(statistics.median(samples)) / int(info["batch_size"])

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from pytest_benchmark.stats import Stats
 
-from bench.contract import empty_variant_record
+from bench.contract import CONTRACT_VERSION, empty_variant_record
 from bench.gates import decision
 from bench.gates import twofile as gate
 
@@ -159,7 +159,7 @@ def suite(seed: int, **slowdowns: float) -> dict[str, Any]:
         "benchmarks": benchmarks,
         "datetime": "2025-01-01T00:00:00",
         "version": "5.2.3",
-        "contract_version": 3,
+        "contract_version": CONTRACT_VERSION,
         "run": {"variants": list(VARIANTS), "latency_batch_size": 1},
         "variants": {vid: variant_record(vid) for vid in VARIANTS},
         "published_references": [],

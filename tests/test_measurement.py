@@ -6,6 +6,7 @@ printed by `bench/test_harness_overhead.py`.
 
 from __future__ import annotations
 
+import mmap
 import statistics
 import time
 from dataclasses import replace
@@ -143,12 +144,16 @@ def test_memory_peak_covers_the_phase_only_and_gpu_figures_are_unavailable_not_z
     del earlier  # ...given back to the system: it must not count
     before = _rss_bytes()
     with memory.MeasurePeaks() as peaks:
-        block = np.ones(96 * mib, dtype=np.uint8)  # 96 MiB touched inside the phase
+        # 96 MiB touched inside the phase, in fresh pages: an anonymous map, since numpy's block
+        # could come from heap pages an earlier test freed and the process still holds (glibc
+        # raises its mmap threshold after a large free), which would not grow the RSS at all.
+        block = mmap.mmap(-1, 96 * mib)
+        block.write(b"\x01" * (96 * mib))
     result = peaks.result
     assert result.peak_gpu_memory_bytes is None
     assert "no GPU" in result.unavailable["peak_gpu_memory_bytes"]
     assert before + 90 * mib <= result.peak_host_memory_bytes < before + 400 * mib
-    del block
+    block.close()
 
 
 def test_settings_round_trip_through_the_environment(monkeypatch):

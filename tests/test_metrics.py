@@ -6,7 +6,10 @@ contract through the report's aggregation and main table to a Pareto axis, with 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_reports import make_record, make_suite
 
 from bench import contract, metrics
@@ -111,3 +114,15 @@ def test_every_metric_is_declared_once_with_a_known_unit():
             assert metric.statistic is not None, metric.key
     with pytest.raises(KeyError, match="known: params_total"):
         metrics.get("no_such_metric")
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    st.lists(st.floats(1e-6, 10.0, allow_nan=False), min_size=1, max_size=60),
+    st.integers(1, 512),
+    st.sampled_from([None, 0.0, 0.05, 0.25, 0.5, 0.9, 1.0]),
+)
+def test_images_per_s_is_the_batch_over_numpys_quantile(samples, batch, quantile):
+    # The figure's quantile is written out without numpy; numpy's default rule is the reference.
+    expected = batch / (np.median(samples) if quantile is None else np.quantile(samples, quantile))
+    assert metrics.images_per_s(samples, batch, quantile) == pytest.approx(expected, rel=1e-12)

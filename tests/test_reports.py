@@ -23,7 +23,7 @@ import pytest
 
 from bench import metrics, units
 from bench.compare import Outcome, Seeds, compare
-from bench.contract import empty_variant_record, validate
+from bench.contract import CONTRACT_VERSION, empty_variant_record, validate
 from reports.data import ReportInputError, aggregate, suite_from_documents
 from reports.noise import judges
 from reports.pareto import (
@@ -214,7 +214,7 @@ def make_suite(
         "benchmarks": benchmarks,
         "datetime": "2026-01-01T00:00:00",
         "version": "5.2.3",
-        "contract_version": 3,
+        "contract_version": CONTRACT_VERSION,
         "run": {
             "variants": [r["variant"] for r in records],
             "accuracy_source": accuracy_source,

@@ -31,16 +31,8 @@ def statistic(metric: metrics.Metric, samples: Sequence[float], batch_size: int)
     if metric.statistic == "p99":
         return float(np.percentile(data, 99))
     if metric.statistic == "images_per_s":
-        return images_per_s(data, batch_size, metrics.THROUGHPUT_QUANTILE)
+        return metrics.images_per_s(data, batch_size, metrics.THROUGHPUT_QUANTILE)
     raise ValueError(f"metric {metric.key} has no statistic to take from samples")
-
-
-def images_per_s(samples: Sequence[float], batch_size: int, quantile: float | None) -> float:
-    """Images per second of calls of `batch_size` images: the batch over the `quantile` of the
-    per-call seconds (the median when None); `bench.metrics.THROUGHPUT_QUANTILE` says why."""
-    data = np.asarray(samples, dtype=float)
-    call = np.median(data) if quantile is None else np.quantile(data, quantile)
-    return batch_size / float(call)
 
 
 def shared_rounds(benchmarks: Iterable[Mapping[str, Any]]) -> dict[str, int]:

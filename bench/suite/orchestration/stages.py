@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench import metrics, units
-from bench.suite.orchestration import assemble, deployments, scenarios
+from bench.suite.orchestration import deployments, scenarios
 from bench.suite.orchestration.scenarios import ROUNDS, Timing
 from bench.suite.presentation.progress import Phase
 
@@ -212,7 +212,7 @@ def _entry(suite: Any, row: metrics.Scenario, timing: Timing, point: str) -> Ent
         shared = samples[: rounds * session.calls[point]]
         rate = any(m.statistic == "images_per_s" for m in row.metrics)  # throughput's figure
         quantile = metrics.THROUGHPUT_QUANTILE if rate else None
-        info["images_per_s"] = assemble.images_per_s(shared, timed.batch_size, quantile)
+        info["images_per_s"] = metrics.images_per_s(shared, timed.batch_size, quantile)
     if session.reference is not None:  # the round's reference sample beside each of its samples
         k = session.calls[point]
         info["reference_samples_s"] = [r for r in session.reference[:taken] for _ in range(k)]
