@@ -56,7 +56,11 @@ def entries(cache: Path) -> dict[int, Path]:
 @pytest.fixture(scope="module")
 def killed_then_resumed(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("seeds")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "BENCH_OFFLINE": "1"}
+    # A SIGKILL leaves the run's temporary records folder behind (nothing can clean up after
+    # it): give the runs a temporary folder inside the test's own, not the machine's /tmp.
+    (tmp / "tmp").mkdir()
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "BENCH_OFFLINE": "1",
+           "TMPDIR": str(tmp / "tmp")}  # fmt: skip
     proc = subprocess.Popen(command(tmp), cwd=ROOT, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.monotonic() + 600
