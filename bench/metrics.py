@@ -133,6 +133,14 @@ _TAIL = {"noise": "paired", "tolerance": 0.10}
 THROUGHPUT_QUANTILE = 0.05
 
 
+def point_quantile(metric: Metric) -> float | None:
+    """The quantile of the calls a timed metric's point figure reads: its tail's, throughput's
+    (and time per image's, its inverse), or None for a median."""
+    if metric.statistic == "images_per_s" or metric.inverse_of == "throughput_images_per_s":
+        return THROUGHPUT_QUANTILE
+    return metric.quantile
+
+
 def images_per_s(samples: Sequence[float], batch_size: int, quantile: float | None) -> float:
     """Images per second of calls of `batch_size` images: the batch over the `quantile` of the
     per-call seconds (`THROUGHPUT_QUANTILE` for throughput), or over their median when None.

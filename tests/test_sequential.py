@@ -133,3 +133,18 @@ def test_the_stopping_rule_keeps_its_error_rate_on_a_quantile_figure():
     assert false <= scipy_stats.binom.ppf(0.999, SIMULATIONS, ALPHA), false
     assert false / SIMULATIONS <= ALPHA, false
     assert peeking / SIMULATIONS > ALPHA and peeking > false, peeking
+
+
+def test_throughputs_neighbours_are_ordered_by_the_figure_the_report_prints():
+    # Per call (4 calls a round, 10 rounds): a is mostly 1.0 with a fast 0.80 call in every
+    # round; b is 0.90 always; c is 2.0. By medians the order is b, a, c (neighbours b-a, a-c);
+    # by the 5 % quantile, the figure the report prints and orders by, a (0.80) comes first:
+    # a, b, c (neighbours a-b, b-c).
+    a = np.tile([0.80, 1.0, 1.0, 1.0], (10, 1))
+    calls = {"a": a, "b": np.full((10, 4), 0.90), "c": np.full((10, 4), 2.0)}
+    rule = sequential.StopRule.geometric(metrics.get("time_per_image_s"), first=10, cap=10)
+    _, outcomes = sequential.look(calls, {"a", "b", "c"}, rule)
+    assert set(outcomes) == {("a", "b"), ("b", "c")}
+    latency = sequential.StopRule.geometric(metrics.get("latency_median_s"), first=10, cap=10)
+    _, outcomes = sequential.look(calls, {"a", "b", "c"}, latency)
+    assert set(outcomes) == {("a", "b"), ("a", "c")}  # tuples are sorted: b-a is ("a", "b")

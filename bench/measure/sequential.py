@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.compare import ALPHA_COSTS, Outcome, Rounds, compare
-from bench.metrics import Metric
+from bench.metrics import Metric, point_quantile
 
 
 @dataclass(frozen=True)
@@ -91,10 +91,12 @@ def _rounds(per_round: np.ndarray) -> Rounds:
 
 
 def _figure(calls: np.ndarray, metric: Metric) -> float:
-    """The figure so far that orders the models: the metric's quantile of every call, or the
+    """The figure so far that orders the models as the report will (its neighbours): the
+    quantile of every call the metric's figure reads (throughput's 5 %, a tail's), or the
     median of the per-round medians."""
-    if metric.quantile is not None:
-        return float(np.quantile(calls, metric.quantile))
+    quantile = point_quantile(metric)
+    if quantile is not None:
+        return float(np.quantile(calls, quantile))
     return float(np.median(np.median(calls, axis=1)))
 
 
