@@ -27,9 +27,8 @@ The evidence decides the test (`Evidence` subclasses):
   the Hodges-Lehmann estimate of their centre with the Wilcoxon signed-rank interval, and the
   signed-rank test's p. A session with fewer rounds than a rank interval can have at that level
   (8 at 99 %) uses the paired t-interval of the mean log ratio instead, and says so.
-* `Rounds`, tail (`Metric.quantile`: p90, p99): the ratio of the two models' quantiles, with a
-  bootstrap over rounds (each resampled round keeps both models' samples, so the pairing
-  survives).
+* `Rounds`, tail (p90, p99): the ratio of the two models' quantiles, with a bootstrap over rounds
+  (each resampled round keeps both models' samples, so the pairing survives).
 * `Seeds` (accuracy): the difference of the mean accuracies with the Welch-Satterthwaite
   interval over seeds (a single run contributes the binomial variance p(1-p)/n, and a seed
   spread is never taken below it: seeds share one test set); McNemar's exact test when each side
@@ -301,7 +300,7 @@ def _compare(a: Evidence, b: Evidence, metric: Metric, alpha: float | None) -> D
     if isinstance(a, Counted | Apart):
         return _point(a.value, b.value, metric, exact=isinstance(a, Counted))  # type: ignore[union-attr]
     if isinstance(a, Rounds):
-        if metric.quantile is not None:
+        if metric.statistic in ("p90", "p99"):
             return _tail(a, b, metric, alpha)  # type: ignore[arg-type]
         return _paired_centre(a, b, metric, alpha)  # type: ignore[arg-type]
     raise TypeError(f"no test for {type(a).__name__}")
@@ -428,8 +427,7 @@ def _paired_t(d: np.ndarray, alpha: float) -> tuple[float, float, float, float]:
 
 
 def _tail(a: Rounds, b: Rounds, metric: Metric, alpha: float) -> Decision:
-    q = float(metric.quantile)  # type: ignore[arg-type]
-    name = metric.statistic if metric.statistic in ("p90", "p99") else f"{q:.0%} quantile"
+    q = {"p90": 0.90, "p99": 0.99}[str(metric.statistic)]
     keys = _shared_rounds(a, b)
     xa = [np.asarray(a.by_round[k], dtype=float) for k in keys]
     xb = [np.asarray(b.by_round[k], dtype=float) for k in keys]
@@ -438,7 +436,7 @@ def _tail(a: Rounds, b: Rounds, metric: Metric, alpha: float) -> Decision:
         return _undetermined(
             "ratio",
             math.nan,
-            f"{name} from too few paired samples",
+            f"{metric.statistic} from too few paired samples",
             min(n_a, n_b),
             metric,
             "more rounds",
@@ -456,7 +454,7 @@ def _tail(a: Rounds, b: Rounds, metric: Metric, alpha: float) -> Decision:
         math.exp(point),
         math.exp(low),
         math.exp(high),
-        f"bootstrap of the {name} ratio over {len(keys)} paired rounds "
+        f"bootstrap of the {metric.statistic} ratio over {len(keys)} paired rounds "
         f"({BOOTSTRAP_RESAMPLES} resamples)",
         p,
         min(n_a, n_b),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -300,7 +301,7 @@ def _recomputed_rate(bench: dict[str, Any], extra: dict[str, Any]) -> float | No
         values = [float(x) for x in samples]
     except (TypeError, ValueError):
         return None
-    if not all(v > 0 and v == v and v != float("inf") for v in values):
+    if not all(v > 0 and math.isfinite(v) for v in values):
         return None
     return metrics.images_per_s(values, batch, metrics.THROUGHPUT_QUANTILE)
 

@@ -69,10 +69,6 @@ class Metric:
         gate: how the regression gate treats it (see `GateRule`).
         scenario: the benchmark scenario a timed figure comes from ("latency", ...).
         statistic: which statistic of that scenario's raw samples fills `key`.
-        quantile: the quantile of the per-call samples a tail reads and two models are
-            compared on (`bench.compare`: a bootstrap over the interleaved rounds): 0.90 and
-            0.99; None for a figure compared on the centre of the per-round ratios (medians,
-            and throughput, whose figure reads `THROUGHPUT_QUANTILE`).
         inverse_of: a derived figure, 1 / that key (not in the JSON; computed by the reader).
         min_samples: the fewest raw samples the statistic may be computed from; with fewer the
             figure is null and says why (a p99 of 50 samples is a maximum, not a percentile).
@@ -94,7 +90,6 @@ class Metric:
     gate: GateRule = "none"
     scenario: str | None = None
     statistic: Statistic | None = None
-    quantile: float | None = None
     inverse_of: str | None = None
     min_samples: int = 1
     heading: str | None = None
@@ -134,11 +129,11 @@ THROUGHPUT_QUANTILE = 0.05
 
 
 def point_quantile(metric: Metric) -> float | None:
-    """The quantile of the calls a timed metric's point figure reads: its tail's, throughput's
+    """The quantile of the calls a timed metric's point figure reads: a tail's, throughput's
     (and time per image's, its inverse), or None for a median."""
     if metric.statistic == "images_per_s" or metric.inverse_of == "throughput_images_per_s":
         return THROUGHPUT_QUANTILE
-    return metric.quantile
+    return {"p90": 0.90, "p99": 0.99}.get(str(metric.statistic))
 
 
 def images_per_s(samples: Sequence[float], batch_size: int, quantile: float | None) -> float:
@@ -155,6 +150,8 @@ def images_per_s(samples: Sequence[float], batch_size: int, quantile: float | No
     low = int(position)
     high = min(low + 1, len(data) - 1)
     call = data[low] + (position - low) * (data[high] - data[low])
+    if not call > 0:
+        raise ValueError(f"a call of {call} s is no timing: the samples are damaged")
     return batch_size / call
 
 
@@ -179,10 +176,10 @@ METRICS: tuple[Metric, ...] = (
            axis=True, column=True, gate="latency", scenario="latency", statistic="median",
            heading="Latency p50", **_TIMED),
     Metric("latency_p90_s", "s", "lower", "Batch-1 latency, p90", "p90 latency",
-           scenario="latency", statistic="p90", quantile=0.90, min_samples=20, **_TAIL),
+           scenario="latency", statistic="p90", min_samples=20, **_TAIL),
     # p99 needs >= 200 samples to be a percentile at all (with fewer it is about the maximum).
     Metric("latency_p99_s", "s", "lower", "Batch-1 latency, p99", "p99 latency", axis=True,
-           column=True, scenario="latency", statistic="p99", quantile=0.99, min_samples=200,
+           column=True, scenario="latency", statistic="p99", min_samples=200,
            heading="Latency p99", **_TAIL),
     # Recorded, not a column or an axis: it lies between two figures the report shows (batch-1
     # latency, time per image at the throughput batch); the CSV and the trend page show it.

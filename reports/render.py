@@ -456,10 +456,8 @@ def _noise_phrase(axis: Metric) -> str:
     if axis.noise == "exact":
         return "count: equal counts are equivalent, any other difference is one"
     if axis.noise == "paired":
-        if axis.quantile is not None:
-            name = (axis.statistic if axis.statistic in ("p90", "p99")
-                    else f"{axis.quantile:.0%} quantile")  # fmt: skip
-            test = f"a bootstrap of the {name} ratio over the interleaved rounds"
+        if axis.statistic in ("p90", "p99"):
+            test = f"a bootstrap of the {axis.statistic} ratio over the interleaved rounds"
         else:
             test = "the Hodges-Lehmann ratio of the interleaved rounds (Wilcoxon signed-rank)"
         return (

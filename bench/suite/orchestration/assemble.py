@@ -31,7 +31,7 @@ def statistic(metric: metrics.Metric, samples: Sequence[float], batch_size: int)
     if metric.statistic == "p99":
         return float(np.percentile(data, 99))
     if metric.statistic == "images_per_s":
-        return metrics.images_per_s(data, batch_size, metrics.THROUGHPUT_QUANTILE)
+        return metrics.images_per_s(data, batch_size, metrics.point_quantile(metric))
     raise ValueError(f"metric {metric.key} has no statistic to take from samples")
 
 

@@ -210,8 +210,8 @@ def _entry(suite: Any, row: metrics.Scenario, timing: Timing, point: str) -> Ent
     if row.batch != 1:  # a batched call: its rate over the rounds its figures use (assemble)
         rounds = session.shared_rounds if row.shared_round_figures else taken
         shared = samples[: rounds * session.calls[point]]
-        rate = any(m.statistic == "images_per_s" for m in row.metrics)  # throughput's figure
-        quantile = metrics.THROUGHPUT_QUANTILE if rate else None
+        rate = next((m for m in row.metrics if m.statistic == "images_per_s"), None)
+        quantile = metrics.point_quantile(rate) if rate else None  # else the median call
         info["images_per_s"] = metrics.images_per_s(shared, timed.batch_size, quantile)
     if session.reference is not None:  # the round's reference sample beside each of its samples
         k = session.calls[point]
