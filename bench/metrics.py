@@ -33,7 +33,8 @@ images per second are SI; accuracy is a fraction in [0, 1].
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -221,6 +222,21 @@ METRICS: tuple[Metric, ...] = (
 # A call shorter than its scenario's `fill_s` is repeated within a round (primed, up to this
 # many timed calls), so small models get as many samples as their noise needs.
 MOST_CALLS_PER_ROUND = 8
+
+
+def primed(calls: int, warm_each_round: bool) -> bool:
+    """Whether a model's timed calls in a round follow an untimed call of its own: always with
+    `warm_each_round`, else when it makes several (`bench.measure.interleave.run_rounds`)."""
+    return warm_each_round or calls > 1
+
+
+def round_s(
+    per_call: Mapping[str, float], calls: Mapping[str, int], *, warm_each_round: bool = False
+) -> float:
+    """Seconds of one round: every model's timed calls and its untimed primer (`primed`)."""
+    return sum(s * (calls[k] + primed(calls[k], warm_each_round)) for k, s in per_call.items())
+
+
 # How the estimate costs one call from MACs (`bench.suite.presentation.estimate`): at batch 1
 # ("latency"), at a large batch ("inference"), or one optimizer step with augmentation ("train").
 Rate = Literal["latency", "inference", "train"]
@@ -234,13 +250,26 @@ class Sequential:
         metric: the figure whose comparisons decide (a `METRICS` key).
         first: the first look, in rounds.
         cap: the most rounds (0: the round count the budget gives).
-        min_samples: no model leaves before it has this many samples (a p99 needs 200).
+        min_samples: no model leaves before it has this many samples (a p99 needs 200), and
+            the session takes them even past its time budget (`rounds`).
     """
 
     metric: str
     first: int
     cap: int
     min_samples: int = 0
+
+    def first_look(self, calls: Iterable[int]) -> int:
+        """The round of the first look: `first`, or later where the model with the fewest calls
+        a round reaches `min_samples`."""
+        return max(self.first, *(math.ceil(self.min_samples / c) for c in calls))
+
+    def rounds(self, budget_rounds: int, calls: Iterable[int]) -> int:
+        """The rounds a session plans: the budget's, raised to the first look when the figure
+        needs `min_samples` (a budget that fits fewer rounds would leave a p99 unfilled)."""
+        if not self.min_samples:
+            return budget_rounds
+        return max(budget_rounds, self.first_look(calls))
 
 
 @dataclass(frozen=True)
@@ -260,6 +289,9 @@ class Scenario:
         fill_s: calls shorter than this are repeated within a round (0: one call per round).
         warm_up_calls: calls before the rounds (the first, timed apart, included).
         rate: how the estimate costs a call from MACs (see `Rate`).
+        warm_each_round: every model's timed calls in a round follow an untimed call of its
+            own, whatever their number (`bench.measure.interleave.run_rounds`); otherwise only
+            repeated calls get that primer.
         sequential: sample until decided (None: the budget's rounds).
         reference: the reference workload runs in every round (machine drift beside each
             sample).
@@ -286,6 +318,7 @@ class Scenario:
     fill_s: float
     warm_up_calls: int
     rate: Rate
+    warm_each_round: bool = False
     sequential: Sequential | None = None
     reference: bool = False
     deployments: bool = False
@@ -327,7 +360,13 @@ SCENARIOS: tuple[Scenario, ...] = (
              # sample until decided, from the round where every point has the 200 samples a
              # p99 needs; the cap is the budget's round count (never longer than a fixed budget)
              sequential=Sequential("latency_median_s", first=30, cap=0, min_samples=200),
-             reference=True, deployments=True),
+             reference=True, deployments=True,
+             # calls of 1-60 ms, each after the other models evicted its caches: every sample
+             # after a primer of its own, so a fast model's repeated calls and a slower one's
+             # single call are taken alike (interleave.run_rounds). Batch 8 below does without:
+             # its calls are over the fill target (one cold call each) on the CPUs measured,
+             # and a primer would double its session.
+             warm_each_round=True),
     # A small serving batch: between batch 1 (the call's fixed cost) and the throughput batch
     # (the compute), sized like batch 1 from the same per-model budget, with the reference.
     Scenario("latency_b8", "latency b8", "Batch-8 latency", "inference", batch=8,

@@ -11,6 +11,8 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bench.measure import interleave
 from bench.measure.timing import Timed
@@ -142,11 +144,60 @@ def test_a_fast_model_is_primed_and_timed_several_times_per_round():
     assert session.calls == {"fast": 3, "slow": 1}
 
 
+def test_warm_each_round_primes_every_model_and_never_the_reference():
+    log: list[str] = []
+    timed = {"fast": _stub("fast", log), "slow": _stub("slow", log)}
+    reference = _stub("reference", log)
+    session = interleave.run_rounds(
+        timed, rounds=3, seed=1, calls={"fast": 2}, reference=reference, warm_each_round=True
+    )
+    rounds = [log[i : i + 6] for i in range(0, len(log), 6)]
+    # each round: the slow model 1 untimed + 1 timed, the fast one 1 untimed + 2 timed, the
+    # reference once (its protocol never changes)
+    assert len(rounds) == 3
+    assert all(sorted(r) == ["fast"] * 3 + ["reference"] + ["slow"] * 2 for r in rounds)
+    assert len(session.samples["slow"]) == 3 and len(session.samples["fast"]) == 6
+    assert len(session.reference) == 3
+
+
 def test_calls_per_round_fill_the_target_within_bounds():
     calls = interleave.calls_per_round(
         {"v01": 0.6e-3, "v03": 1.5e-3, "v10": 36e-3}, target_s=2e-3, most=8
     )
     assert calls == {"v01": 4, "v03": 2, "v10": 1}  # ceil(2 / 0.6) = 4, ceil(2 / 1.5) = 2
+
+
+def test_twins_sized_either_side_of_the_fill_target_get_the_same_calls():
+    # v01 and v02 (one inference graph) at 1.9 and 2.1 ms against a 2 ms target: 2 and 1 calls
+    # as sized apart; alike, both 1, so neither is timed warm while the other is timed cold
+    calls = interleave.calls_per_round({"v01": 1.9e-3, "v02": 2.1e-3}, target_s=2e-3, most=8)
+    assert calls == {"v01": 2, "v02": 1}
+    assert interleave.alike(calls, [frozenset({"v01", "v02"})]) == {"v01": 1, "v02": 1}
+
+
+_NAMES = st.sampled_from(["a", "b", "c", "d", "e", "f"])
+
+
+@given(
+    calls=st.dictionaries(_NAMES, st.integers(1, 8), min_size=1),
+    groups=st.lists(st.frozensets(_NAMES, max_size=4), max_size=4),
+    data=st.data(),
+)
+def test_alike_levels_every_group_down_whatever_the_groups_order(calls, groups, data):
+    out = interleave.alike(calls, groups)
+    assert out.keys() == calls.keys()
+    assert all(1 <= out[m] <= calls[m] for m in calls)  # only ever fewer calls, never none
+    for group in groups:
+        assert len({out[m] for m in group if m in out}) <= 1
+    grouped = {m for group in groups for m in group}
+    assert all(out[m] == calls[m] for m in calls if m not in grouped)
+    disjoint = all(not (g & h) for i, g in enumerate(groups) for h in groups[i + 1 :])
+    if disjoint:  # each group at the fewest of its own members
+        for group in groups:
+            members = [m for m in group if m in calls]
+            assert all(out[m] == min(calls[n] for n in members) for m in members)
+    shuffled = data.draw(st.permutations(groups))
+    assert interleave.alike(calls, shuffled) == out
 
 
 def test_the_suite_names_its_clock_as_the_timer_and_refuses_another():

@@ -126,3 +126,24 @@ def test_images_per_s_is_the_batch_over_numpys_quantile(samples, batch, quantile
     # The figure's quantile is written out without numpy; numpy's default rule is the reference.
     expected = batch / (np.median(samples) if quantile is None else np.quantile(samples, quantile))
     assert metrics.images_per_s(samples, batch, quantile) == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_p99_session_takes_its_200_samples_even_past_the_budget():
+    # batch-1 latency: a p99 needs 200 samples, so a model of one call a round needs 200 rounds
+    # and one of two calls 100, whatever fewer rounds the time budget would fit
+    row = metrics.scenario("latency").sequential
+    assert row.min_samples == 200
+    assert row.first_look([1, 2]) == 200 and row.first_look([2, 4]) == 100
+    assert row.rounds(118, [1, 2]) == 200  # the budget's 118 rounds would leave p99 unfilled
+    assert row.rounds(236, [1, 2]) == 236  # more rounds than needed: the budget's
+    throughput = metrics.scenario("throughput").sequential
+    assert throughput.min_samples == 0 and throughput.rounds(3, [1]) == 3
+
+
+def test_batch_1_latency_primes_every_model_and_the_estimate_counts_the_primers():
+    # one round of a 1 ms model with 2 timed calls and a 10 ms model with 1: primed, 1 + 2 calls
+    # and 1 + 1 calls, 23 ms; unprimed (throughput's rule), the single call goes cold: 13 ms
+    per_call, calls = {"small": 1e-3, "big": 10e-3}, {"small": 2, "big": 1}
+    assert metrics.scenario("latency").warm_each_round
+    assert metrics.round_s(per_call, calls, warm_each_round=True) == pytest.approx(23e-3)
+    assert metrics.round_s(per_call, calls, warm_each_round=False) == pytest.approx(13e-3)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +29,7 @@ import numpy as np
 from bench.measure import sequential
 from bench.measure.sequential import StopRule
 from bench.measure.timing import Timed
+from bench.metrics import primed
 
 REFERENCE = "__reference__"
 
@@ -125,6 +126,26 @@ def calls_per_round(per_call: Mapping[str, float], *, target_s: float, most: int
     }
 
 
+def alike(calls: Mapping[str, int], groups: Iterable[frozenset[str]]) -> dict[str, int]:
+    """Calls per round with every group's members (models that must be told apart or shown
+    equivalent: `bench.suite.orchestration.scenarios.same_architecture`) at the fewest any of
+    them makes. Twins sized apart (one call a little over the fill target, the other under it)
+    would otherwise be timed by different protocols: several primed calls against one cold one.
+    A model in two groups takes the fewest of either, and its groups are then applied again
+    until nothing changes, so the result does not depend on the groups' order."""
+    out = dict(calls)
+    groups = [[m for m in group if m in out] for group in groups]
+    changed = True
+    while changed:
+        changed = False
+        for members in groups:
+            fewest = min((out[m] for m in members), default=None)
+            if fewest is not None and any(out[m] != fewest for m in members):
+                out.update(dict.fromkeys(members, fewest))
+                changed = True
+    return out
+
+
 def run_rounds(
     timed: Mapping[str, Timed],
     *,
@@ -133,6 +154,7 @@ def run_rounds(
     seed: int = 0,
     calls: Mapping[str, int] | None = None,
     until: StopRule | None = None,
+    warm_each_round: bool = False,
 ) -> Session:
     """Time every callable in every round, in a new random order each round.
 
@@ -147,14 +169,22 @@ def run_rounds(
         calls: timed calls per round of each name (default 1). A name with more than one gets
             an untimed call first, so its samples start from its own warm caches (a 36 M-param
             model before it doubles a 0.6 ms model's next call on the 2-core box).
+        warm_each_round: every name gets that untimed call, one timed call or several, so
+            that every sample is taken with the model's own caches warm. Without it a model
+            whose call is a little longer than the fill target times one cold call per round
+            while a slightly faster twin times warm ones: v01 and v02, one inference graph,
+            read 2.03 and 2.52 ms at batch 1 that way (2-core AVX2 VM, 2026-12-07).
         until: a stopping rule (`bench.measure.sequential`): decided models leave at its looks
             (keeping the first rounds' samples); the session ends when none is left.
     """
     counts = {name: int((calls or {}).get(name, 1)) for name in timed}
-    jobs = {name: (t.call, counts[name], t.clock) for name, t in timed.items()}
-    if reference is not None:
-        jobs[REFERENCE] = (reference.call, 1, reference.clock)
-    out = {name: np.empty(rounds * k) for name, (_, k, _) in jobs.items()}
+    jobs = {
+        name: (t.call, counts[name], t.clock, primed(counts[name], warm_each_round))
+        for name, t in timed.items()
+    }
+    if reference is not None:  # the reference's protocol never changes: one cold call
+        jobs[REFERENCE] = (reference.call, 1, reference.clock, False)
+    out = {name: np.empty(rounds * job[1]) for name, job in jobs.items()}
     taken = dict.fromkeys(jobs, 0)
     active = set(timed)
     stops: dict[str, str] = {}
@@ -196,8 +226,8 @@ def _one_round(
     for name in order:
         if name != REFERENCE and name not in active:
             continue
-        call, k, clock = jobs[name]
-        if k > 1:
+        call, k, clock, prime = jobs[name]
+        if prime:
             call()  # primer: warm this model's caches, untimed
         for j in range(i * k, (i + 1) * k):
             start = clock()

@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
-import math
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -75,7 +74,9 @@ class Until:
     ) -> tuple[sequential.StopRule | None, int]:  # fmt: skip
         """The stopping rule for these models, and the session's round cap; no rule when the
         first look would come at the cap (nothing to stop early)."""
-        first = max(self.first, *(math.ceil(self.min_samples / calls[k]) for k in keep))
+        row = metrics.Sequential(self.metric, self.first, self.cap, self.min_samples)
+        counts = [calls[k] for k in keep]
+        first, count = row.first_look(counts), row.rounds(count, counts)
         cap = max(count, self.cap)
         if first >= cap:
             return None, count
@@ -187,7 +188,9 @@ def _run(
         return scenario
     per_call = {k: interleave.per_call_s(t) for k, t in keep.items()}
     calls = interleave.calls_per_round(per_call, target_s=fill_s, most=MOST_CALLS_PER_ROUND)
-    per_round = sum(s * (calls[k] + (calls[k] > 1)) for k, s in per_call.items())
+    if until is not None:
+        calls = interleave.alike(calls, until.groups)
+    per_round = metrics.round_s(per_call, calls, warm_each_round=row.warm_each_round)
     if reference is not None:
         per_round += interleave.per_call_s(reference)
     count = interleave.rounds_for(
@@ -202,8 +205,9 @@ def _run(
         expected, what = min(expected, budget_s + per_round), f"up to {count} rounds"
     progress.start(ROUNDS, f"{what} of {len(keep)} models", expected_s=expected)
     scenario.session = interleave.run_rounds(
-        keep, rounds=count, reference=reference, seed=seed, calls=calls, until=rule
-    )
+        keep, rounds=count, reference=reference, seed=seed, calls=calls, until=rule,
+        warm_each_round=row.warm_each_round,
+    )  # fmt: skip
     progress.done(ROUNDS)
     scenario.dropped.update(scenario.session.dropped)
     return scenario

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench import metrics
-from bench.metrics import Scenario
+from bench.metrics import Scenario, round_s
 from bench.suite.plan.options import Accuracy
 from bench.training.datasets import DEFAULT_VALIDATION_EXAMPLES, SYNTHETIC_DEFAULT_SIZES
 from bench.training.profiles import Profile
@@ -275,6 +275,7 @@ def session_span(
     warm_up_calls: int,
     reference_s: float = 0.0,
     sequential: metrics.Sequential | None = None,
+    warm_each_round: bool = False,
 ) -> tuple[dict[str, float], float, float]:
     """Seconds per model (first call and warm-up) and for "rounds" of one timed session, sized
     as `bench.suite.orchestration.scenarios._run` sizes it, and the (low, high) seconds of its
@@ -287,17 +288,17 @@ def session_span(
     """
     most = metrics.MOST_CALLS_PER_ROUND
     calls = {k: max(1, min(most, math.ceil(fill_s / max(s, 1e-9)))) for k, s in per_call.items()}
-    per_round = sum(s * (calls[k] + (calls[k] > 1)) for k, s in per_call.items()) + reference_s
+    per_round = round_s(per_call, calls, warm_each_round=warm_each_round) + reference_s
     count = int(min(max(budget_s / max(per_round, 1e-9), rounds[0]), rounds[1]))
     items = {
         k: first_call[k] + s * (warm_up_calls - 1) + (3 * s if s < 0.05 else 0.0)
         for k, s in per_call.items()
     }
+    if sequential is not None and per_call:
+        count = sequential.rounds(count, calls.values())
     items["rounds"] = low = high = count * per_round
     if sequential is not None and per_call:
-        first = max(
-            sequential.first, *(math.ceil(sequential.min_samples / c) for c in calls.values())
-        )
+        first = sequential.first_look(calls.values())
         cap = max(count, sequential.cap)
         if first < cap:
             low = first * per_round
@@ -370,6 +371,7 @@ def _timed_phase(
         warm_up_calls=scenario.warm_up_calls,
         reference_s=reference,
         sequential=scenario.sequential,
+        warm_each_round=scenario.warm_each_round,
     )
     return items, reused, (low, high)
 
