@@ -100,6 +100,27 @@ Then `--runs 5` again, same box and day (05:07-05:39 UTC), code 7a58e6b (the tab
   "The throughput figure"), and the table's ratios now read it: re-read with --analyze-only,
   the two sets give 48 of 50 and 49 of 50 pairs in the band, every miss a latency median
   (1.031-1.033).
+On another kind of machine, 2026-12-07 afternoon: a 2-vCPU AMD EPYC VM with AVX2 and no AVX-512,
+  where TensorFlow leaves oneDNN off (a v10 training step at batch 32: 10.5 s, against 1.9 s on
+  the AVX-512 VMs above). A fresh clone's first run took 563 s (estimate "about 531 s, between
+  382 s and 12 min"): records 2:20, load 0:08, latency 0:39, latency b8 0:41, throughput 1:13,
+  train step 3:29 (first steps 94 s, warm-up 18 s, 3 rounds 97 s), report 0:16.
+  `--runs 5` with the code of the morning: run 1 (busy) 448 s, all 10 ratios in the band; run 2
+  (quiet) 454 s, latency v01/v02 0.807 and throughput v05/v08 0.960. Cause of the 0.807: v01's
+  batch-1 call sized under the 2 ms fill target (two primed calls a round, 2.03 ms) and v02's
+  over it (one cold call, 2.52 ms); at throughput v04 took one call a round beside v05 and v08 at
+  two (v04/v08 0.972). Since then every batch-1 sample follows an untimed call of its model's
+  own (`Scenario.warm_each_round`), the models of one inference graph make as many calls a round
+  as each other in every session (`bench.measure.interleave.alike`), and the batch-1 session
+  takes the 200 rounds a p99 needs even past its budget (`Sequential.rounds`). Runs stopped
+  there; then `--runs 5` on that code (12:21-13:01 UTC): wall 431, 466, 459, 457, 466 s (busy,
+  quiet, busy, quiet, busy; median 461 s quiet, 459 s busy); latency 0:51-1:08 (200 rounds,
+  was 0:39-0:44 for 182-237), throughput 13-20 rounds, train step 3:29-3:39. Twins always made
+  equal calls. Ratios within [0.97, 1.03]: 44 of 50, latency 24 of 25 (run 5 v01/v02 1.035),
+  throughput 20 of 25 (run 2 v04/v05 1.032, v07/v09 0.964; run 4 v04/v05 1.052, v05/v08 0.962;
+  run 5 v07/v09 1.043). On this VM the process CPU time of one model's calls ranged 140-270 ms
+  within one run (v04 at batch 32, 2 calls a round), so with 13-20 rounds a 5 % quantile rests
+  on one or two calls; the quiet runs missed more than the busy ones.
 """
 
 from __future__ import annotations
