@@ -169,21 +169,12 @@ def run_rounds(
         calls: timed calls per round of each name (default 1). A name with more than one gets
             an untimed call first, so its samples start from its own warm caches (a 36 M-param
             model before it doubles a 0.6 ms model's next call on the 2-core box).
-        warm_each_round: every name gets that untimed call, one timed call or several, so
-            that every sample is taken with the model's own caches warm. Without it a model
-            whose call is a little longer than the fill target times one cold call per round
-            while a slightly faster twin times warm ones: v01 and v02, one inference graph,
-            read 2.03 and 2.52 ms at batch 1 that way (2-core AVX2 VM, 2026-12-07).
+        warm_each_round: every name gets that untimed call (docs/measurement.md §1).
         until: a stopping rule (`bench.measure.sequential`): decided models leave at its looks
             (keeping the first rounds' samples); the session ends when none is left.
     """
     counts = {name: int((calls or {}).get(name, 1)) for name in timed}
-    jobs = {
-        name: (t.call, counts[name], t.clock, primed(counts[name], warm_each_round))
-        for name, t in timed.items()
-    }
-    if reference is not None:  # the reference's protocol never changes: one cold call
-        jobs[REFERENCE] = (reference.call, 1, reference.clock, False)
+    jobs = _jobs(timed, counts, reference, warm_each_round)
     out = {name: np.empty(rounds * job[1]) for name, job in jobs.items()}
     taken = dict.fromkeys(jobs, 0)
     active = set(timed)
@@ -215,6 +206,21 @@ def run_rounds(
             session.dropped[name] = _retraced(name, t.tracing_count)
             del session.samples[name]
     return session
+
+
+def _jobs(
+    timed: Mapping[str, Timed], counts: Mapping[str, int], reference: Timed | None,
+    warm_each_round: bool,
+) -> dict[str, tuple]:  # fmt: skip
+    """name -> (callable, timed calls a round, clock, primed) of every name and the reference,
+    whose protocol never changes: one cold call a round."""
+    jobs = {
+        name: (t.call, counts[name], t.clock, primed(counts[name], warm_each_round))
+        for name, t in timed.items()
+    }
+    if reference is not None:
+        jobs[REFERENCE] = (reference.call, 1, reference.clock, False)
+    return jobs
 
 
 def _one_round(
