@@ -38,11 +38,8 @@ from bench.suite.executors.jobs import die_with_parent
 SUITE = Path(__file__).resolve().parents[2] / "test_suite.py"
 # pytest's own output is replaced by the suite's progress lines: no header, no per-test letters,
 # no traceback for a failure the suite words itself (its one sentence is shown as it happens),
-# no warnings summary (each warning is shown as it happens), no pytest-benchmark table, and no
-# unraisable-exception plugin: it only feeds that summary, and its gc.collect() five times at the
-# session's end took about 4 s over a heap of a dozen models (a profile of the main job, 2-core
-# EPYC VM, 2026-12-07).
-QUIET = ("-qq", "--tb=no", "-rN", "--disable-warnings", "-p", "no:unraisableexception")
+# no warnings summary (each warning is shown as it happens), no pytest-benchmark table.
+QUIET = ("-qq", "--tb=no", "-rN", "--disable-warnings")
 # --verbose: pytest's header and test names, short tracebacks, its warnings summary, and
 # TensorFlow's logs (bench/conftest.py reads -v).
 VERBOSE = ("-v", "--tb=short")
