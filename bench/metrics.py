@@ -358,14 +358,15 @@ SCENARIOS: tuple[Scenario, ...] = (
              budget_s="latency_budget", rounds=(30, 2000), fill_s=2e-3, warm_up_calls=10,
              rate="latency",
              # sample until decided, from the round where every point has the 200 samples a
-             # p99 needs; the cap is the budget's round count (never longer than a fixed budget)
+             # p99 needs (taken even past the budget: Sequential.rounds); the cap is the
+             # budget's round count
              sequential=Sequential("latency_median_s", first=30, cap=0, min_samples=200),
              reference=True, deployments=True,
              # calls of 1-60 ms, each after the other models evicted its caches: every sample
              # after a primer of its own, so a fast model's repeated calls and a slower one's
              # single call are taken alike (interleave.run_rounds). Batch 8 below does without:
-             # its calls are over the fill target (one cold call each) on the CPUs measured,
-             # and a primer would double its session.
+             # its calls were all over the fill target (one cold call each) on the AVX2 VM,
+             # a primer would double its session, and twins make equal calls in any case.
              warm_each_round=True),
     # A small serving batch: between batch 1 (the call's fixed cost) and the throughput batch
     # (the compute), sized like batch 1 from the same per-model budget, with the reference.

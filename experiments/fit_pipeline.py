@@ -34,7 +34,7 @@ Exit status: 0 when every ratio is at least 0.9, 3 when one is not, 2 for bad op
 
 Results, 2-vCPU AMD EPYC VM with AVX2 only (TensorFlow 2.21 on the CPU, oneDNN off by default
 there), 2026-12-07, quiet, `--variants v01,v03,v04,v08,v09,resnet20` with the defaults (3 blocks
-of 3 steps and 1 epoch), 8 min: fit / ceiling
+of 3 steps and 1 epoch), 7 min: fit / ceiling
   v01 (batch 64) 1.000, v03 (64) 1.040, v04 (128) 0.954, v08 (32, augmentation A) 0.953,
   v09 (32, A) 0.898, resnet20 (128) 0.822;
   CPU ms per image, step / fit: v01 2.28 / 2.29, v03 6.09 / 5.92, v04 28.6 / 29.9,

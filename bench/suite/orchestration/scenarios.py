@@ -51,21 +51,14 @@ ENERGY_IDLE_S = 2.0
 
 
 @dataclass(frozen=True)
-class Until:
-    """How a session samples until decided.
+class Until(metrics.Sequential):
+    """How a session samples until decided: the row's `bench.metrics.Sequential` (its `cap` at
+    least the budget's rounds), and the models it must decide.
 
     Attributes:
-        metric: the figure whose comparisons decide (`bench.metrics` key).
-        first: the first look, in rounds.
-        cap: the most rounds (at least the budget's).
-        min_samples: no model leaves before it has this many samples (a p99 needs 200).
         groups: sets of points every pair of which must be decided (`same_architecture`).
     """
 
-    metric: str
-    first: int
-    cap: int
-    min_samples: int = 0
     groups: tuple[frozenset[str], ...] = ()
 
     def rule(
@@ -74,9 +67,8 @@ class Until:
     ) -> tuple[sequential.StopRule | None, int]:  # fmt: skip
         """The stopping rule for these models, and the session's round cap; no rule when the
         first look would come at the cap (nothing to stop early)."""
-        row = metrics.Sequential(self.metric, self.first, self.cap, self.min_samples)
         counts = [calls[k] for k in keep]
-        first, count = row.first_look(counts), row.rounds(count, counts)
+        first, count = self.first_look(counts), self.rounds(count, counts)
         cap = max(count, self.cap)
         if first >= cap:
             return None, count
