@@ -115,12 +115,12 @@ On another kind of machine, 2026-12-07 afternoon: a 2-vCPU AMD EPYC VM with AVX2
   takes the 200 rounds a p99 needs even past its budget (`Sequential.rounds`). Runs stopped
   there; then `--runs 5` on that code (12:21-13:01 UTC): wall 431, 466, 459, 457, 466 s (busy,
   quiet, busy, quiet, busy; median 461 s quiet, 459 s busy); latency 0:51-1:08 (200 rounds,
-  was 0:35-0:42 for 182-237 in six runs), throughput 13-20 rounds, train step 3:29-3:54. Twins always made
-  equal calls. Ratios within [0.97, 1.03]: 44 of 50, latency 24 of 25 (run 5 v01/v02 1.035),
-  throughput 20 of 25 (run 2 v04/v05 1.032, v07/v09 0.964; run 4 v04/v05 1.052, v05/v08 0.962;
-  run 5 v07/v09 1.043). On this VM the process CPU time of one model's calls ranged 140-270 ms
-  within one run (v04 at batch 32, 2 calls a round), so with 13-20 rounds a 5 % quantile rests
-  on one or two calls; the quiet runs missed more than the busy ones.
+  was 0:35-0:42 for 182-237 in six runs), throughput 13-20 rounds, train step 3:29-3:54.
+  Twins always made equal calls. Ratios within [0.97, 1.03]: 44 of 50, latency 24 of 25 (run 5
+  v01/v02 1.035), throughput 20 of 25 (run 2 v04/v05 1.032, v07/v09 0.964; run 4 v04/v05 1.052,
+  v05/v08 0.962; run 5 v07/v09 1.043). On this VM the process CPU time of one model's calls ranged
+  140-270 ms within one run (v04 at batch 32, 2 calls a round), so with 13-20 rounds a 5 % quantile
+  rests on one or two calls; the quiet runs missed more than the busy ones.
 """
 
 from __future__ import annotations
