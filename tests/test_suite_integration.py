@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from bench import contract
+from bench import contract, metrics
 from bench.contract import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +64,16 @@ def test_reported_run_writes_the_contract(reported_run):
     session = latency["extra_info"]["session"]
     samples = len(latency["stats"]["data"])
     assert samples == session["rounds"] * session["calls_per_round"]
-    assert session["calls_per_round"] > 1  # a 0.6 ms model is timed several times per round
+    # Calls shorter than the fill target are repeated within a round. v01's batch-1 call took
+    # 0.6 ms on one VM and 2 ms (the target itself) on another, so the rule is checked only
+    # where the median call is clear of the target by a factor of two: the rounds were sized on
+    # one call before the session, which the machine's noise moves by less than that.
+    fill_s = metrics.scenario("latency").fill_s
+    median = statistics.median(latency["stats"]["data"])
+    if median < fill_s / 2:
+        assert session["calls_per_round"] > 1, (median, session)
+    elif median > 2 * fill_s:
+        assert session["calls_per_round"] == 1, (median, session)
     if samples < 200:  # too few samples for a p99, which says so
         assert v01["latency_p99_s"] is None
         assert f"{samples} samples" in v01["unavailable"]["latency_p99_s"]
