@@ -23,3 +23,10 @@ if os.environ.get("CI"):
 
     settings.register_profile("ci", derandomize=True, print_blob=True)
     settings.load_profile("ci")
+
+# The test command runs the files in two processes (pytest-xdist, README "Tests"), which marks
+# its workers with PYTEST_XDIST_* variables. The suites and runs these tests start as child
+# processes would inherit them, and pytest-benchmark reads PYTEST_XDIST_WORKER as "a parallel
+# run" and disables every benchmark; the children are runs of their own, so the marks stop here.
+for _name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+    os.environ.pop(_name, None)
