@@ -224,6 +224,25 @@ METRICS: tuple[Metric, ...] = (
 MOST_CALLS_PER_ROUND = 8
 
 
+def rounds_for(per_round_s: float, *, budget_s: float, min_rounds: int, max_rounds: int) -> int:
+    """Rounds that fit `budget_s` at `per_round_s` each, within [min_rounds, max_rounds]."""
+    return int(min(max(budget_s / max(per_round_s, 1e-9), min_rounds), max_rounds))
+
+
+def calls_per_round(per_call: Mapping[str, float], *, target_s: float, most: int) -> dict[str, int]:
+    """Timed calls per round for each model: enough to fill `target_s`, at most `most`.
+
+    A batch-1 call of a small model (0.6 ms) is within a factor of two of the noise a round
+    adds to it (the model before it in the round evicts its weights from the caches), so one
+    sample per round leaves its median uncertain by a few per cent after a few hundred rounds;
+    several warm samples per round bring it under one (experiments/ties_experiment.py).
+    """
+    return {
+        name: max(1, min(most, math.ceil(target_s / max(seconds, 1e-9))))
+        for name, seconds in per_call.items()
+    }
+
+
 def primed(calls: int, warm_each_round: bool) -> bool:
     """Whether a model's timed calls in a round follow an untimed call of its own: always with
     `warm_each_round`, else when it makes several (`bench.measure.interleave.run_rounds`)."""

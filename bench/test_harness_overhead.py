@@ -35,7 +35,7 @@ def test_harness_overhead(
     timed = latency.inference(model, batch_size=1, xla=suite.settings.xla)
     interleave.warm_up({overhead_variant: timed}, calls=metrics.scenario("latency").warm_up_calls)
     per_round = interleave.per_call_s(timed) + interleave.per_call_s(reference)
-    rounds = interleave.rounds_for(
+    rounds = metrics.rounds_for(
         per_round, budget_s=suite.options.latency_budget, min_rounds=30, max_rounds=2000
     )
     session = interleave.run_rounds({overhead_variant: timed}, rounds=rounds, reference=reference)

@@ -33,7 +33,7 @@ Two earlier designs failed the [0.97, 1.03] criterion on the same box. One sampl
 round: 49/50 pairs within, worst 1.0439 (busy); the small models' spread was 0.22-0.40 (a model
 called right after v10 finds its weights evicted: v01 took 1.3 ms there against 0.65 ms alone).
 One untimed call before every timed call: 48/50 within, worst 1.0489, and 40 % fewer rounds. The
-adopted design (`bench.measure.interleave.calls_per_round`): models whose call is under 2 ms get
+adopted design (`bench.metrics.calls_per_round`): models whose call is under 2 ms get
 an untimed call and then several timed calls per round (up to 8), the others one call.
 """
 

@@ -9,7 +9,6 @@ from types import SimpleNamespace
 import pytest
 
 from bench import metrics
-from bench.measure import interleave
 from bench.suite.presentation import estimate
 from bench.training.profiles import PROFILES
 
@@ -77,9 +76,9 @@ def test_rounds_are_sized_as_the_suite_sizes_them(per_call, fill_s, budget_s, ro
         fill_s=fill_s,
         warm_up_calls=2,
     )
-    calls = interleave.calls_per_round(per_call, target_s=fill_s, most=metrics.MOST_CALLS_PER_ROUND)
+    calls = metrics.calls_per_round(per_call, target_s=fill_s, most=metrics.MOST_CALLS_PER_ROUND)
     per_round = sum(s * (calls[k] + (calls[k] > 1)) for k, s in per_call.items())
-    count = interleave.rounds_for(
+    count = metrics.rounds_for(
         per_round, budget_s=budget_s, min_rounds=rounds[0], max_rounds=rounds[1]
     )
     assert items["rounds"] == pytest.approx(count * per_round)

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bench import metrics
 from bench.measure import interleave
 from bench.measure.timing import Timed
 from bench.suite.orchestration.replay import ReplayClock, TimerOptionError, use_replay_clock
@@ -104,9 +105,9 @@ def test_warm_up_times_the_first_call_apart_and_drops_a_retrace():
 
 
 def test_rounds_fit_the_budget_within_bounds():
-    assert interleave.rounds_for(0.01, budget_s=3.0, min_rounds=30, max_rounds=2000) == 300
-    assert interleave.rounds_for(1.0, budget_s=3.0, min_rounds=30, max_rounds=2000) == 30
-    assert interleave.rounds_for(1e-6, budget_s=3.0, min_rounds=30, max_rounds=2000) == 2000
+    assert metrics.rounds_for(0.01, budget_s=3.0, min_rounds=30, max_rounds=2000) == 300
+    assert metrics.rounds_for(1.0, budget_s=3.0, min_rounds=30, max_rounds=2000) == 30
+    assert metrics.rounds_for(1e-6, budget_s=3.0, min_rounds=30, max_rounds=2000) == 2000
 
 
 def test_replay_timer_gives_back_each_sample_as_one_round():
@@ -161,7 +162,7 @@ def test_warm_each_round_primes_every_model_and_never_the_reference():
 
 
 def test_calls_per_round_fill_the_target_within_bounds():
-    calls = interleave.calls_per_round(
+    calls = metrics.calls_per_round(
         {"v01": 0.6e-3, "v03": 1.5e-3, "v10": 36e-3}, target_s=2e-3, most=8
     )
     assert calls == {"v01": 4, "v03": 2, "v10": 1}  # ceil(2 / 0.6) = 4, ceil(2 / 1.5) = 2
@@ -170,7 +171,7 @@ def test_calls_per_round_fill_the_target_within_bounds():
 def test_twins_sized_either_side_of_the_fill_target_get_the_same_calls():
     # v01 and v02 (one inference graph) at 1.9 and 2.1 ms against a 2 ms target: 2 and 1 calls
     # as sized apart; alike, both 1, so neither is timed warm while the other is timed cold
-    calls = interleave.calls_per_round({"v01": 1.9e-3, "v02": 2.1e-3}, target_s=2e-3, most=8)
+    calls = metrics.calls_per_round({"v01": 1.9e-3, "v02": 2.1e-3}, target_s=2e-3, most=8)
     assert calls == {"v01": 2, "v02": 1}
     assert interleave.alike(calls, [frozenset({"v01", "v02"})]) == {"v01": 1, "v02": 1}
 

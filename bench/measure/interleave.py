@@ -44,7 +44,7 @@ class Session:
         reference: the reference workload's sample of each round, or None.
         rounds: rounds run.
         order_seed: seed of the per-round shuffles.
-        calls: timed calls per round of each name (1 unless `calls_per_round` asked for more).
+        calls: timed calls per round of each name (1 unless `metrics.calls_per_round` gave more).
         first_call_s: the first call of each name (timed apart, not in `samples`).
         dropped: name -> why it has no samples (it retraced, or its first call failed).
         taken: rounds each name took part in (the first `taken[name]` rounds of the session;
@@ -81,11 +81,6 @@ def per_call_s(timed: Timed, calls: int = 3) -> float:
     return (timed.clock() - start) / calls
 
 
-def rounds_for(per_round_s: float, *, budget_s: float, min_rounds: int, max_rounds: int) -> int:
-    """Rounds that fit `budget_s` at `per_round_s` each, within [min_rounds, max_rounds]."""
-    return int(min(max(budget_s / max(per_round_s, 1e-9), min_rounds), max_rounds))
-
-
 def _retraced(name: str, count: int) -> str:
     return (
         f"the timed function of {name} was traced {count} times instead of once, so its samples "
@@ -110,20 +105,6 @@ def warm_up(timed: Mapping[str, Timed], *, calls: int) -> dict[str, str]:
         if t.tracing_count != 1:
             dropped[name] = _retraced(name, t.tracing_count)
     return dropped
-
-
-def calls_per_round(per_call: Mapping[str, float], *, target_s: float, most: int) -> dict[str, int]:
-    """Timed calls per round for each model: enough to fill `target_s`, at most `most`.
-
-    A batch-1 call of a small model (0.6 ms) is within a factor of two of the noise a round
-    adds to it (the model before it in the round evicts its weights from the caches), so one
-    sample per round leaves its median uncertain by a few per cent after a few hundred rounds;
-    several warm samples per round bring it under one (experiments/ties_experiment.py).
-    """
-    return {
-        name: max(1, min(most, math.ceil(target_s / max(seconds, 1e-9))))
-        for name, seconds in per_call.items()
-    }
 
 
 def alike(calls: Mapping[str, int], groups: Iterable[frozenset[str]]) -> dict[str, int]:

@@ -179,13 +179,13 @@ def _run(
     if not keep:
         return scenario
     per_call = {k: interleave.per_call_s(t) for k, t in keep.items()}
-    calls = interleave.calls_per_round(per_call, target_s=fill_s, most=MOST_CALLS_PER_ROUND)
+    calls = metrics.calls_per_round(per_call, target_s=fill_s, most=MOST_CALLS_PER_ROUND)
     if until is not None:
         calls = interleave.alike(calls, until.groups)
     per_round = metrics.round_s(per_call, calls, warm_each_round=row.warm_each_round)
     if reference is not None:
         per_round += interleave.per_call_s(reference)
-    count = interleave.rounds_for(
+    count = metrics.rounds_for(
         per_round, budget_s=budget_s, min_rounds=rounds[0], max_rounds=rounds[1]
     )
     rule = None

@@ -286,10 +286,11 @@ def session_span(
     every model has `min_samples`, the cap the larger of the budget's count and the row's; the
     session ends between the first look (low) and the cap or the time budget (high).
     """
-    most = metrics.MOST_CALLS_PER_ROUND
-    calls = {k: max(1, min(most, math.ceil(fill_s / max(s, 1e-9)))) for k, s in per_call.items()}
+    calls = metrics.calls_per_round(per_call, target_s=fill_s, most=metrics.MOST_CALLS_PER_ROUND)
     per_round = round_s(per_call, calls, warm_each_round=warm_each_round) + reference_s
-    count = int(min(max(budget_s / max(per_round, 1e-9), rounds[0]), rounds[1]))
+    count = metrics.rounds_for(
+        per_round, budget_s=budget_s, min_rounds=rounds[0], max_rounds=rounds[1]
+    )
     items = {
         k: first_call[k] + s * (warm_up_calls - 1) + (3 * s if s < 0.05 else 0.0)
         for k, s in per_call.items()
